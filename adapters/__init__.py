@@ -1,0 +1,1 @@
+"""The doors to the coach: terminal, Slack and Microsoft Teams, one module each."""

@@ -1,0 +1,94 @@
+"""The terminal door: the whole coach on stdin and stdout, with no credentials.
+
+Typed lines become `Incoming` messages from one member of one team; replies are printed as
+plain lines. Piped input runs the same flow, so the chat is scriptable.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from bot.engine import Coach
+from bot.messages import Incoming, MemberKey, Reply
+from bot.render import reply_text
+
+PLATFORM = "console"
+WORKSPACE = "local"
+QUIT = frozenset({"quit", "exit", "bye", ":q"})
+
+
+def member_key(team: str, user: str) -> MemberKey:
+    return MemberKey(PLATFORM, WORKSPACE, user, team)
+
+
+def default_user() -> str:
+    return os.environ.get("USER") or os.environ.get("USERNAME") or "me"
+
+
+class ConsoleChat:
+    """One member chatting with the coach in a terminal."""
+
+    def __init__(
+        self,
+        coach: Coach,
+        *,
+        team: str,
+        user: str,
+        stdin: TextIO | None = None,
+        stdout: TextIO | None = None,
+    ) -> None:
+        self.coach = coach
+        self.key = member_key(team, user)
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.interactive = self.stdin.isatty()
+
+    def show(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            if reply.answered is not None and not reply.text:
+                continue
+            text = reply_text(reply)
+            answers = [c for c in reply.choices if not c.nav]
+            if any(c.value.isdigit() for c in answers):
+                # The prompt's own numbers already mean something (commitments).
+                text += "\n  " + "  ".join(f"[{c.label}]" for c in answers)
+            elif answers:
+                text += "\n  " + "  ".join(
+                    f"{i}) {c.label}" for i, c in enumerate(answers, start=1)
+                )
+            if any(c.nav for c in reply.choices):
+                text += "\n  (skip · back · pause · help)"
+            if reply.file is not None:
+                text += f"\n--- {reply.file.name} ---\n{reply.file.content}"
+            self.stdout.write(text + "\n\n")
+        self.stdout.flush()
+
+    def send(self, text: str) -> None:
+        self.show(self.coach.handle(Incoming(key=self.key, text=text)).replies)
+
+    def run(self) -> int:
+        self.send("start")
+        while True:
+            if self.interactive:
+                self.stdout.write("> ")
+                self.stdout.flush()
+            try:
+                line = self.stdin.readline()
+            except KeyboardInterrupt:
+                line = ""
+            if not line:
+                self.stdout.write(
+                    "\nBye for now. Your place is saved:"
+                    " run `coffee-coach chat` again to carry on.\n"
+                )
+                return 0
+            line = line.rstrip("\r\n")
+            if not self.interactive:
+                self.stdout.write(f"> {line}\n")
+            if line.strip().casefold() in QUIT:
+                self.stdout.write("Bye for now. Your place is saved.\n")
+                return 0
+            # A choice picked by its number arrives as typed text; the engine reads it.
+            self.send(line)

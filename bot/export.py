@@ -1,0 +1,119 @@
+"""Everything stored for a team, as JSON, CSV, or a one-page Markdown strategy."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import TYPE_CHECKING
+
+from bot.report import team_report
+from bot.store import Team
+
+if TYPE_CHECKING:
+    from bot.engine import Coach
+
+FORMATS = {"md": "text/markdown", "json": "application/json", "csv": "text/csv"}
+
+
+def export_team(coach: Coach, team: Team, fmt: str) -> tuple[str, str]:
+    """The export's text and its MIME type."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt == "json":
+        return json.dumps(coach.store.export_team(team.id), indent=2, ensure_ascii=False), FORMATS[
+            fmt
+        ]
+    if fmt == "csv":
+        return _csv(coach, team), FORMATS[fmt]
+    return _markdown(coach, team), FORMATS[fmt]
+
+
+def _csv(coach: Coach, team: Team) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "team",
+            "member",
+            "conversation",
+            "flow",
+            "status",
+            "question",
+            "version",
+            "answer",
+            "value",
+            "skipped",
+            "answered_at",
+        ]
+    )
+    data = coach.store.export_team(team.id)
+    for member in data["members"]:
+        for conv in member["conversations"]:
+            for a in conv["answers"]:
+                writer.writerow(
+                    [
+                        team.label,
+                        member["name"] or member["user"],
+                        conv["id"],
+                        conv["flow"],
+                        conv["status"],
+                        a["question"],
+                        a["version"],
+                        a["text"],
+                        a["value"] or "",
+                        bool(a["skipped"]),
+                        a["created_at"],
+                    ]
+                )
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _markdown(coach: Coach, team: Team) -> str:
+    report = team_report(coach, team)
+    lines = [f"# Social media strategy: {team.label}", ""]
+    if report.stage is not None:
+        stage = report.stage
+        lines += [
+            f"**Where we stand:** rung {stage.rung} of {len(stage.ladder)}, *{stage.stage}*. "
+            + stage.summary,
+            "",
+        ]
+        if stage.evidence:
+            lines += ["**Why:**", ""]
+            lines += [f"- {'✓' if e.met else '✗'} {e.because}" for e in stage.evidence]
+            lines.append("")
+        if stage.actions:
+            target = f" (toward {stage.next_stage})" if stage.next_stage else ""
+            lines += [f"## Next actions{target}", ""]
+            lines += [f"{i}. {a}" for i, a in enumerate(stage.actions, start=1)]
+            lines.append("")
+    else:
+        lines += ["*Nobody has finished the interview yet, so there is no rung.*", ""]
+    lines += ["## Our answers", ""]
+    for q in report.questions:
+        head = f"{q.number}. {q.title}" if q.number is not None else q.title
+        lines.append(f"### {head}")
+        notes = []
+        if q.disagreement:
+            notes.append("members answered differently: worth a conversation")
+        if q.gaps:
+            notes.append("no answer yet from " + ", ".join(q.gaps))
+        if notes:
+            lines.append(f"*{'; '.join(notes)}*")
+        lines.append("")
+        lines += [f"- **{_cell(who)}:** {_cell(text)}" for who, text in q.answers] or ["- (none)"]
+        lines.append("")
+    if report.commitments:
+        lines += ["## Commitments", ""]
+        lines += [f"- **{_cell(who)}:** {_cell(what)}" for who, what in report.commitments]
+        lines.append("")
+    if report.stage_history:
+        lines += ["## Stage history", ""]
+        lines += [f"- {d}: {s}" for d, s in report.stage_history]
+        lines.append("")
+    return "\n".join(lines)

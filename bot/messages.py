@@ -1,0 +1,173 @@
+"""The platform-neutral contract between adapters and the coach.
+
+An adapter turns a platform event into an `Incoming`; the coach answers with `Reply`
+objects (text, optional choices, an optional card or file) that each adapter renders in its
+own idiom. The coach never sees a Slack payload or a Bot Framework activity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+# The name `team` is scoped by (platform, workspace): a Slack channel id, a Teams team or
+# group chat id, or a terminal team name. `None` means "the member's current team".
+
+
+@dataclass(frozen=True, slots=True)
+class MemberKey:
+    """Whose conversation: one member of one team on one platform."""
+
+    platform: str
+    workspace: str
+    user: str
+    team: str | None = None
+
+    def with_team(self, team: str) -> MemberKey:
+        return MemberKey(self.platform, self.workspace, self.user, team)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamKey:
+    platform: str
+    workspace: str
+    team: str
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message from a member, already stripped of its platform's wrapping."""
+
+    key: MemberKey
+    text: str = ""
+    # The answer a pressed button carries, and the prompt token of the message it was on:
+    # a press on an old prompt is recognised and not applied twice.
+    value: str | None = None
+    prompt_token: str | None = None
+    # The platform's id for this delivery (de-duplication) and for the message itself
+    # (so a later edit of that message can update the answer it gave).
+    event_id: str | None = None
+    message_id: str | None = None
+    edits: str | None = None
+    # Where to reach the member privately later, and the team's shared place (opaque to
+    # the coach; only the adapter that wrote it reads it back).
+    dm_address: str | None = None
+    team_address: str | None = None
+    display_name: str | None = None
+    team_name: str | None = None
+    timezone: str | None = None
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    label: str
+    value: str
+    style: Literal["primary", "danger"] | None = None
+    # Navigation (skip, back, pause) rather than an answer: adapters may set it apart.
+    nav: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a criterion is met or not: the answers that decided it."""
+
+    stage: str
+    criterion: str
+    met: bool
+    because: str
+    answers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StageCard:
+    """Where the member or team stands on the ladder, why, and what to do next."""
+
+    rung: int
+    stage: str
+    summary: str
+    ladder: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+    next_stage: str | None
+    actions: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryCard:
+    """A member's answers, question by question."""
+
+    title: str
+    rows: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionView:
+    """One question of the team report: every member's answer and what stands out."""
+
+    number: int | None
+    title: str
+    answers: tuple[tuple[str, str], ...]
+    disagreement: bool = False
+    gaps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TeamReportCard:
+    team: str
+    members: tuple[str, ...]
+    stage: StageCard | None
+    placements: tuple[tuple[str, str], ...]
+    questions: tuple[QuestionView, ...]
+    commitments: tuple[tuple[str, str], ...]
+    stage_history: tuple[tuple[str, str], ...] = ()
+
+
+Card = StageCard | SummaryCard | TeamReportCard
+
+
+@dataclass(frozen=True, slots=True)
+class FileOut:
+    name: str
+    content: str
+    mime: str = "text/markdown"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    choices: tuple[Choice, ...] = ()
+    card: Card | None = None
+    file: FileOut | None = None
+    # Set when the reply asks a question; buttons carry it back so a stale press is caught.
+    prompt_token: str | None = None
+    # The answer a pressed button gave, shown in place of the buttons it came from.
+    answered: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message the coach sends on its own (a check-in, a reminder, a celebration)."""
+
+    address: str
+    replies: tuple[Reply, ...]
+    key: MemberKey | None = None
+
+
+class Sender(Protocol):
+    """What an adapter offers the scheduler: proactive delivery to a stored address."""
+
+    platform: str
+
+    async def send(self, outgoing: Outgoing) -> None: ...
+
+
+@dataclass(slots=True)
+class Turn:
+    """The coach's answer to one incoming message."""
+
+    replies: list[Reply] = field(default_factory=list)
+    duplicate: bool = False
+    # A button press on a prompt that was already answered: nothing changed.
+    stale: bool = False
+    # The team the message was handled for (after resolving a direct message's team).
+    team: TeamKey | None = None

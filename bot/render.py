@@ -1,0 +1,68 @@
+"""Cards as plain lines: the terminal's rendering, and the text fallback for chat platforms."""
+
+from __future__ import annotations
+
+from bot.messages import Card, Reply, StageCard, SummaryCard, TeamReportCard
+
+
+def ladder_line(card: StageCard) -> str:
+    return "  ".join(
+        f"[{name}]" if rung == card.rung else name for rung, name in enumerate(card.ladder, start=1)
+    )
+
+
+def stage_lines(card: StageCard) -> list[str]:
+    lines = [f"Rung {card.rung} of {len(card.ladder)}: {card.stage}", ladder_line(card)]
+    if card.summary:
+        lines.append(card.summary)
+    if card.evidence:
+        lines.append("Why:")
+        lines.extend(f"  {'✓' if e.met else '✗'} {e.because} ({e.stage})" for e in card.evidence)
+    if card.actions:
+        target = f" toward {card.next_stage}" if card.next_stage else ""
+        lines.append(f"Next actions{target}:")
+        lines.extend(f"  {i}. {a}" for i, a in enumerate(card.actions, start=1))
+    return lines
+
+
+def summary_lines(card: SummaryCard) -> list[str]:
+    return [card.title + ":", *(f"  {q}: {a}" for q, a in card.rows)]
+
+
+def report_lines(card: TeamReportCard) -> list[str]:
+    lines = [f"Team {card.team}: {len(card.members)} member(s): {', '.join(card.members) or '-'}"]
+    if card.stage is not None:
+        lines.extend(stage_lines(card.stage))
+    if card.placements:
+        lines.append("Members' placements: " + ", ".join(f"{w}: {s}" for w, s in card.placements))
+    if card.stage_history:
+        lines.append("Stage history: " + " → ".join(f"{s} ({d})" for d, s in card.stage_history))
+    for q in card.questions:
+        head = f"{q.number}. {q.title}" if q.number is not None else q.title
+        flags = []
+        if q.disagreement:
+            flags.append("members disagree")
+        if q.gaps:
+            flags.append("no answer from " + ", ".join(q.gaps))
+        lines.append(head + (f"  [{'; '.join(flags)}]" if flags else ""))
+        lines.extend(f"    {who}: {text}" for who, text in q.answers)
+    if card.commitments:
+        lines.append("Commitments:")
+        lines.extend(f"  {who}: {what}" for who, what in card.commitments)
+    return lines
+
+
+def card_lines(card: Card) -> list[str]:
+    if isinstance(card, StageCard):
+        return stage_lines(card)
+    if isinstance(card, SummaryCard):
+        return summary_lines(card)
+    return report_lines(card)
+
+
+def reply_text(reply: Reply) -> str:
+    """A reply as plain text: its text, then its card's lines."""
+    parts = [reply.text] if reply.text else []
+    if reply.card is not None:
+        parts.append("\n".join(card_lines(reply.card)))
+    return "\n".join(parts)

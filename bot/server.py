@@ -1,0 +1,84 @@
+"""`coffee-coach serve`: one aiohttp application with a door per configured platform.
+
+This module is part of the composition root: it may import adapters. A platform with no
+credentials is not mounted, and the start-up log says which doors are open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from aiohttp import web
+
+from bot.commands import REGISTER
+from bot.config import Config
+from bot.engine import Coach
+from bot.messages import Sender
+from bot.store import open_store
+
+log = logging.getLogger("coffee_coach.server")
+
+COACH: web.AppKey[Coach] = web.AppKey("coach", Coach)
+CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
+SENDERS: web.AppKey[dict[str, Sender]] = web.AppKey("senders", dict)
+DOORS: web.AppKey[list[str]] = web.AppKey("doors", list)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    coach = request.app[COACH]
+    coach.store.conn.execute("SELECT 1").fetchone()
+    return web.json_response({"ok": True, "doors": request.app[DOORS]})
+
+
+def build_app(coach: Coach, config: Config) -> web.Application:
+    """The whole server: health check, the platform doors that are configured, the scheduler."""
+    app = web.Application(client_max_size=1024 * 1024)
+    app[COACH] = coach
+    app[CONFIG] = config
+    app[SENDERS] = {}
+    app[DOORS] = []
+    app.router.add_get("/healthz", healthz)
+    if config.slack_enabled:
+        from adapters import slack
+
+        slack.mount(app, coach, config)
+        app[DOORS].append("slack")
+    if config.teams_enabled:
+        from adapters import teams
+
+        teams.mount(app, coach, config)
+        app[DOORS].append("teams")
+    if config.scheduler:
+        from bot import scheduler
+
+        scheduler.mount(app, coach, config)
+    return app
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = Config.from_env(port=args.port, db=args.db, host=args.host)
+    coach = Coach(open_store(config.db))
+    app = build_app(coach, config)
+    doors = app[DOORS]
+    log.info(
+        "Coffee Coach on %s:%d, doors open: %s",
+        config.host,
+        config.port,
+        ", ".join(doors) if doors else "none (set Slack or Teams credentials; see README)",
+    )
+    web.run_app(app, host=config.host, port=config.port, print=None)
+    return 0
+
+
+def _register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    serve = sub.add_parser("serve", help="serve Slack and Teams over HTTP, with the scheduler")
+    serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
+    serve.add_argument("--host", default=None, help="default: $HOST or 0.0.0.0")
+    serve.set_defaults(run=cmd_serve)
+
+
+REGISTER.append(_register)

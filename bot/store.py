@@ -1,0 +1,754 @@
+"""Coffee Coach's store: one SQLite file through sqlite-utils.
+
+Answers are history (an edit adds a version), stage placements are history, and every
+conversation state change is guarded by a version column, so a repeated delivery or a
+second process can never advance a conversation twice. Platform event ids are recorded
+in the same transaction as the change they caused. Every query is scoped by the team's
+(platform, workspace, team) key or by ids derived from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bot.clock import Clock, SystemClock, iso
+from bot.messages import MemberKey, TeamKey
+
+DEFAULT_DB = "coffee-coach.db"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used as it is; the message says why and what to do."""
+
+
+@dataclass(slots=True)
+class Team:
+    id: int
+    platform: str
+    workspace: str
+    team: str
+    name: str | None
+    address: str | None
+    timezone: str | None
+    lead: str | None
+
+    @property
+    def key(self) -> TeamKey:
+        return TeamKey(self.platform, self.workspace, self.team)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.team
+
+
+@dataclass(slots=True)
+class Member:
+    id: int
+    team: Team
+    user: str
+    name: str | None
+    address: str | None
+    last_seen: str
+
+    @property
+    def label(self) -> str:
+        return self.name or self.user
+
+    @property
+    def key(self) -> MemberKey:
+        return MemberKey(self.team.platform, self.team.workspace, self.user, self.team.team)
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: int
+    member_id: int
+    flow: str
+    state: str
+    status: str
+    version: int
+    trail: list[str]
+    return_to: str | None
+    followed_up: bool
+    context: dict[str, Any]
+    started_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    question: str
+    version: int
+    text: str
+    value: str | None
+    skipped: bool
+    message_id: str | None
+    created_at: str
+
+
+@dataclass(slots=True)
+class Interview:
+    """A member's latest coffee interview, with its current answers."""
+
+    member: Member
+    conversation: Conversation
+    answers: dict[str, Answer] = field(default_factory=dict)
+
+
+# --- schema ----------------------------------------------------------------------------
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE teams (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        team TEXT NOT NULL,
+        name TEXT,
+        address TEXT,
+        timezone TEXT,
+        lead TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (platform, workspace, team)
+    );
+    CREATE TABLE members (
+        id INTEGER PRIMARY KEY,
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        user TEXT NOT NULL,
+        name TEXT,
+        address TEXT,
+        timezone TEXT,
+        last_seen TEXT NOT NULL,
+        UNIQUE (team_id, user)
+    );
+    CREATE INDEX members_by_user ON members(user, last_seen);
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+        flow TEXT NOT NULL,
+        state TEXT NOT NULL,
+        status TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 0,
+        trail TEXT NOT NULL DEFAULT '[]',
+        return_to TEXT,
+        followed_up INTEGER NOT NULL DEFAULT 0,
+        context TEXT NOT NULL DEFAULT '{}',
+        started_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX conversations_by_member ON conversations(member_id, id);
+    CREATE TABLE answers (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        question TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        value TEXT,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        message_id TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (conversation_id, question, version)
+    );
+    CREATE INDEX answers_by_message ON answers(message_id) WHERE message_id IS NOT NULL;
+    CREATE TABLE placements (
+        id INTEGER PRIMARY KEY,
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        member_id INTEGER REFERENCES members(id) ON DELETE CASCADE,
+        conversation_id INTEGER REFERENCES conversations(id) ON DELETE SET NULL,
+        rung INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        evidence TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX placements_by_team ON placements(team_id, id);
+    CREATE TABLE commitments (
+        id INTEGER PRIMARY KEY,
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+        conversation_id INTEGER REFERENCES conversations(id) ON DELETE SET NULL,
+        stage TEXT NOT NULL,
+        action TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX commitments_by_member ON commitments(member_id, id);
+    CREATE TABLE events (
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (platform, workspace, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_by_age ON events(seen_at);
+    """,
+}
+
+
+def _member_select(where: str) -> str:
+    return (
+        "SELECT m.id, m.user, m.name, m.address, m.last_seen, t.id, t.platform, t.workspace,"
+        " t.team, t.name, t.address, t.timezone, t.lead"
+        f" FROM members m JOIN teams t ON t.id = m.team_id WHERE {where}"
+    )
+
+
+def _member_from(row: tuple[Any, ...]) -> Member:
+    team = Team(row[5], row[6], row[7], row[8], row[9], row[10], row[11], row[12])
+    return Member(row[0], team, row[1], row[2], row[3], row[4])
+
+
+_CONV_COLUMNS = (
+    "id, member_id, flow, state, status, version, trail, return_to, followed_up, context,"
+    " started_at, updated_at"
+)
+
+
+def _conversation_from(row: tuple[Any, ...]) -> Conversation:
+    return Conversation(
+        id=row[0],
+        member_id=row[1],
+        flow=row[2],
+        state=row[3],
+        status=row[4],
+        version=row[5],
+        trail=json.loads(row[6]),
+        return_to=row[7],
+        followed_up=bool(row[8]),
+        context=json.loads(row[9]),
+        started_at=row[10],
+        updated_at=row[11],
+    )
+
+
+class Store:
+    """The one store implementation: a SQLite file (or `:memory:`) in WAL mode."""
+
+    def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None) -> None:
+        self.path = str(path)
+        self.clock: Clock = clock or SystemClock()
+        if self.path != ":memory:" and Path(self.path).is_dir():
+            raise StoreError(f"{self.path} is a folder, not a database file")
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db = sqlite_utils.Database(conn)
+            self._configure()
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{self.path} is not a usable Coffee Coach database ({exc}). It was left as it"
+                " is; move it aside or point COFFEE_COACH_DB at another file."
+            ) from exc
+        self._depth = 0
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection = self.db.conn
+        return conn
+
+    def _configure(self) -> None:
+        self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            # NORMAL in WAL mode survives a process crash; only power loss can drop the
+            # last transactions.
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _migrate(self) -> None:
+        tables = set(self.db.table_names())
+        current = 0
+        if "meta" in tables:
+            row = self.conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+            current = int(row[0]) if row else 0
+        elif tables:
+            raise StoreError(
+                f"{self.path} is a SQLite database of something else (tables: "
+                f"{', '.join(sorted(tables)[:5])}); Coffee Coach will not write to it."
+            )
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {current}, newer than this Coffee Coach knows"
+                f" ({SCHEMA_VERSION}). Upgrade Coffee Coach; the file was not changed."
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(version),),
+                )
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction (re-entrant: an inner one joins the outer)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self.conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def now(self) -> str:
+        return iso(self.clock.now())
+
+    @property
+    def schema_version(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0])
+
+    # --- events -------------------------------------------------------------------------
+
+    def claim_event(self, platform: str, workspace: str, event_id: str) -> bool:
+        """Record a platform event id; False if it was seen before (a retried delivery)."""
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO events (platform, workspace, event_id, seen_at)"
+            " VALUES (?, ?, ?, ?)",
+            (platform, workspace, event_id, self.now()),
+        )
+        return cursor.rowcount == 1
+
+    def prune_events(self, older_than: timedelta) -> int:
+        cutoff = iso(self.clock.now() - older_than)
+        with self.transaction():
+            cursor = self.conn.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,))
+        return cursor.rowcount
+
+    # --- teams and members ----------------------------------------------------------------
+
+    def team(self, key: TeamKey) -> Team | None:
+        row = self.conn.execute(
+            "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
+            " WHERE platform = ? AND workspace = ? AND team = ?",
+            (key.platform, key.workspace, key.team),
+        ).fetchone()
+        return Team(*row) if row else None
+
+    def team_by_id(self, team_id: int) -> Team | None:
+        row = self.conn.execute(
+            "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
+            " WHERE id = ?",
+            (team_id,),
+        ).fetchone()
+        return Team(*row) if row else None
+
+    def teams(self) -> list[Team]:
+        rows = self.conn.execute(
+            "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
+            " ORDER BY id"
+        ).fetchall()
+        return [Team(*row) for row in rows]
+
+    def ensure_team(
+        self, key: TeamKey, *, name: str | None = None, lead: str | None = None
+    ) -> Team:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO teams (platform, workspace, team, name, lead, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (key.platform, key.workspace, key.team, name, lead, self.now()),
+            )
+            team = self.team(key)
+        assert team is not None
+        return team
+
+    def update_team(self, team_id: int, **fields: str | None) -> None:
+        allowed = {"name", "address", "timezone", "lead"}
+        if not fields or set(fields) - allowed:
+            raise ValueError(f"only {sorted(allowed)} can be updated")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self.transaction():
+            self.conn.execute(
+                f"UPDATE teams SET {assignments} WHERE id = ?", (*fields.values(), team_id)
+            )
+
+    def member(self, key: MemberKey) -> Member | None:
+        """The member at an explicit team, or at the team where they were last seen."""
+        if key.team is not None:
+            row = self.conn.execute(
+                _member_select("t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?"),
+                (key.platform, key.workspace, key.team, key.user),
+            ).fetchone()
+        else:
+            row = self.conn.execute(
+                _member_select("t.platform = ? AND t.workspace = ? AND m.user = ?")
+                + " ORDER BY m.last_seen DESC, m.id DESC LIMIT 1",
+                (key.platform, key.workspace, key.user),
+            ).fetchone()
+        return _member_from(row) if row else None
+
+    def ensure_member(self, key: MemberKey, *, name: str | None = None) -> Member:
+        if key.team is None:
+            raise ValueError("ensure_member needs the member's team")
+        with self.transaction():
+            team = self.team(TeamKey(key.platform, key.workspace, key.team))
+            if team is None:
+                team = self.ensure_team(
+                    TeamKey(key.platform, key.workspace, key.team), lead=key.user
+                )
+            self.conn.execute(
+                "INSERT INTO members (team_id, user, name, last_seen) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (team.id, key.user, name, self.now()),
+            )
+            member = self.member(key)
+        assert member is not None
+        return member
+
+    def touch_member(
+        self, member: Member, *, name: str | None = None, address: str | None = None
+    ) -> None:
+        """Mark the member as seen at this team now; keep a changed name or address."""
+        self.conn.execute(
+            "UPDATE members SET last_seen = ?, name = coalesce(?, name),"
+            " address = coalesce(?, address) WHERE id = ?",
+            (self.now(), name, address, member.id),
+        )
+
+    def members(self, team_id: int) -> list[Member]:
+        rows = self.conn.execute(
+            _member_select("t.id = ?") + " ORDER BY m.id", (team_id,)
+        ).fetchall()
+        return [_member_from(row) for row in rows]
+
+    # --- conversations --------------------------------------------------------------------
+
+    def conversation(self, member_id: int, *, flow: str | None = None) -> Conversation | None:
+        """The member's latest conversation (of one flow, if named)."""
+        if flow is None:
+            row = self.conn.execute(
+                f"SELECT {_CONV_COLUMNS} FROM conversations WHERE member_id = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (member_id,),
+            ).fetchone()
+        else:
+            row = self.conn.execute(
+                f"SELECT {_CONV_COLUMNS} FROM conversations WHERE member_id = ? AND flow = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (member_id, flow),
+            ).fetchone()
+        return _conversation_from(row) if row else None
+
+    def start_conversation(
+        self, member_id: int, *, flow: str, state: str, context: dict[str, Any] | None = None
+    ) -> Conversation:
+        now = self.now()
+        cursor = self.conn.execute(
+            "INSERT INTO conversations (member_id, flow, state, status, trail, context,"
+            " started_at, updated_at) VALUES (?, ?, ?, 'active', '[]', ?, ?, ?)",
+            (member_id, flow, state, json.dumps(context or {}), now, now),
+        )
+        return Conversation(
+            id=int(cursor.lastrowid or 0),
+            member_id=member_id,
+            flow=flow,
+            state=state,
+            status="active",
+            version=0,
+            trail=[],
+            return_to=None,
+            followed_up=False,
+            context=dict(context or {}),
+            started_at=now,
+            updated_at=now,
+        )
+
+    def save_conversation(self, conv: Conversation) -> bool:
+        """Write the conversation if nobody else changed it since it was read.
+
+        Returns False (and writes nothing) when the stored version moved on: the caller
+        must not apply its change. On success `conv.version` is the new version.
+        """
+        now = self.now()
+        cursor = self.conn.execute(
+            "UPDATE conversations SET state = ?, status = ?, trail = ?, return_to = ?,"
+            " followed_up = ?, context = ?, updated_at = ?, version = version + 1"
+            " WHERE id = ? AND version = ?",
+            (
+                conv.state,
+                conv.status,
+                json.dumps(conv.trail),
+                conv.return_to,
+                int(conv.followed_up),
+                json.dumps(conv.context),
+                now,
+                conv.id,
+                conv.version,
+            ),
+        )
+        if cursor.rowcount != 1:
+            return False
+        conv.version += 1
+        conv.updated_at = now
+        return True
+
+    def conversations_in(self, team_id: int, *, flow: str) -> list[tuple[Member, Conversation]]:
+        """Each member's latest conversation of a flow, for one team."""
+        result = []
+        for member in self.members(team_id):
+            conv = self.conversation(member.id, flow=flow)
+            if conv is not None:
+                result.append((member, conv))
+        return result
+
+    # --- answers --------------------------------------------------------------------------
+
+    def add_answer(
+        self,
+        conversation_id: int,
+        question: str,
+        *,
+        text: str,
+        value: str | None = None,
+        skipped: bool = False,
+        message_id: str | None = None,
+    ) -> int:
+        """Store an answer as the question's next version; returns that version."""
+        row = self.conn.execute(
+            "SELECT coalesce(max(version), 0) FROM answers"
+            " WHERE conversation_id = ? AND question = ?",
+            (conversation_id, question),
+        ).fetchone()
+        version = int(row[0]) + 1
+        self.conn.execute(
+            "INSERT INTO answers (conversation_id, question, version, text, value, skipped,"
+            " message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                conversation_id,
+                question,
+                version,
+                text,
+                value,
+                int(skipped),
+                message_id,
+                self.now(),
+            ),
+        )
+        return version
+
+    def answers(self, conversation_id: int) -> dict[str, Answer]:
+        """The current (latest) version of each answered question."""
+        rows = self.conn.execute(
+            "SELECT question, version, text, value, skipped, message_id, created_at"
+            " FROM answers a WHERE conversation_id = ? AND version = ("
+            "  SELECT max(version) FROM answers b"
+            "  WHERE b.conversation_id = a.conversation_id AND b.question = a.question)"
+            " ORDER BY id",
+            (conversation_id,),
+        ).fetchall()
+        return {
+            row[0]: Answer(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+            for row in rows
+        }
+
+    def answer_history(self, conversation_id: int, question: str) -> list[Answer]:
+        rows = self.conn.execute(
+            "SELECT question, version, text, value, skipped, message_id, created_at"
+            " FROM answers WHERE conversation_id = ? AND question = ? ORDER BY version",
+            (conversation_id, question),
+        ).fetchall()
+        return [Answer(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in rows]
+
+    def answer_for_message(self, member_id: int, message_id: str) -> tuple[int, str] | None:
+        """The (conversation id, question) a platform message answered, for that member."""
+        row = self.conn.execute(
+            "SELECT a.conversation_id, a.question FROM answers a"
+            " JOIN conversations c ON c.id = a.conversation_id"
+            " WHERE a.message_id = ? AND c.member_id = ? ORDER BY a.id DESC LIMIT 1",
+            (message_id, member_id),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def interview(self, member: Member, *, flow: str = "coffee") -> Interview | None:
+        conv = self.conversation(member.id, flow=flow)
+        if conv is None:
+            return None
+        return Interview(member=member, conversation=conv, answers=self.answers(conv.id))
+
+    # --- placements and commitments -------------------------------------------------------
+
+    def add_placement(
+        self,
+        *,
+        team_id: int,
+        member_id: int | None,
+        conversation_id: int | None,
+        rung: int,
+        stage: str,
+        evidence: list[dict[str, Any]],
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO placements (team_id, member_id, conversation_id, rung, stage, evidence,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (team_id, member_id, conversation_id, rung, stage, json.dumps(evidence), self.now()),
+        )
+
+    def placements(self, team_id: int) -> list[dict[str, Any]]:
+        """Every placement of the team, oldest first (the stage history)."""
+        return [
+            {**row, "evidence": json.loads(row["evidence"])}
+            for row in self.db.query(
+                "SELECT p.id, p.member_id, m.user, m.name, p.conversation_id, p.rung, p.stage,"
+                " p.evidence, p.created_at FROM placements p"
+                " LEFT JOIN members m ON m.id = p.member_id"
+                " WHERE p.team_id = ? ORDER BY p.id",
+                [team_id],
+            )
+        ]
+
+    def add_commitments(
+        self, *, team_id: int, member_id: int, conversation_id: int, stage: str, actions: list[str]
+    ) -> None:
+        now = self.now()
+        self.conn.executemany(
+            "INSERT INTO commitments (team_id, member_id, conversation_id, stage, action, status,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+            [(team_id, member_id, conversation_id, stage, action, now, now) for action in actions],
+        )
+
+    def commitments(
+        self, *, team_id: int, member_id: int | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        where = ["c.team_id = ?"]
+        params: list[Any] = [team_id]
+        if member_id is not None:
+            where.append("c.member_id = ?")
+            params.append(member_id)
+        if status is not None:
+            where.append("c.status = ?")
+            params.append(status)
+        return list(
+            self.db.query(
+                "SELECT c.id, c.member_id, m.user, m.name, c.stage, c.action, c.status,"
+                " c.created_at, c.updated_at FROM commitments c"
+                " JOIN members m ON m.id = c.member_id"
+                f" WHERE {' AND '.join(where)} ORDER BY c.id",
+                params,
+            )
+        )
+
+    def set_commitment_status(self, commitment_id: int, member_id: int, status: str) -> None:
+        self.conn.execute(
+            "UPDATE commitments SET status = ?, updated_at = ? WHERE id = ? AND member_id = ?",
+            (status, self.now(), commitment_id, member_id),
+        )
+
+    # --- export and forget ----------------------------------------------------------------
+
+    def export_team(self, team_id: int) -> dict[str, Any]:
+        """Everything stored for one team, as plain data."""
+        team = self.team_by_id(team_id)
+        if team is None:
+            raise KeyError(team_id)
+        members = []
+        for member in self.members(team_id):
+            conversations = []
+            for row in self.db.query(
+                f"SELECT {_CONV_COLUMNS} FROM conversations WHERE member_id = ? ORDER BY id",
+                [member.id],
+            ):
+                answers = list(
+                    self.db.query(
+                        "SELECT question, version, text, value, skipped, message_id, created_at"
+                        " FROM answers WHERE conversation_id = ? ORDER BY id",
+                        [row["id"]],
+                    )
+                )
+                conversations.append(
+                    {
+                        "id": row["id"],
+                        "flow": row["flow"],
+                        "state": row["state"],
+                        "status": row["status"],
+                        "started_at": row["started_at"],
+                        "updated_at": row["updated_at"],
+                        "answers": answers,
+                    }
+                )
+            members.append(
+                {
+                    "user": member.user,
+                    "name": member.name,
+                    "last_seen": member.last_seen,
+                    "conversations": conversations,
+                }
+            )
+        return {
+            "team": {
+                "platform": team.platform,
+                "workspace": team.workspace,
+                "team": team.team,
+                "name": team.name,
+                "timezone": team.timezone,
+                "lead": team.lead,
+            },
+            "members": members,
+            "placements": self.placements(team_id),
+            "commitments": self.commitments(team_id=team_id),
+        }
+
+    def forget(self, team_id: int, *, user: str | None = None) -> int:
+        """Delete a team's data, or one member's within it; returns members removed."""
+        with self.transaction():
+            if user is None:
+                count = self.conn.execute(
+                    "SELECT count(*) FROM members WHERE team_id = ?", (team_id,)
+                ).fetchone()[0]
+                self.conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
+                return int(count)
+            cursor = self.conn.execute(
+                "DELETE FROM members WHERE team_id = ? AND user = ?", (team_id, user)
+            )
+            return cursor.rowcount
+
+    def stats(self) -> dict[str, int]:
+        names = ["teams", "members", "conversations", "answers", "placements", "commitments"]
+        return {
+            name: int(self.conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+            for name in names
+        }
+
+
+def open_store(path: str | os.PathLike[str] | None = None, *, clock: Clock | None = None) -> Store:
+    """Open the store at `path`, or at COFFEE_COACH_DB, or ./coffee-coach.db."""
+    chosen = path if path is not None else os.environ.get("COFFEE_COACH_DB") or DEFAULT_DB
+    return Store(chosen, clock=clock)
