@@ -90,6 +90,9 @@ class Step:
 
 # A hook runs inside the turn's transaction when a conversation enters a state or ends.
 EnterHook = Callable[["Coach", Step, Flow], None]
+# A command hook sees each message first (with its cleaned text) and returns True when it
+# handled it; features beyond the interview (scheduling, check-ins) add theirs.
+CommandHook = Callable[["Coach", Step, str], bool]
 
 
 class Coach:
@@ -112,6 +115,7 @@ class Coach:
             (INTERVIEW, "commit"): Coach._enter_commit,
         }
         self.on_finish: dict[str, EnterHook] = {INTERVIEW: Coach._finish_interview}
+        self.commands: list[CommandHook] = []
 
     # --- the door ---------------------------------------------------------------------
 
@@ -207,6 +211,8 @@ class Coach:
     # --- commands -----------------------------------------------------------------------
 
     def _dispatch(self, step: Step, text: str) -> None:
+        if any(hook(self, step, text) for hook in self.commands):
+            return
         command = text.casefold().rstrip(".!")
         conv = step.conv
         active = conv is not None and conv.status == "active"

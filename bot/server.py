@@ -11,7 +11,6 @@ import logging
 
 from aiohttp import web
 
-from bot.commands import REGISTER
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Sender
@@ -72,13 +71,3 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     web.run_app(app, host=config.host, port=config.port, print=None)
     return 0
-
-
-def _register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    serve = sub.add_parser("serve", help="serve Slack and Teams over HTTP, with the scheduler")
-    serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
-    serve.add_argument("--host", default=None, help="default: $HOST or 0.0.0.0")
-    serve.set_defaults(run=cmd_serve)
-
-
-REGISTER.append(_register)

@@ -1,0 +1,73 @@
+"""The team picture: answers side by side, disagreements, gaps and the team's rung."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from bot.engine import Coach
+from bot.export import export_team
+from bot.messages import Incoming, MemberKey, TeamKey
+from bot.report import answers_disagree, team_report
+from bot.store import Store
+from tests.interview import ANSWERS, run_interview
+
+
+def key(user: str) -> MemberKey:
+    return MemberKey("console", "local", user, "bakers")
+
+
+def test_members_naming_different_audiences_is_flagged_as_disagreement(
+    coach: Coach, store: Store
+) -> None:
+    run_interview(coach, key("ann"), rung=3)
+    run_interview(
+        coach, key("bob"), rung=2, answers={"customers": "enterprise IT procurement managers"}
+    )
+    team = store.team(TeamKey("console", "local", "bakers"))
+    assert team is not None
+    card = team_report(coach, team)
+    by_title = {q.title: q for q in card.questions}
+    assert by_title["Your customers"].disagreement
+    assert dict(by_title["Your customers"].answers) == {
+        "ann": ANSWERS["customers"],
+        "bob": "enterprise IT procurement managers",
+    }
+    assert not by_title["What they value"].disagreement
+    assert by_title["Conversations"].disagreement  # "joins" against "questions"
+    assert set(card.members) == {"ann", "bob"}
+    assert dict(card.placements) == {"ann": "Engage", "bob": "Listen"}
+    assert card.stage is not None and card.stage.stage == "Listen"
+
+
+def test_questions_a_member_skipped_or_has_not_reached_are_gaps(coach: Coach, store: Store) -> None:
+    run_interview(coach, key("ann"))
+    coach.handle(Incoming(key=key("cat"), text="start"))
+    coach.handle(Incoming(key=key("cat"), text="b2b"))
+    coach.handle(Incoming(key=key("cat"), text="skip"))
+    team = store.team(TeamKey("console", "local", "bakers"))
+    assert team is not None
+    card = team_report(coach, team)
+    customers = next(q for q in card.questions if q.number == 1)
+    assert customers.gaps == ("cat",)
+    assert dict(card.placements) == {"ann": "Engage"}
+
+
+def test_similar_wording_is_not_a_disagreement() -> None:
+    assert not answers_disagree(["small bakeries in Leeds", "bakery owners around Leeds"])
+    assert answers_disagree(["small bakeries in Leeds", "enterprise IT buyers"])
+
+
+def test_exports_hold_the_same_answers_in_each_format(coach: Coach, store: Store) -> None:
+    run_interview(coach, key("ann"))
+    team = store.team(TeamKey("console", "local", "bakers"))
+    assert team is not None
+    data = json.loads(export_team(coach, team, "json")[0])
+    texts = {a["text"] for a in data["members"][0]["conversations"][0]["answers"]}
+    assert ANSWERS["growth"] in texts
+    rows = list(csv.DictReader(io.StringIO(export_team(coach, team, "csv")[0])))
+    assert {r["answer"] for r in rows} == texts
+    markdown = export_team(coach, team, "md")[0]
+    assert "## Next actions (toward Publish)" in markdown
+    assert f"- **ann:** {ANSWERS['growth']}" in markdown
