@@ -90,24 +90,23 @@ class Flow:
     source: Path
     section_intros: dict[str, str] = field(default_factory=dict)
     machine: Machine = field(init=False, repr=False)
+    # States in the order a member meets them when answering straight through.
+    order: tuple[str, ...] = field(init=False)
+    # The numbered questions, the ones `edit <n>` can reach.
+    questions: tuple[StateSpec, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.machine = _build_machine(self)
-
-    @property
-    def order(self) -> list[str]:
-        """States in the order a member meets them when answering straight through."""
         order: list[str] = []
         current = self.initial
-        while current != END and current not in order:
+        # An included file's last state continues in its includer, outside these states.
+        while current in self.states and current not in order:
             order.append(current)
             current = self.states[current].next
-        return order
-
-    @property
-    def questions(self) -> list[StateSpec]:
-        """The numbered questions, the ones `edit <n>` can reach."""
-        return [self.states[s] for s in self.order if self.states[s].number is not None]
+        self.order = tuple(order)
+        self.questions = tuple(
+            self.states[s] for s in self.order if self.states[s].number is not None
+        )
 
     def question(self, number: int) -> StateSpec | None:
         return next((q for q in self.questions if q.number == number), None)
