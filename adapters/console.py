@@ -7,6 +7,7 @@ plain lines. Piped input runs the same flow, so the chat is scriptable.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import TextIO
 
@@ -17,6 +18,7 @@ from bot.render import reply_text
 PLATFORM = "console"
 WORKSPACE = "local"
 QUIT = frozenset({"quit", "exit", "bye", ":q"})
+_BOLD = re.compile(r"\*([^*\n]+)\*")
 
 
 def member_key(team: str, user: str) -> MemberKey:
@@ -62,8 +64,12 @@ class ConsoleChat:
                 text += "\n  (skip · back · pause · help)"
             if reply.file is not None:
                 text += f"\n--- {reply.file.name} ---\n{reply.file.content}"
-            self.stdout.write(text + "\n\n")
+            self.stdout.write(self.markup(text) + "\n\n")
         self.stdout.flush()
+
+    def markup(self, text: str) -> str:
+        """`*bold*` as real bold on a terminal, as plain text when piped."""
+        return _BOLD.sub("\x1b[1m\\1\x1b[0m" if self.interactive else "\\1", text)
 
     def send(self, text: str) -> None:
         self.show(self.coach.handle(Incoming(key=self.key, text=text)).replies)

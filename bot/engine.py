@@ -59,6 +59,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _EDIT = re.compile(r"^edit\s*#?\s*(\d+)$")
 _EXPORT = re.compile(r"^export(?:\s+(md|markdown|json|csv))?$")
 _NUMBERS = re.compile(r"\d+")
+# "/foo" or "!foo" on its own looks like a command, not an answer.
+_SLASHED = re.compile(r"^[/!][a-z][\w-]*$", re.IGNORECASE)
 
 
 def clean_text(text: str) -> str:
@@ -278,6 +280,12 @@ class Coach:
             self._edit(step, int(m.group(1)))
         elif active and not text:
             step.say("I didn't catch anything there.")
+            self._prompt(step)
+        elif _SLASHED.match(text):
+            step.say(
+                f"There's no command {_quote(text)}. Answer the question in your own words,"
+                " or type `help` for the commands."
+            )
             self._prompt(step)
         else:
             self._answer(step, text)

@@ -134,6 +134,12 @@ class FileOut:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
+    """One message from the coach.
+
+    `text` uses a small neutral markup, `*bold*` and `` `code` ``, which each adapter
+    renders in its platform's idiom; member-typed text inside it is not escaped here.
+    """
+
     text: str
     choices: tuple[Choice, ...] = ()
     card: Card | None = None

@@ -313,3 +313,14 @@ def test_export_in_chat_returns_the_markdown_strategy(coach: Coach, ann: Member)
     reply = ann.say("export").replies[0]
     assert reply.file is not None and reply.file.name.endswith(".md")
     assert reply.file.content.startswith("# Social media strategy: bakers")
+
+
+def test_an_unknown_slash_command_mid_interview_is_not_taken_as_an_answer(
+    ann: Member, store: Store
+) -> None:
+    ann.say("start")
+    ann.say("b2b")
+    text = ann.text("/frobnicate")
+    assert "no command" in text and "Question 1 of 9" in text
+    assert current_state(store, ann) == "customers"
+    assert store.stats()["answers"] == 1
