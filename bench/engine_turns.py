@@ -98,26 +98,19 @@ def floor_turns(path: Path, conversations: int, turns: int) -> float:
             " VALUES (?, ?, ?, ?)",
             (key.platform, key.workspace, f"E{n}", now),
         )
-        member_id = conn.execute(
-            "SELECT m.id FROM members m JOIN teams t ON t.id = m.team_id"
+        conv_id, state, version, trail = conn.execute(
+            "SELECT c.id, c.state, c.version, c.trail FROM members m"
+            " JOIN teams t ON t.id = m.team_id LEFT JOIN conversations c"
+            " ON c.id = (SELECT max(id) FROM conversations WHERE member_id = m.id)"
             " WHERE t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?",
             (key.platform, key.workspace, key.team, key.user),
-        ).fetchone()[0]
-        conv_id, state, version, trail = conn.execute(
-            "SELECT id, state, version, trail FROM conversations WHERE member_id = ?"
-            " ORDER BY id DESC LIMIT 1",
-            (member_id,),
         ).fetchone()
-        latest = conn.execute(
-            "SELECT coalesce(max(version), 0) FROM answers"
-            " WHERE conversation_id = ? AND question = ?",
-            (conv_id, state),
-        ).fetchone()[0]
         conn.execute(
             "INSERT INTO answers (conversation_id, question, version, text, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (conv_id, state, latest + 1, f"{ANSWER} {n}", now),
-        )
+            " SELECT ?1, ?2, coalesce(max(version), 0) + 1, ?3, ?4 FROM answers"
+            " WHERE conversation_id = ?1 AND question = ?2 RETURNING version",
+            (conv_id, state, f"{ANSWER} {n}", now),
+        ).fetchone()
         following = order[(order.index(state) + 1) % len(order)]
         conn.execute(
             "UPDATE conversations SET state = ?, trail = ?, updated_at = ?, version = version + 1"

@@ -11,9 +11,10 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from bot.clock import Clock, parse_iso
+from bot.clock import Clock, iso
 from bot.ladder import Placement, place
 from bot.messages import (
     Choice,
@@ -30,8 +31,6 @@ from flows import END, Flow, Ladder, StateSpec, fire, load_flows, load_ladder
 MAX_ANSWER_CHARS = 20_000
 INTERVIEW = "coffee"
 ACTIVE = ("active", "paused")
-# Explicit-team messages refresh `last_seen` at most this often (seconds), to keep the
-# per-turn write small; a direct message's team is the one seen most recently.
 TOUCH_EVERY_S = 60.0
 
 COMMANDS: dict[str, str] = {
@@ -153,8 +152,7 @@ class Coach:
                 msg.key.platform, msg.key.workspace, msg.event_id
             ):
                 return Turn(duplicate=True)
-            member = self._member(msg)
-            conv = store.conversation(member.id)
+            member, conv = self._member(msg)
             step = Step(msg=msg, member=member, conv=conv)
             if msg.edits:
                 self._apply_edit(step, text)
@@ -170,41 +168,41 @@ class Coach:
                 self._dispatch(step, text)
         return Turn(replies=step.replies, team=member.team.key)
 
-    def _member(self, msg: Incoming) -> Member:
+    def _member(self, msg: Incoming) -> tuple[Member, Conversation | None]:
+        """The member this message is from, and their latest conversation."""
         key = msg.key
         store = self.store
-        member = store.member(key)
-        if member is None:
-            if key.team is None:
-                # A direct message from someone never seen in a team: their own team.
-                key = key.with_team(f"personal:{key.user}")
-                member = store.member(key)
-            if member is None:
-                member = store.ensure_member(key, name=msg.display_name)
-                if msg.team_name or msg.team_address or msg.timezone:
-                    store.update_team(
-                        member.team.id,
-                        **{
-                            k: v
-                            for k, v in (
-                                ("name", msg.team_name),
-                                ("address", msg.team_address),
-                                ("timezone", msg.timezone),
-                            )
-                            if v
-                        },
-                    )
-        stale = key.team is not None and _age_s(member.last_seen, self.clock) > TOUCH_EVERY_S
+        found = store.member_and_conversation(key)
+        team_name = msg.team_name
+        if found is None and key.team is None:
+            # A direct message from someone never seen in a team: their own team.
+            key = key.with_team(f"personal:{key.user}")
+            found = store.member_and_conversation(key)
+            team_name = team_name or (
+                f"{msg.display_name} (personal)" if msg.display_name else "Personal"
+            )
+        if found is None:
+            member = store.ensure_member(key, name=msg.display_name)
+            fields = {"name": team_name, "address": msg.team_address, "timezone": msg.timezone}
+            if any(fields.values()):
+                store.update_team(member.team.id, **{k: v for k, v in fields.items() if v})
+            found = (member, None)
+        member, conv = found
+        # An explicit team refreshes `last_seen` (the team a direct message belongs to),
+        # at most once a minute, to keep the per-turn write small.
+        seen_long_ago = key.team is not None and member.last_seen < iso(
+            store.moment() - timedelta(seconds=TOUCH_EVERY_S)
+        )
         changed_address = msg.dm_address is not None and msg.dm_address != member.address
         changed_name = msg.display_name is not None and msg.display_name != member.name
-        if stale or changed_address or changed_name:
+        if seen_long_ago or changed_address or changed_name:
             store.touch_member(member, name=msg.display_name, address=msg.dm_address)
             member.address = msg.dm_address or member.address
             member.name = msg.display_name or member.name
         if msg.team_address and msg.team_address != member.team.address:
             store.update_team(member.team.id, address=msg.team_address)
             member.team.address = msg.team_address
-        return member
+        return member, conv
 
     @staticmethod
     def token(conv: Conversation) -> str:
@@ -524,10 +522,11 @@ class Coach:
             step.say("This one can't be skipped, sorry.")
             self._prompt(step)
             return
-        if conv.state in self._flow(conv).states and spec.answer != "commitments":
-            self.store.add_answer(conv.id, conv.state, text="", skipped=True)
         if spec.answer == "commitments":
             conv.context["committed"] = []
+        else:
+            # A skip is stored, so the team report can show the gap.
+            self.store.add_answer(conv.id, conv.state, text="", skipped=True)
         self._move(step, "skip")
 
     def _back(self, step: Step) -> None:
@@ -784,7 +783,3 @@ def _quote(text: str) -> str:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "team"
-
-
-def _age_s(stamp: str, clock: Clock) -> float:
-    return (clock.now() - parse_iso(stamp)).total_seconds()

@@ -94,6 +94,10 @@ class Flow:
     order: tuple[str, ...] = field(init=False)
     # The numbered questions, the ones `edit <n>` can reach.
     questions: tuple[StateSpec, ...] = field(init=False)
+    # What the machine answered for each (state, trigger, target) it was asked.
+    moves: dict[tuple[str, str, str | None], str | None] = field(
+        init=False, repr=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.machine = _build_machine(self)
@@ -150,17 +154,29 @@ def _build_machine(flow: Flow) -> Machine:
 
 
 def fire(flow: Flow, state: str, trigger: str, *, target: str | None = None) -> str | None:
-    """Run `trigger` from `state`; the new state, or None when the flow allows no such move."""
+    """Run `trigger` from `state`; the new state, or None when the flow allows no such move.
+
+    The machine has no callbacks and its conditions read only `target`, so its answer for
+    a given (state, trigger, target) never changes: it is asked once and remembered.
+    """
+    move = (state, trigger, target)
+    try:
+        return flow.moves[move]
+    except KeyError:
+        pass
     position = _Position(state)
     event = flow.machine.events.get(trigger)
-    if event is None or state not in flow.machine.states:
-        return None
-    kwargs = {"target": target} if target is not None else {}
-    try:
-        moved = event.trigger(position, **kwargs)
-    except Exception:  # transitions raises MachineError for a trigger invalid in this state
-        return None
-    return position.state if moved else None
+    new: str | None = None
+    if event is not None and state in flow.machine.states:
+        kwargs = {"target": target} if target is not None else {}
+        try:
+            if event.trigger(position, **kwargs):
+                new = position.state
+        except Exception:  # transitions raises MachineError for a trigger invalid in this state
+            new = None
+    if state in flow.machine.states:
+        flow.moves[move] = new
+    return new
 
 
 # --- loading -------------------------------------------------------------------------

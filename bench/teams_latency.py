@@ -1,0 +1,303 @@
+"""Teams door latency: one answer, from the POST to /api/messages to the next prompt.
+
+    python bench/teams_latency.py [--members 50] [--rounds 3]
+
+Two bots, each in its own process behind the same CloudAdapter (botbuilder-integration-aiohttp,
+ConfigurationBotFrameworkAuthentication, no app id), driven by the same harness:
+
+- Coffee Coach: the `coffee-coach serve` app (`bot.server.build_app`, scheduler off), durable
+  in SQLite (WAL, synchronous=NORMAL, every activity id recorded);
+- the peer, built the usual botbuilder way: a ComponentDialog with a WaterfallDialog of nine
+  TextPrompts, run with DialogExtensions.run_dialog, ConversationState and UserState on
+  MemoryStorage, served by `CloudAdapter.process`.
+
+The harness plays Teams for `--members` members at once, each in their own personal chat: it
+posts every member's answer to the same question together, and a fake Bot Connector on
+127.0.0.1 (in the harness process, so one clock) records when each bot's next prompt arrives.
+Answers to questions 1 to 8 are measured (each brings exactly one prompt from either bot);
+rounds alternate between the bots, after one unmeasured warm-up round each. A member answers
+at most once a second (`--gap`; faster than anyone types): quicker waves would measure the
+door's pace of 7 messages per second per conversation, which Teams imposes, not the bot.
+Prints a table; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aiohttp import ClientSession, TCPConnector, web  # noqa: E402
+
+from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService  # noqa: E402
+
+ANSWERS = (
+    "independent bakeries and cafes in Leeds and York",
+    "fresh bread delivered before 6am and knowing the bakers by name",
+    "behind the scenes posts of the bakers at dawn, and customer shout-outs",
+    "being trusted and keeping customers coming back",
+    "Instagram for cafes, LinkedIn for hotel buyers",
+    "Mia writes and replies, Sam approves, the bakers send photos",
+    "a weekly plan every Monday and twenty minutes a day for replies",
+    "partnerships with local cafes and a monthly open bakery morning",
+    "20 new wholesale leads a month by June",
+)
+MEASURED = 8  # answers 1..8 each bring exactly one prompt, from either bot
+
+
+# --- the two bots, each served by a child process ------------------------------------------------
+
+
+def coach_app(db: str) -> web.Application:
+    from bot.config import Config
+    from bot.engine import Coach
+    from bot.server import build_app
+    from bot.store import open_store
+
+    return build_app(Coach(open_store(db)), Config(teams_dev=True, scheduler=False))
+
+
+def peer_app() -> web.Application:
+    """Nine TextPrompts in a WaterfallDialog, the way botbuilder's samples build a survey."""
+    from botbuilder.core import (
+        ActivityHandler,
+        ConversationState,
+        MemoryStorage,
+        MessageFactory,
+        TurnContext,
+        UserState,
+    )
+    from botbuilder.dialogs import (
+        ComponentDialog,
+        DialogExtensions,
+        DialogTurnResult,
+        PromptOptions,
+        TextPrompt,
+        WaterfallDialog,
+        WaterfallStepContext,
+    )
+    from botbuilder.integration.aiohttp import (
+        CloudAdapter,
+        ConfigurationBotFrameworkAuthentication,
+    )
+
+    storage = MemoryStorage()
+    conversation_state = ConversationState(storage)
+    user_state = UserState(storage)
+    profile = user_state.create_property("Profile")
+
+    def step(number: int) -> Callable[[WaterfallStepContext], Awaitable[DialogTurnResult]]:
+        async def ask(step_context: WaterfallStepContext) -> DialogTurnResult:
+            answers = await profile.get(step_context.context, dict)
+            if number > 1:
+                answers[f"q{number - 1}"] = step_context.result
+            if number > 9:
+                await step_context.context.send_activity("Thanks, that's the interview done.")
+                return await step_context.end_dialog()
+            prompt = MessageFactory.text(f"Question {number} of 9: tell me more.")
+            return await step_context.prompt("text", PromptOptions(prompt=prompt))
+
+        return ask
+
+    class Interview(ComponentDialog):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__("interview")
+            self.add_dialog(WaterfallDialog("steps", [step(n) for n in range(1, 11)]))
+            self.add_dialog(TextPrompt("text"))
+            self.initial_dialog_id = "steps"
+
+    class PeerBot(ActivityHandler):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.dialog = Interview()
+            self.dialog_state = conversation_state.create_property("DialogState")
+
+        async def on_turn(self, turn_context: TurnContext) -> None:
+            await super().on_turn(turn_context)
+            await conversation_state.save_changes(turn_context)
+            await user_state.save_changes(turn_context)
+
+        async def on_message_activity(self, turn_context: TurnContext) -> None:
+            await DialogExtensions.run_dialog(self.dialog, turn_context, self.dialog_state)
+
+    class Settings:
+        APP_ID = ""
+        APP_PASSWORD = ""
+
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(Settings()))
+    bot = PeerBot()
+
+    async def messages(request: web.Request) -> web.Response:
+        response = await adapter.process(request, bot)
+        return response or web.Response(status=201)
+
+    app = web.Application()
+    app.router.add_post("/api/messages", messages)
+    return app
+
+
+async def serve(kind: str, db: str) -> None:
+    """Child process: serve one bot on 127.0.0.1, print the port, run until killed."""
+    logging.disable(logging.WARNING)  # the door's warning that it runs unauthenticated
+    app = coach_app(db) if kind == "coach" else peer_app()
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print(runner.addresses[0][1], flush=True)
+    await asyncio.Event().wait()
+
+
+@dataclass
+class Bot:
+    name: str
+    kind: str
+    process: subprocess.Popen[str]
+    url: str
+    latencies: list[float] = field(default_factory=list)
+    busy_s: float = 0.0
+
+
+def spawn(name: str, kind: str, db: str) -> Bot:
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve", kind, "--db", db],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=os.environ | {"PYTHONWARNINGS": "ignore"},  # botbuilder's deprecation warnings
+    )
+    assert process.stdout is not None
+    port = int(process.stdout.readline())
+    return Bot(name, kind, process, f"http://127.0.0.1:{port}/api/messages")
+
+
+# --- the harness -------------------------------------------------------------------------------
+
+
+async def wave(
+    teams: TeamsService, people: list[Person], text: str, *, expect: str = ""
+) -> list[float]:
+    """Every member sends `text` at once; how long until the bot's reply (which must contain
+    `expect`) reached the connector, for each."""
+    connector = teams.connector
+    mark = len(connector.calls)
+    sent: dict[str, float] = {}
+
+    async def one(person: Person) -> None:
+        activity = teams.message(person, teams.personal_chat(person), text)
+        sent[activity["conversation"]["id"]] = time.perf_counter()
+        assert await teams.post(activity) in (200, 201)
+
+    await asyncio.gather(*(one(person) for person in people))
+    first: dict[str, Call] = {}
+    for call in connector.calls[mark:]:
+        if call.is_post() and call.conversation_id not in first:
+            first[call.conversation_id or ""] = call
+    missing = set(sent) - set(first)
+    assert not missing, f"no reply in {sorted(missing)[:3]}"
+    wrong = [c.everything for c in first.values() if expect not in c.everything]
+    assert not wrong, f"expected {expect!r}, got {wrong[0]!r}"
+    return [first[c].at - t0 for c, t0 in sent.items()]
+
+
+async def round_for(
+    bot: Bot, teams: TeamsService, members: int, tag: str, *, measure: bool, gap_s: float
+) -> None:
+    people = [Person(f"29:{tag}-{bot.kind}-{i}", f"Member {i}") for i in range(members)]
+    setup = ["start", *(["B2B"] if bot.kind == "coach" else [])]  # the coach asks B2B/B2C first
+    for text in setup:
+        started = time.perf_counter()
+        await wave(teams, people, text)
+        await asyncio.sleep(max(0.0, gap_s - (time.perf_counter() - started)))
+    for number, text in enumerate(ANSWERS[:MEASURED], start=1):
+        started = time.perf_counter()
+        latencies = await wave(teams, people, text, expect=f"Question {number + 1} of 9")
+        busy = time.perf_counter() - started
+        if measure:
+            bot.latencies += latencies
+            bot.busy_s += busy
+        await asyncio.sleep(max(0.0, gap_s - busy))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def run(members: int, rounds: int, gap_s: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        bots = [
+            spawn("Coffee Coach (SQLite, durable)", "coach", str(Path(tmp) / "coach.db")),
+            spawn("WaterfallDialog peer (MemoryStorage)", "peer", ""),
+        ]
+        try:
+            async with (
+                FakeBotConnector() as connector,
+                ClientSession(connector=TCPConnector(limit=0)) as session,
+            ):
+                fleets = {b.kind: TeamsService(session, b.url, connector) for b in bots}
+                for bot in bots:
+                    await round_for(
+                        bot, fleets[bot.kind], members, "warmup", measure=False, gap_s=gap_s
+                    )
+                for n in range(rounds):
+                    for bot in bots if n % 2 == 0 else bots[::-1]:
+                        await round_for(
+                            bot, fleets[bot.kind], members, f"r{n}", measure=True, gap_s=gap_s
+                        )
+        finally:
+            for bot in bots:
+                bot.process.terminate()
+                bot.process.wait()
+    report(bots, members, rounds)
+
+
+def report(bots: list[Bot], members: int, rounds: int) -> None:
+    print(
+        "One answer in Teams: POST /api/messages until the next prompt reaches the connector.\n"
+        f"{members} members answering at once, {rounds} round(s) of {MEASURED} questions:"
+        f" {rounds * MEASURED * members} answers per bot. Throughput is answers per second"
+        " while a wave of answers is in flight.\n"
+    )
+    header = (
+        f"{'bot':38s} {'p50 ms':>7s} {'p90 ms':>7s} {'p99 ms':>7s} {'max ms':>7s} {'answers/s':>9s}"
+    )
+    print(header)
+    print("-" * len(header))
+    for bot in bots:
+        ms = [1000 * s for s in bot.latencies]
+        print(
+            f"{bot.name:38s} {percentile(ms, 50):7.1f} {percentile(ms, 90):7.1f}"
+            f" {percentile(ms, 99):7.1f} {max(ms):7.1f} {len(ms) / bot.busy_s:9.0f}"
+        )
+    coach, peer = bots
+    p50, p99 = (percentile(peer.latencies, p) / percentile(coach.latencies, p) for p in (50, 99))
+    print(f"\nThe peer takes {p50:.2f}x the coach's time at p50 and {p99:.2f}x at p99.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--gap", type=float, default=1.0, help="seconds between a member's answers")
+    parser.add_argument("--serve", choices=["coach", "peer"], help=argparse.SUPPRESS)
+    parser.add_argument("--db", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(args.serve, args.db))
+    else:
+        asyncio.run(run(args.members, args.rounds, args.gap))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,621 @@
+"""The Teams door over real HTTP: the `serve` app on 127.0.0.1 receives activities shaped as
+Teams sends them, and its replies are captured by a fake Bot Connector on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jwt
+import pytest
+from aiohttp import web
+
+from adapters.teams import TEAMS, DeliveryError, Pacer
+from bot.clock import ManualClock
+from bot.config import Config
+from bot.engine import Coach
+from bot.messages import MemberKey, Outgoing, Reply, TeamKey
+from bot.server import SENDERS, build_app
+from bot.store import Store
+from tests.fakes.bot_connector import (
+    TENANT,
+    Call,
+    Chat,
+    FakeBotConnector,
+    Person,
+    TeamsService,
+)
+
+DEV = Config(teams_dev=True, scheduler=False)
+APP_ID = "6b1f2a57-3c44-4a0e-9a3e-7d2c1b0f9e11"
+ANN = Person("29:ann", "Ann Baker", "aad-ann")
+BOB = Person("29:bob", "Bob Brewer", "aad-bob")
+BAKERS = "19:bakers@thread.tacv2"
+ANSWERS = (
+    "facilities managers at mid-sized hospitals",
+    "our engineers know their stuff deeply",
+    "a monthly live clinic answering questions",
+    "being trusted by the buyers",
+    "LinkedIn first, then YouTube demos",
+    "Sam writes and Lee approves weekly",
+    "a weekly plan with two posts",
+    "partners share our content monthly",
+    "twenty qualified leads a month by June",
+)
+
+ServerFactory = Callable[[web.Application], Any]
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[FakeBotConnector]:
+    async with FakeBotConnector() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as opened:
+        yield opened
+
+
+@pytest.fixture
+def waits() -> list[float]:
+    """The pauses the Teams door took (for pace and backoff), recorded instead of slept."""
+    return []
+
+
+def record_waits(app: web.Application, waits: list[float]) -> web.Application:
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    app[TEAMS].outbox.sleep = sleep
+    return app
+
+
+@pytest.fixture
+def app(coach: Coach, waits: list[float]) -> web.Application:
+    return record_waits(build_app(coach, DEV), waits)
+
+
+@pytest.fixture
+async def bot_url(aiohttp_server: ServerFactory, app: web.Application) -> str:
+    server = await aiohttp_server(app)
+    return str(server.make_url("/api/messages"))
+
+
+@pytest.fixture
+def teams(
+    session: aiohttp.ClientSession, bot_url: str, connector: FakeBotConnector
+) -> TeamsService:
+    return TeamsService(session, bot_url, connector)
+
+
+def prompts(calls: list[Call]) -> list[Call]:
+    """The messages that ask something: a card with buttons."""
+    return [c for c in calls if c.is_post() and c.buttons]
+
+
+def answers_of(coach: Coach, user: str, team: str | None = None) -> dict[str, str]:
+    member = coach.store.member(MemberKey("msteams", TENANT, user, team))
+    assert member is not None
+    interview = coach.store.interview(member)
+    assert interview is not None
+    return {q: a.text for q, a in interview.answers.items()}
+
+
+async def interview(teams: TeamsService, user: Person, chat: Chat) -> list[Call]:
+    """A whole interview typed in the personal chat; the calls it caused."""
+    mark = len(teams.connector.calls)
+    await teams.exchange(teams.message(user, chat, "start"), replies=2)
+    await teams.exchange(teams.message(user, chat, "B2B"))
+    for answer in ANSWERS[:-1]:
+        await teams.exchange(teams.message(user, chat, answer))
+    await teams.exchange(teams.message(user, chat, ANSWERS[-1]), replies=2)
+    for _ in range(5):
+        await teams.exchange(teams.message(user, chat, "1"))
+    await teams.exchange(teams.message(user, chat, "1"), replies=3)
+    await teams.exchange(teams.message(user, chat, "all"), replies=2)
+    return teams.connector.calls[mark:]
+
+
+# --- installing ------------------------------------------------------------------------------
+
+
+async def test_installing_in_a_personal_chat_welcomes_once_with_a_start_button(
+    teams: TeamsService, connector: FakeBotConnector
+) -> None:
+    chat = teams.personal_chat(ANN)
+    await teams.install(chat, ANN)  # Teams sends conversationUpdate and installationUpdate
+
+    [welcome] = connector.posts()
+    assert welcome.conversation_id == chat.conversation_id
+    assert "nine questions" in welcome.everything
+    assert [b["title"] for b in welcome.buttons] == ["Start", "Help"]
+
+
+@pytest.mark.parametrize("kind", ["channel", "groupChat"])
+async def test_installing_in_a_team_or_group_chat_welcomes_it_once_and_records_it(
+    kind: str, teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    if kind == "channel":
+        chat = teams.channel(BAKERS, "Bakers")
+    else:
+        chat = teams.group_chat("19:meeting_bakers@thread.v2", "Bakers")
+    await teams.install(chat, ANN)
+
+    [welcome] = connector.posts()
+    assert welcome.conversation_id == chat.conversation_id
+    assert "@Coffee Coach report" in welcome.everything
+    [open_chat] = welcome.buttons
+    assert open_chat["type"] == "Action.OpenUrl"
+    assert open_chat["url"].endswith(f"users={teams.bot.id}")
+    team = coach.store.team(TeamKey("msteams", TENANT, chat.team_id or chat.conversation_id))
+    assert team is not None
+    assert team.name == "Bakers"
+    assert team.lead == ANN.id
+    assert json.loads(team.address or "")["conversation"]["id"] == chat.conversation_id
+
+
+async def test_a_member_joining_a_team_later_brings_no_second_welcome(
+    teams: TeamsService, connector: FakeBotConnector
+) -> None:
+    chat = teams.channel(BAKERS, "Bakers")
+    await teams.install(chat, ANN)
+    await teams.post(teams.members_added(chat, ANN, [BOB]))
+
+    assert len(connector.posts()) == 1
+
+
+# --- the interview in the personal chat ----------------------------------------------------------
+
+
+async def test_a_whole_interview_from_install_to_the_stage_report(
+    teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    chat = teams.personal_chat(ANN)
+    await teams.install(chat, ANN)
+    [welcome] = connector.posts()
+
+    calls = await teams.exchange(teams.submit(ANN, chat, welcome, "Start"), replies=2)
+    [question] = prompts(calls)
+    assert "B2B" in [b["title"] for b in question.buttons]
+    calls = await teams.exchange(teams.submit(ANN, chat, question, "B2B"))
+    [question] = prompts(calls)
+    for number, answer in enumerate(ANSWERS, start=1):
+        assert f"Question {number} of 9" in question.everything
+        assert [b["title"] for b in question.buttons] == ["Skip", "Back", "Pause"]
+        calls = await teams.exchange(
+            teams.message(ANN, chat, answer), replies=2 if number == 9 else 1
+        )
+        question = prompts(calls)[-1]
+    for _ in range(5):
+        calls = await teams.exchange(
+            teams.submit(ANN, chat, question, question.buttons[0]["title"])
+        )
+        [question] = prompts(calls)
+    calls = await teams.exchange(
+        teams.submit(ANN, chat, question, question.buttons[0]["title"]), replies=3
+    )
+    summary, stage, commit = [c for c in calls if c.is_post()][:3]
+
+    assert "Your answers" in summary.everything
+    assert "1. Your customers: " not in summary.everything  # rows are headings, not facts
+    assert ANSWERS[0] in summary.everything
+    assert "Rung 1 of 4: Broadcast" in stage.everything
+    assert "Next actions toward Listen" in stage.everything
+    assert "Commit to 1" in [b["title"] for b in commit.buttons]
+    calls = await teams.exchange(teams.submit(ANN, chat, commit, "All of them"), replies=2)
+    assert any("Committed:" in c.text for c in calls)
+    assert answers_of(coach, ANN.id)["success"] == ANSWERS[-1]
+
+
+async def test_pressing_a_button_redraws_the_card_with_the_chosen_answer(
+    teams: TeamsService, connector: FakeBotConnector
+) -> None:
+    chat = teams.personal_chat(ANN)
+    calls = await teams.exchange(teams.message(ANN, chat, "start"), replies=2)
+    [question] = prompts(calls)
+
+    calls = await teams.exchange(teams.submit(ANN, chat, question, "B2C"))
+
+    [redraw] = [c for c in calls if c.is_update()]
+    assert redraw.conversation_id == chat.conversation_id
+    assert redraw.activity_id == question.id
+    assert "does your business mainly sell" in redraw.everything
+    assert "✓ B2C" in redraw.card_texts
+    assert redraw.buttons == []
+
+
+async def test_a_press_on_an_old_card_does_not_answer_again(
+    teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    chat = teams.personal_chat(ANN)
+    calls = await teams.exchange(teams.message(ANN, chat, "start"), replies=2)
+    [first] = prompts(calls)
+    await teams.exchange(teams.submit(ANN, chat, first, "B2B"))
+
+    calls = await teams.exchange(teams.submit(ANN, chat, first, "B2C"))
+
+    [notice] = [c for c in calls if c.is_post()]
+    assert "already answered" in notice.text
+    [redraw] = [c for c in calls if c.is_update()]
+    assert redraw.activity_id == first.id
+    assert redraw.buttons == []
+    assert "Already answered." in redraw.card_texts
+    assert "✓ B2C" not in redraw.card_texts
+    assert answers_of(coach, ANN.id)["business_model"] == "B2B"
+
+
+async def test_skip_back_and_pause_are_buttons_on_every_question(
+    teams: TeamsService, coach: Coach
+) -> None:
+    chat = teams.personal_chat(ANN)
+    calls = await teams.exchange(teams.message(ANN, chat, "start"), replies=2)
+    await teams.exchange(teams.submit(ANN, chat, prompts(calls)[-1], "B2B"))
+    calls = await teams.exchange(teams.message(ANN, chat, ANSWERS[0]))
+
+    calls = await teams.exchange(teams.submit(ANN, chat, prompts(calls)[-1], "Skip"))
+    assert "Question 3 of 9" in prompts(calls)[-1].everything
+    calls = await teams.exchange(teams.submit(ANN, chat, prompts(calls)[-1], "Back"))
+    assert "Question 2 of 9" in prompts(calls)[-1].everything
+    calls = await teams.exchange(teams.submit(ANN, chat, prompts(calls)[-1], "Pause"))
+    assert "paused" in " ".join(c.everything for c in calls if c.is_post()).casefold()
+
+
+async def test_a_repeated_activity_is_handled_once(
+    teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    chat = teams.personal_chat(ANN)
+    await teams.exchange(teams.message(ANN, chat, "start"), replies=2)
+    await teams.exchange(teams.message(ANN, chat, "B2B"))
+    answer = teams.message(ANN, chat, ANSWERS[0])
+    await teams.exchange(answer)
+    before = len(connector.calls)
+
+    assert await teams.post(answer) == 200  # Teams retries the delivery
+    calls = await teams.exchange(teams.message(ANN, chat, ANSWERS[1]))
+
+    assert connector.calls[before:] == calls  # nothing in between
+    assert "Question 3 of 9" in calls[-1].everything
+    assert answers_of(coach, ANN.id)["customers"] == ANSWERS[0]
+
+
+async def test_editing_a_typed_answer_in_teams_updates_it(
+    teams: TeamsService, coach: Coach
+) -> None:
+    chat = teams.personal_chat(ANN)
+    await teams.exchange(teams.message(ANN, chat, "start"), replies=2)
+    await teams.exchange(teams.message(ANN, chat, "B2B"))
+    answer = teams.message(ANN, chat, ANSWERS[0])
+    await teams.exchange(answer)
+
+    [reply] = await teams.exchange(teams.edit(answer, "theatre nurses in Leeds hospitals"))
+
+    assert "Updated your answer to question 1" in reply.text
+    assert answers_of(coach, ANN.id)["customers"] == "theatre nurses in Leeds hospitals"
+
+
+async def test_help_export_and_forget_work_in_the_personal_chat(
+    teams: TeamsService, coach: Coach
+) -> None:
+    chat = teams.personal_chat(ANN)
+    await interview(teams, ANN, chat)
+
+    [help_text] = await teams.exchange(teams.message(ANN, chat, "help"))
+    assert "`report`" in help_text.text
+    [export] = await teams.exchange(teams.message(ANN, chat, "export csv"))
+    assert "```" in export.text
+    assert ANSWERS[0] in export.text
+    [confirm] = await teams.exchange(teams.message(ANN, chat, "forget"))
+    [done] = [
+        c
+        for c in await teams.exchange(teams.submit(ANN, chat, confirm, "Delete my data"))
+        if c.is_post()
+    ]
+    assert "deleted" in done.text
+    member = coach.store.member(MemberKey("msteams", TENANT, ANN.id, None))
+    assert member is None or coach.store.interview(member) is None
+
+
+# --- teams and group chats -----------------------------------------------------------------------
+
+
+async def test_the_mention_is_stripped_before_the_command_is_read(
+    teams: TeamsService,
+) -> None:
+    chat = teams.channel(BAKERS, "Bakers")
+
+    [reply] = await teams.exchange(teams.message(ANN, chat, "report", mention=True))
+
+    assert reply.card is not None
+    assert "Team picture for" in reply.everything
+    assert "personal chat" not in reply.everything
+
+
+async def test_start_in_a_channel_points_to_the_personal_chat_and_links_the_member_to_the_team(
+    teams: TeamsService, coach: Coach
+) -> None:
+    await teams.install(teams.channel(BAKERS, "Bakers"), BOB)
+
+    [hint] = await teams.exchange(
+        teams.message(ANN, teams.channel(BAKERS, "Bakers"), "start", mention=True)
+    )
+
+    assert "personal chat" in hint.everything
+    assert "Bakers" in hint.everything
+    [open_chat] = hint.buttons
+    assert open_chat["url"].endswith(f"users={teams.bot.id}")
+    await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
+    member = coach.store.member(MemberKey("msteams", TENANT, ANN.id, None))
+    assert member is not None
+    assert member.team.team == BAKERS
+
+
+async def test_the_personal_chat_belongs_to_the_team_where_the_member_was_last_seen(
+    teams: TeamsService, coach: Coach, clock: ManualClock
+) -> None:
+    brewers = "19:brewers@thread.tacv2"
+    personal = MemberKey("msteams", TENANT, ANN.id, None)
+    await teams.exchange(teams.message(ANN, teams.channel(BAKERS), "start", mention=True))
+    clock.advance(minutes=5)
+    await teams.exchange(teams.message(ANN, teams.channel(brewers), "start", mention=True))
+    await interview(teams, ANN, teams.personal_chat(ANN))
+    assert "customers" in answers_of(coach, ANN.id, brewers)
+
+    clock.advance(minutes=5)
+    await teams.exchange(teams.message(ANN, teams.channel(BAKERS), "start", mention=True))
+
+    member = coach.store.member(personal)
+    assert member is not None
+    assert member.team.team == BAKERS
+    calls = await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
+    assert "B2B" in prompts(calls)[-1].everything  # a new interview, for the Bakers
+
+
+async def test_typing_in_a_channel_never_answers_the_interview(
+    teams: TeamsService, coach: Coach
+) -> None:
+    await teams.exchange(teams.message(ANN, teams.channel(BAKERS), "start", mention=True))
+    await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
+
+    [hint] = await teams.exchange(teams.message(ANN, teams.channel(BAKERS), "B2B", mention=True))
+
+    assert "personal chat" in hint.everything
+    assert answers_of(coach, ANN.id, BAKERS) == {}
+
+
+@pytest.mark.parametrize("kind", ["channel", "groupChat"])
+async def test_report_in_a_team_posts_the_team_picture_as_a_card(
+    kind: str, teams: TeamsService, connector: FakeBotConnector
+) -> None:
+    if kind == "channel":
+        chat = teams.channel(BAKERS, "Bakers")
+    else:
+        chat = teams.group_chat("19:meeting_bakers@thread.v2", "Bakers")
+    await teams.install(chat, ANN)
+    for member in (ANN, BOB):
+        await teams.exchange(teams.message(member, chat, "start", mention=True))
+        await interview(teams, member, teams.personal_chat(member))
+
+    [report] = await teams.exchange(teams.message(BOB, chat, "report", mention=True))
+
+    assert report.conversation_id is not None
+    assert report.conversation_id.startswith(chat.conversation_id)
+    texts = report.everything
+    assert "Team Bakers" in texts
+    assert "2 member(s): Ann Baker, Bob Brewer" in texts
+    assert f"Ann Baker: {ANSWERS[0]}" in texts
+    assert "Rung 1 of 4: Broadcast" in texts
+    assert report.card is not None
+    assert report.card["msteams"] == {"width": "Full"}
+
+
+# --- platform correctness --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"hello": "world"}',
+        b'{"type": "message", "timestamp": "yesterday"}',
+        b'{"type": "message", "text": "hi"}',
+    ],
+    ids=["not-json", "a-list", "no-type", "bad-timestamp", "no-service-url"],
+)
+async def test_a_body_that_is_not_an_activity_gets_a_400(
+    body: bytes, bot_url: str, session: aiohttp.ClientSession, connector: FakeBotConnector
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    async with session.post(bot_url, data=body, headers=headers) as response:
+        assert response.status == 400
+    assert connector.calls == []
+
+
+def _foreign_token() -> str:
+    """A well-formed JWT from an issuer the Bot Framework does not trust."""
+    claims = {"iss": "https://evil.example.com", "aud": APP_ID, "serviceurl": "x"}
+    return jwt.encode(claims, "a key the Bot Framework never issued", algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer", "Bearer not-a-jwt", "Basic YW5uOnNlY3JldA==", f"Bearer {_foreign_token()}"],
+    ids=["missing", "empty-bearer", "unparseable", "basic", "foreign-issuer"],
+)
+async def test_with_an_app_id_a_request_without_a_valid_token_gets_a_401(
+    authorization: str | None,
+    aiohttp_server: ServerFactory,
+    coach: Coach,
+    session: aiohttp.ClientSession,
+    connector: FakeBotConnector,
+) -> None:
+    config = Config(microsoft_app_id=APP_ID, microsoft_app_password="secret", scheduler=False)
+    server = await aiohttp_server(build_app(coach, config))
+    teams = TeamsService(session, str(server.make_url("/api/messages")), connector)
+    headers = {"Authorization": authorization} if authorization is not None else {}
+
+    status = await teams.post(
+        teams.message(ANN, teams.personal_chat(ANN), "start"), headers=headers
+    )
+
+    assert status == 401
+    assert connector.calls == []
+    assert coach.store.member(MemberKey("msteams", TENANT, ANN.id, None)) is None
+
+
+async def test_without_an_app_id_the_start_up_log_says_the_door_is_unauthenticated(
+    coach: Coach, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="coffee_coach.teams"):
+        build_app(coach, DEV)
+    assert "WITHOUT authentication" in caplog.text
+    assert "Local development only" in caplog.text
+
+
+async def test_a_429_is_retried_after_its_retry_after_then_delivered(
+    teams: TeamsService, connector: FakeBotConnector, waits: list[float]
+) -> None:
+    connector.fail_next(429, retry_after="3")
+
+    calls = await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
+
+    assert [c.status for c in calls] == [429, 200, 200]
+    assert calls[0].body == calls[1].body  # the same message, sent again
+    assert "Hi, I'm Coffee Coach" in calls[1].text
+    [wait] = waits
+    assert 3.0 <= wait <= 3.3  # Retry-After, plus a little jitter
+
+
+@pytest.mark.parametrize("status", [412, 502, 504])
+async def test_a_busy_connector_is_retried_with_backoff(
+    status: int, teams: TeamsService, connector: FakeBotConnector, waits: list[float]
+) -> None:
+    connector.fail_next(status, times=2, method="POST")
+
+    calls = await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
+
+    assert [c.status for c in calls] == [status, status, 200, 200]
+    first, second = waits
+    assert 0.25 <= first <= 0.5
+    assert 0.5 <= second <= 1.0
+
+
+async def test_a_busy_connector_is_retried_for_a_card_update_too(
+    teams: TeamsService, connector: FakeBotConnector
+) -> None:
+    chat = teams.personal_chat(ANN)
+    calls = await teams.exchange(teams.message(ANN, chat, "start"), replies=2)
+    connector.fail_next(412, method="PUT")
+
+    calls = await teams.exchange(teams.submit(ANN, chat, prompts(calls)[-1], "B2B"))
+
+    assert [c.status for c in calls if c.method == "PUT"] == [412, 200]
+
+
+async def test_messages_to_one_conversation_are_paced_at_seven_a_second(
+    teams: TeamsService, app: web.Application, waits: list[float]
+) -> None:
+    app[TEAMS].outbox.pacer = Pacer(clock=lambda: 0.0)  # all within the same instant
+    chat = teams.personal_chat(ANN)
+
+    for _ in range(8):
+        await teams.exchange(teams.message(ANN, chat, "status"))
+
+    assert waits == [1.0]  # the eighth message waits for the first one's second to pass
+
+
+async def test_a_refusal_is_not_retried_and_the_delivery_is_still_acknowledged(
+    teams: TeamsService, connector: FakeBotConnector, caplog: pytest.LogCaptureFixture
+) -> None:
+    connector.fail_next(403)
+
+    status = await teams.say(ANN, teams.personal_chat(ANN), "start")
+
+    assert status == 200
+    assert [c.status for c in connector.calls] == [403]
+    assert "not delivered" in caplog.text
+
+
+async def test_a_proactive_message_reaches_the_personal_chat_after_a_restart(
+    aiohttp_server: ServerFactory,
+    db_path: Path,
+    clock: ManualClock,
+    teams: TeamsService,
+    connector: FakeBotConnector,
+) -> None:
+    chat = teams.personal_chat(ANN)
+    await teams.exchange(teams.message(ANN, chat, "start"), replies=2)
+    await teams.exchange(teams.message(ANN, chat, "B2B"))
+
+    restarted = Store(db_path, clock=clock)  # a new process: nothing shared but the file
+    try:
+        app = build_app(Coach(restarted), DEV)
+        await aiohttp_server(app)
+        member = restarted.member(MemberKey("msteams", TENANT, ANN.id, None))
+        assert member is not None and member.address is not None
+        mark = len(connector.calls)
+
+        await app[SENDERS]["msteams"].send(
+            Outgoing(address=member.address, replies=(Reply("Time for your check-in."),))
+        )
+    finally:
+        restarted.close()
+
+    [sent] = await connector.wait_for(after=mark)
+    assert sent.path == f"/v3/conversations/{chat.conversation_id}/activities"
+    assert sent.text == "Time for your check-in."
+    assert sent.body["recipient"]["id"] == ANN.id
+    assert sent.body["from"]["id"] == teams.bot.id
+    assert json.loads(member.address)["conversation"]["tenantID"] == TENANT
+
+
+async def test_a_proactive_message_the_connector_refuses_raises_a_delivery_error(
+    app: web.Application, teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
+    member = coach.store.member(MemberKey("msteams", TENANT, ANN.id, None))
+    assert member is not None and member.address is not None
+    connector.fail_next(403)
+
+    with pytest.raises(DeliveryError, match="403"):
+        await app[SENDERS]["msteams"].send(
+            Outgoing(address=member.address, replies=(Reply("Time for your check-in."),))
+        )
+
+
+async def test_the_stored_address_does_not_change_from_one_message_to_the_next(
+    teams: TeamsService, coach: Coach
+) -> None:
+    chat = teams.personal_chat(ANN)
+    key = MemberKey("msteams", TENANT, ANN.id, None)
+    await teams.exchange(teams.message(ANN, chat, "start"), replies=2)
+    first = coach.store.member(key)
+    await teams.exchange(teams.message(ANN, chat, "B2B"))
+    second = coach.store.member(key)
+
+    assert first is not None and second is not None
+    assert first.address == second.address
+    assert '"activityId"' not in (second.address or "")
+
+
+async def test_expect_replies_come_back_in_the_http_response(
+    teams: TeamsService, connector: FakeBotConnector, session: aiohttp.ClientSession
+) -> None:
+    activity = teams.message(ANN, teams.personal_chat(ANN), "start") | {
+        "deliveryMode": "expectReplies"
+    }
+
+    async with session.post(teams.bot_url, json=activity) as response:
+        assert response.status == 200
+        body = await response.json()
+
+    texts = [a.get("text") or json.dumps(a.get("attachments")) for a in body["activities"]]
+    assert "Hi, I'm Coffee Coach" in texts[0]
+    assert "B2B" in texts[1]
+    assert connector.calls == []
