@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from bot.clock import Clock, SystemClock, iso
 from bot.messages import MemberKey, TeamKey
 
 DEFAULT_DB = "coffee-coach.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -195,15 +195,65 @@ _MIGRATIONS: dict[int, str] = {
     ) WITHOUT ROWID;
     CREATE INDEX events_by_age ON events(seen_at);
     """,
+    # Check-ins (bot/agenda.py): each team's schedule with its next due time, each member's
+    # snooze and opt-out, and the outbox of deliveries, claimed before sending.
+    2: """
+    CREATE TABLE schedules (
+        team_id INTEGER PRIMARY KEY REFERENCES teams(id) ON DELETE CASCADE,
+        cadence TEXT NOT NULL,
+        weekday INTEGER NOT NULL,
+        local_time TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        anchor TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        working_days TEXT NOT NULL,
+        quiet_start TEXT NOT NULL,
+        quiet_end TEXT NOT NULL,
+        stage_check_every INTEGER NOT NULL,
+        next_due TEXT,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT
+    );
+    CREATE INDEX schedules_by_due ON schedules(next_due) WHERE next_due IS NOT NULL;
+    CREATE TABLE member_prefs (
+        member_id INTEGER PRIMARY KEY REFERENCES members(id) ON DELETE CASCADE,
+        opted_out INTEGER NOT NULL DEFAULT 0,
+        snoozed_until TEXT
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        member_id INTEGER REFERENCES members(id) ON DELETE CASCADE,
+        detail TEXT NOT NULL DEFAULT '{}',
+        due_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        claimed_by TEXT,
+        claimed_at TEXT,
+        payload TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries(due_at) WHERE status = 'pending';
+    CREATE INDEX deliveries_in_flight ON deliveries(claimed_at) WHERE status = 'sending';
+    CREATE INDEX deliveries_by_member ON deliveries(member_id, kind, status);
+    CREATE INDEX deliveries_by_status ON deliveries(status, finished_at);
+    """,
 }
 
 
+_MEMBER = (
+    "SELECT m.id, m.user, m.name, m.address, m.last_seen, t.id, t.platform, t.workspace,"
+    " t.team, t.name, t.address, t.timezone, t.lead"
+    " FROM members m JOIN teams t ON t.id = m.team_id"
+)
+
+
 def _member_select(where: str) -> str:
-    return (
-        "SELECT m.id, m.user, m.name, m.address, m.last_seen, t.id, t.platform, t.workspace,"
-        " t.team, t.name, t.address, t.timezone, t.lead"
-        f" FROM members m JOIN teams t ON t.id = m.team_id WHERE {where}"
-    )
+    return f"{_MEMBER} WHERE {where}"
 
 
 def _member_from(row: tuple[Any, ...]) -> Member:
@@ -214,6 +264,18 @@ def _member_from(row: tuple[Any, ...]) -> Member:
 _CONV_COLUMNS = (
     "id, member_id, flow, state, status, version, trail, return_to, followed_up, context,"
     " started_at, updated_at"
+)
+
+
+# The member and their latest conversation (NULLs when they have none), in one query.
+_MEMBER_WITH_CONVERSATION = (
+    "SELECT m.id, m.user, m.name, m.address, m.last_seen, t.id, t.platform, t.workspace,"
+    " t.team, t.name, t.address, t.timezone, t.lead,"
+    " c.id, c.member_id, c.flow, c.state, c.status, c.version, c.trail, c.return_to,"
+    " c.followed_up, c.context, c.started_at, c.updated_at"
+    " FROM members m JOIN teams t ON t.id = m.team_id"
+    " LEFT JOIN conversations c"
+    " ON c.id = (SELECT max(id) FROM conversations WHERE member_id = m.id)"
 )
 
 
@@ -240,6 +302,8 @@ class Store:
     def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None) -> None:
         self.path = str(path)
         self.clock: Clock = clock or SystemClock()
+        self._depth = 0
+        self._stamp: datetime | None = None
         if self.path != ":memory:" and Path(self.path).is_dir():
             raise StoreError(f"{self.path} is a folder, not a database file")
         try:
@@ -252,7 +316,6 @@ class Store:
                 f"{self.path} is not a usable Coffee Coach database ({exc}). It was left as it"
                 " is; move it aside or point COFFEE_COACH_DB at another file."
             ) from exc
-        self._depth = 0
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -316,20 +379,32 @@ class Store:
             return
         self.conn.execute("BEGIN IMMEDIATE")
         self._depth = 1
+        self._stamp = None
         try:
             yield
         except BaseException:
             self._depth = 0
             self.conn.execute("ROLLBACK")
             raise
+        finally:
+            self._stamp = None
         self._depth = 0
         self.conn.execute("COMMIT")
 
     def close(self) -> None:
         self.conn.close()
 
+    def moment(self) -> datetime:
+        """The current time; one value for the whole of a transaction."""
+        if self._depth and self._stamp is not None:
+            return self._stamp
+        moment = self.clock.now()
+        if self._depth:
+            self._stamp = moment
+        return moment
+
     def now(self) -> str:
-        return iso(self.clock.now())
+        return iso(self.moment())
 
     @property
     def schema_version(self) -> int:
@@ -403,18 +478,31 @@ class Store:
 
     def member(self, key: MemberKey) -> Member | None:
         """The member at an explicit team, or at the team where they were last seen."""
+        found = self._member_row(key, with_conversation=False)
+        return _member_from(found) if found else None
+
+    def member_and_conversation(self, key: MemberKey) -> tuple[Member, Conversation | None] | None:
+        """The member (as `member`) and their latest conversation, in one query."""
+        found = self._member_row(key, with_conversation=True)
+        if found is None:
+            return None
+        conv = _conversation_from(found[13:]) if found[13] is not None else None
+        return _member_from(found), conv
+
+    def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
+        select = _MEMBER_WITH_CONVERSATION if with_conversation else _MEMBER
         if key.team is not None:
             row = self.conn.execute(
-                _member_select("t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?"),
+                select + " WHERE t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?",
                 (key.platform, key.workspace, key.team, key.user),
             ).fetchone()
         else:
             row = self.conn.execute(
-                _member_select("t.platform = ? AND t.workspace = ? AND m.user = ?")
-                + " ORDER BY m.last_seen DESC, m.id DESC LIMIT 1",
+                select + " WHERE t.platform = ? AND t.workspace = ? AND m.user = ?"
+                " ORDER BY m.last_seen DESC, m.id DESC LIMIT 1",
                 (key.platform, key.workspace, key.user),
             ).fetchone()
-        return _member_from(row) if row else None
+        return tuple(row) if row else None
 
     def ensure_member(self, key: MemberKey, *, name: str | None = None) -> Member:
         if key.team is None:
@@ -544,26 +632,13 @@ class Store:
     ) -> int:
         """Store an answer as the question's next version; returns that version."""
         row = self.conn.execute(
-            "SELECT coalesce(max(version), 0) FROM answers"
-            " WHERE conversation_id = ? AND question = ?",
-            (conversation_id, question),
-        ).fetchone()
-        version = int(row[0]) + 1
-        self.conn.execute(
             "INSERT INTO answers (conversation_id, question, version, text, value, skipped,"
-            " message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                conversation_id,
-                question,
-                version,
-                text,
-                value,
-                int(skipped),
-                message_id,
-                self.now(),
-            ),
-        )
-        return version
+            " message_id, created_at)"
+            " SELECT ?1, ?2, coalesce(max(version), 0) + 1, ?3, ?4, ?5, ?6, ?7 FROM answers"
+            " WHERE conversation_id = ?1 AND question = ?2 RETURNING version",
+            (conversation_id, question, text, value, int(skipped), message_id, self.now()),
+        ).fetchone()
+        return int(row[0])
 
     def answers(self, conversation_id: int) -> dict[str, Answer]:
         """The current (latest) version of each answered question."""
