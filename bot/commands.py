@@ -37,6 +37,50 @@ def _serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 REGISTER.append(_serve)
 
 
+def _teams_package(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    package = sub.add_parser("teams-package", help="write the Teams app package (a zip) to upload")
+    package.add_argument("--app-id", required=True, help="the bot's Microsoft app id (a GUID)")
+    package.add_argument("--output", "-o", default="coffee-coach-teams.zip")
+    package.add_argument("--version", help="x.y.z (default: the installed version)")
+    package.add_argument("--developer", help="the publisher's name shown in Teams")
+    package.add_argument("--website-url", help="https URL of the publisher's site")
+    package.add_argument("--privacy-url", help="https URL of the privacy statement")
+    package.add_argument("--terms-url", help="https URL of the terms of use")
+    package.set_defaults(run=lazy("adapters.teams_package:cmd_teams_package"))
+
+
+REGISTER.append(_teams_package)
+
+
+def _checkins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    tick = sub.add_parser("tick", help="run one check-in scheduler pass and exit (for cron)")
+    tick.add_argument(
+        "--dry-run", action="store_true", help="show what would be sent; send and record nothing"
+    )
+    tick.add_argument("--at", help="with --dry-run: pretend it is this moment (ISO, with offset)")
+    tick.set_defaults(run=lazy("bot.checkin_cli:cmd_tick"))
+
+    schedule = sub.add_parser("schedule", help="show or change a team's check-in schedule")
+    schedule.add_argument("--team", required=True, help="the team's name or id")
+    schedule.add_argument("--platform", default="console", help="console, slack or msteams")
+    schedule.add_argument("--workspace", default="local", help="Slack workspace or Teams tenant")
+    schedule.add_argument("--cadence", help="weekly, fortnightly (every two weeks), monthly, off")
+    schedule.add_argument("--weekday", help="the check-in day, such as monday")
+    schedule.add_argument("--time", help="local time, such as 09:30")
+    schedule.add_argument("--zone", help="IANA time zone, such as Europe/Paris")
+    schedule.add_argument("--days", help="working days, such as mon-fri or sun-thu")
+    schedule.add_argument("--quiet", help="quiet hours, such as 20:00-08:00")
+    schedule.add_argument("--day", help="monthly: day of the month, 1 to 31 or last")
+    schedule.add_argument("--stage-check-every", help="stage check every N check-ins, or never")
+    schedule.set_defaults(run=lazy("bot.checkin_cli:cmd_schedule"))
+
+    status = sub.add_parser("status", help="check-in schedules, deliveries and failed sends")
+    status.set_defaults(run=lazy("bot.checkin_cli:cmd_status"))
+
+
+REGISTER.append(_checkins)
+
+
 def load() -> list[Register]:
     """Import the modules that register commands, and return their registrars."""
     return REGISTER

@@ -11,6 +11,7 @@ import logging
 
 from aiohttp import web
 
+from bot.checkins import install as install_checkins
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Sender
@@ -38,6 +39,8 @@ def build_app(coach: Coach, config: Config) -> web.Application:
     app[SENDERS] = {}
     app[DOORS] = []
     app.router.add_get("/healthz", healthz)
+    # Check-in commands and hooks in every door, whether or not this process schedules.
+    install_checkins(coach)
     if config.slack_enabled:
         from adapters import slack
 

@@ -1,0 +1,459 @@
+"""The check-in scheduler at scale: finding what is due, a pass's throughput within the
+platforms' rate limits, and its memory.
+
+    python bench/scheduler.py [--teams 100000] [--members 10] [--checkins 10000]
+
+1. Finding what is due: the two index reads a pass starts with (due schedules, due
+   deliveries) and the task's next-wake lookup, with 100 teams due, as the store grows from
+   1,000 to 100,000 teams of 10 members (plus 100,000 pending deliveries not yet due).
+2. Memory: tracemalloc's peak during passes of 1,000 and 10,000 check-ins with senders that
+   only count (pacing on a virtual clock), and the same 10,000 with a batch ten times larger.
+3. Through the fake APIs, in real time: one pass of 10,000 check-ins, half Slack in 10
+   workspaces and half Teams in 10 tenants, through the real adapters' Senders to the fake
+   Slack Web API and the fake Bot Connector over HTTP on 127.0.0.1, paced by the real
+   clock. Rates are measured from the fakes' own arrival times.
+
+Prints tables; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aiohttp import web  # noqa: E402
+
+from bot import agenda  # noqa: E402
+from bot.checkins import CheckIns, install  # noqa: E402
+from bot.clock import ManualClock, iso  # noqa: E402
+from bot.config import Config  # noqa: E402
+from bot.engine import Coach  # noqa: E402
+from bot.messages import Outgoing, Sender  # noqa: E402
+from bot.pacing import LIMITS, Pacer  # noqa: E402
+from bot.scheduler import PassReport, Scheduler  # noqa: E402
+from bot.server import SENDERS, build_app  # noqa: E402
+from bot.store import Store  # noqa: E402
+from tests.fakes.bot_connector import BOT, FakeBotConnector  # noqa: E402
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI  # noqa: E402
+
+MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+LATER = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # when the teams not due are due
+PLACEHOLDER = "http://connector.invalid/"
+RUNG_2 = {
+    "business_model": ("B2B", "b2b"),
+    "sc_posts": ("Tailored to what we hear", "tailored"),
+    "sc_listen": ("Regularly, with a tool or routine", "regularly"),
+    "sc_reply": ("We answer direct questions", "questions"),
+    "sc_hub": ("In our social posts", "social"),
+    "sc_objectives": ("Loose goals", "loose"),
+    "sc_owner": ("Several people, ad hoc", "adhoc"),
+}
+STEP = "Set up a weekly 30-minute listening routine."
+
+
+@dataclass(frozen=True, slots=True)
+class DueSet:
+    """Teams `first`..`first + count - 1`, due together at `due`."""
+
+    name: str
+    first: int
+    count: int
+    due: datetime
+    workspaces: int = 5
+
+    def __contains__(self, team: int) -> bool:
+        return self.first <= team < self.first + self.count
+
+
+def due_sets(checkins: int, members: int) -> list[DueSet]:
+    big = max(1, checkins // members)
+    return [
+        DueSet("A", 1, 100, MONDAY),
+        DueSet("B", 101, big, MONDAY + timedelta(minutes=5)),
+        DueSet("B2", 101 + big, big, MONDAY + timedelta(minutes=6)),
+        DueSet("C", 101 + 2 * big, big, MONDAY + timedelta(minutes=10), workspaces=10),
+    ]
+
+
+def platform_of(team: int, sets: list[DueSet]) -> tuple[str, str]:
+    """Due teams alternate between Slack and Teams, each in one of a few workspaces."""
+    found = next((s for s in sets if team in s), None)
+    if found is None:
+        return "slack", "W0"
+    number = team // 2 % found.workspaces
+    return ("slack", f"W{number}") if team % 2 else ("msteams", f"tenant-{number}")
+
+
+def address(platform: str, user: str, tenant: str) -> str:
+    if platform == "slack":
+        return "D" + user
+    return json.dumps(
+        {
+            "bot": {"id": BOT.id},
+            "channelId": "msteams",
+            "conversation": {
+                "conversationType": "personal",
+                "id": f"a:1{user}",
+                "tenantId": tenant,
+            },
+            "serviceUrl": PLACEHOLDER,
+            "user": {"id": f"29:{user}"},
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def populate(path: Path, first: int, last: int, members: int, sets: list[DueSet]) -> None:
+    """Teams first..last, each with `members` members who finished the interview."""
+    conn = sqlite3.connect(path)
+    conn.execute("BEGIN")
+    week_ago = iso(MONDAY - timedelta(days=10))
+    teams = range(first, last + 1)
+    conn.executemany(
+        "INSERT INTO teams (id, platform, workspace, team, name, timezone, lead, created_at)"
+        " VALUES (?, ?, ?, ?, ?, 'UTC', ?, ?)",
+        ((t, *platform_of(t, sets), f"team{t}", f"Team {t}", f"u{t}_0", week_ago) for t in teams),
+    )
+
+    def member_rows() -> Iterator[tuple[object, ...]]:
+        for t in teams:
+            platform, workspace = platform_of(t, sets)
+            for m in range(members):
+                user = f"u{t}_{m}"
+                yield ((t - 1) * members + m + 1, t, user, address(platform, user, workspace))
+
+    conn.executemany(
+        "INSERT INTO members (id, team_id, user, address, last_seen) VALUES (?, ?, ?, ?, ?)",
+        ((*row, week_ago) for row in member_rows()),
+    )
+    ids = range((first - 1) * members + 1, last * members + 1)
+    conn.executemany(
+        "INSERT INTO conversations (id, member_id, flow, state, status, version, context,"
+        " started_at, updated_at) VALUES (?, ?, 'coffee', 'end', 'done', 20,"
+        " '{\"finished\": true}', ?, ?)",
+        ((i, i, week_ago, week_ago) for i in ids),
+    )
+    due = [i for i in ids if any((i - 1) // members + 1 in s for s in sets)]
+    conn.executemany(
+        "INSERT INTO answers (conversation_id, question, version, text, value, created_at)"
+        " VALUES (?, ?, 1, ?, ?, ?)",
+        ((i, q, text, value, week_ago) for i in due for q, (text, value) in RUNG_2.items()),
+    )
+    conn.executemany(
+        "INSERT INTO commitments (team_id, member_id, conversation_id, stage, action, status,"
+        " created_at, updated_at) VALUES (?, ?, ?, 'Engage', ?, 'open', ?, ?)",
+        (((i - 1) // members + 1, i, i, STEP, week_ago, week_ago) for i in due),
+    )
+
+    def schedule(team: int) -> tuple[object, ...]:
+        found = next((s for s in sets if team in s), None)
+        due = found.due if found else LATER
+        return (team, due.weekday(), f"{due:%H:%M}", iso(due), week_ago)
+
+    conn.executemany(
+        "INSERT INTO schedules (team_id, cadence, weekday, local_time, day, anchor, timezone,"
+        " working_days, quiet_start, quiet_end, stage_check_every, next_due, updated_at)"
+        " VALUES (?, 'weekly', ?, ?, 1, '2026-11-02', 'UTC', '0,1,2,3,4', '20:00', '08:00', 4,"
+        " ?, ?)",
+        (schedule(t) for t in teams),
+    )
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def add_future_deliveries(path: Path, count: int, members: int, teams: int) -> None:
+    """Pending deliveries not due for weeks (reminders, deferred check-ins)."""
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO deliveries (key, kind, team_id, member_id, due_at, created_at)"
+            " VALUES (?, 'reminder', ?, ?, ?, ?)",
+            (
+                (
+                    f"bench:{n}",
+                    n % teams + 1,
+                    (n % teams) * members + 1,
+                    iso(LATER + timedelta(days=30, seconds=n)),
+                    iso(MONDAY),
+                )
+                for n in range(count)
+            ),
+        )
+    conn.close()
+
+
+def median_ms(call: Callable[[], object], *, runs: int = 50) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def table(title: str, head: list[str], rows: list[list[object]]) -> None:
+    print(f"\n{title}\n")
+    widths = [max(len(str(c)) for c in column) for column in zip(head, *rows, strict=True)]
+    print(" | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)))
+    print("-|-".join("-" * w for w in widths))
+    for row in rows:
+        print(" | ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)))
+
+
+# --- senders ---------------------------------------------------------------------------------
+
+
+class VirtualTime:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep_until(self, moment: float) -> None:
+        self.t = max(self.t, moment)
+
+
+class Counting:
+    """A Sender that only counts: the pass's own memory, without a fake's records."""
+
+    def __init__(self, platform: str) -> None:
+        self.platform = platform
+        self.count = 0
+
+    async def send(self, outgoing: Outgoing) -> None:
+        self.count += 1
+
+
+def peak_per_second(times: list[float]) -> int:
+    """The most events in any one-second window."""
+    ordered = sorted(times)
+    return max((bisect_left(ordered, t + 1.0) - i for i, t in enumerate(ordered)), default=0)
+
+
+# --- the sections ----------------------------------------------------------------------------
+
+
+def find_due(store: Store, at: datetime) -> tuple[float, float, int]:
+    found = len(agenda.due_schedules(store, at, 100))
+
+    def due() -> None:
+        agenda.due_schedules(store, at, 100)
+        agenda.due_deliveries(store, at, 100)
+
+    return median_ms(due), median_ms(lambda: agenda.next_wake(store)), found
+
+
+async def counted_pass(
+    checkins: CheckIns, clock: ManualClock, at: datetime, batch: int
+) -> tuple[PassReport, float, float]:
+    clock.set(at)
+    virtual = VirtualTime()
+    senders: dict[str, Sender] = {p: Counting(p) for p in ("slack", "msteams")}
+    pacer = Pacer(monotonic=virtual.now, sleep_until=virtual.sleep_until)
+    tracemalloc.start()
+    start = time.perf_counter()
+    report = await Scheduler(checkins, senders, pacer=pacer, batch=batch).run_pass()
+    wall = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return report, wall, peak
+
+
+async def with_doors(coach: Coach, api: FakeSlackAPI) -> web.AppRunner:
+    config = Config(
+        slack_signing_secret="bench",
+        slack_bot_token=BOT_TOKEN,
+        slack_api_url=api.url,
+        teams_dev=True,
+        scheduler=False,
+    )
+    runner = web.AppRunner(build_app(coach, config))
+    await runner.setup()
+    return runner
+
+
+async def through_fakes(
+    coach: Coach, checkins: CheckIns, clock: ManualClock, due: DueSet
+) -> tuple[PassReport, float, FakeSlackAPI, FakeBotConnector]:
+    """One pass at the real pace, through the adapters' Senders, to the fakes over HTTP."""
+    async with FakeSlackAPI() as api, FakeBotConnector() as connector:
+        with coach.store.transaction():
+            coach.store.conn.execute(
+                "UPDATE members SET address = replace(address, ?, ?) WHERE team_id BETWEEN ? AND ?",
+                (PLACEHOLDER, connector.service_url, due.first, due.first + due.count - 1),
+            )
+        runner = await with_doors(coach, api)
+        try:
+            senders: dict[str, Sender] = runner.app[SENDERS]
+            clock.set(due.due)
+            start = time.perf_counter()
+            report = await Scheduler(checkins, senders, pacer=Pacer()).run_pass()
+            wall = time.perf_counter() - start
+        finally:
+            await runner.cleanup()
+        return report, wall, api, connector
+
+
+def workspace_of(store: Store, due: DueSet) -> dict[str, str]:
+    """Each Slack DM channel and Teams conversation of a due set, with its workspace."""
+    found: dict[str, str] = {}
+    for platform, workspace, address in store.conn.execute(
+        "SELECT t.platform, t.workspace, m.address FROM members m JOIN teams t ON t.id = m.team_id"
+        " WHERE t.id BETWEEN ? AND ?",
+        (due.first, due.first + due.count - 1),
+    ):
+        key = address if platform == "slack" else json.loads(address)["conversation"]["id"]
+        found[key] = workspace
+    return found
+
+
+def arrival_rows(
+    api: FakeSlackAPI, connector: FakeBotConnector, workspaces: dict[str, str], wall: float
+) -> list[list[object]]:
+    """Per platform, from the fakes' arrival times: API calls, their peak rate per
+    workspace and per conversation in any one second, against the limits."""
+    arrivals: dict[str, list[tuple[str, str, float]]] = {
+        "slack": [
+            (workspaces[str(c.args.get("channel"))], str(c.args.get("channel")), c.at)
+            for c in api.sent("chat.postMessage")
+        ],
+        "msteams": [
+            (workspaces[p.conversation_id or ""], p.conversation_id or "", p.at)
+            for p in connector.posts()
+        ],
+    }
+    rows: list[list[object]] = []
+    for platform, calls in arrivals.items():
+        by_workspace: dict[str, list[float]] = defaultdict(list)
+        by_conversation: dict[str, list[float]] = defaultdict(list)
+        for workspace, conversation, at in calls:
+            by_workspace[workspace].append(at)
+            by_conversation[conversation].append(at)
+        times = [at for _, _, at in calls]
+        limit = LIMITS[platform]
+        rows.append(
+            [
+                platform,
+                f"{len(by_conversation):,}",
+                f"{len(calls):,}",
+                len(by_workspace),
+                f"{max(map(peak_per_second, by_workspace.values()))} / {limit.per_second:g}",
+                f"{max(map(peak_per_second, by_conversation.values()))}",
+                f"{max(times) - min(times):.0f} s",
+                f"{len(by_conversation) / wall:,.0f}",
+            ]
+        )
+    return rows
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--teams", type=int, default=100_000)
+    parser.add_argument("--members", type=int, default=10)
+    parser.add_argument("--checkins", type=int, default=10_000)
+    args = parser.parse_args()
+    sets = due_sets(args.checkins, args.members)
+    needed = sets[-1].first + sets[-1].count - 1
+    if args.teams < needed:
+        parser.error(f"--teams must be at least {needed:,} for these check-in counts")
+    sizes = [s for s in (1_000, 10_000) if s < args.teams] + [args.teams]
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.db"
+        clock = ManualClock(MONDAY - timedelta(days=10))
+        Store(path, clock=clock).close()
+
+        rows: list[list[object]] = []
+        done = 0
+        for size in sizes:
+            start = time.perf_counter()
+            populate(path, done + 1, size, args.members, sets)
+            pending = 0
+            if size == sizes[-1]:
+                pending = 100_000
+                add_future_deliveries(path, pending, args.members, size)
+            built = time.perf_counter() - start
+            done = size
+            store = Store(path, clock=clock)
+            find, wake, found = find_due(store, MONDAY)
+            store.close()
+            rows.append(
+                [
+                    f"{size:,}",
+                    f"{size * args.members:,}",
+                    f"{pending:,}",
+                    found,
+                    f"{find:.3f}",
+                    f"{wake:.3f}",
+                    f"{built:.1f}",
+                ]
+            )
+        table(
+            "1. Finding what is due (median of 50; 100 teams due)",
+            [
+                "teams",
+                "members",
+                "pending, not due",
+                "teams due",
+                "due schedules + deliveries ms",
+                "next wake ms",
+                "built in s",
+            ],
+            rows,
+        )
+
+        coach = Coach(Store(path, clock=clock))
+        checkins = install(coach)
+        memory_rows: list[list[object]] = []
+        for due, batch in ((sets[0], 100), (sets[1], 100), (sets[2], 1_000)):
+            report, wall, peak = await counted_pass(checkins, clock, due.due, batch)
+            memory_rows.append(
+                [f"{report.sent:,}", batch, f"{peak:.1f}", f"{wall:.1f}", f"{args.teams:,}"]
+            )
+        table(
+            "2. Memory during a pass (tracemalloc peak; senders that only count)",
+            ["check-ins sent", "batch", "peak MiB", "wall s (traced)", "teams in store"],
+            memory_rows,
+        )
+
+        due = sets[3]
+        report, wall, api, connector = await through_fakes(coach, checkins, clock, due)
+        table(
+            f"3. One pass through the fake APIs over HTTP at the real pace: {report.sent:,}"
+            f" check-ins in {wall:.0f} s ({report.sent / wall:,.0f} check-ins/s);"
+            f" failed {report.failed}, retrying {report.retrying}",
+            [
+                "platform",
+                "check-ins",
+                "API calls",
+                "workspaces",
+                "peak calls/s per workspace / limit",
+                "peak calls/s per conversation",
+                "span",
+                "check-ins/s",
+            ],
+            arrival_rows(api, connector, workspace_of(coach.store, due), wall),
+        )
+        coach.store.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,547 @@
+"""Check-ins: the coach coming back to each member, and the commands that steer it.
+
+`install(coach)` adds, through the engine's extension points: the `schedule`, `snooze`,
+`opt out`, `opt in`, `checkin now` and `stage check` commands; the hooks that run a
+check-in (record how the last step went, pick the next one, store the new commitment and,
+with a stage check, a new placement); turning check-ins on after a team's first completed
+interview; and a celebration in the team's place when the team moves up the ladder. The
+scheduler asks `CheckIns.prepare` for the message each due delivery carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from weakref import WeakKeyDictionary
+
+import yaml
+
+from bot import agenda
+from bot.agenda import CELEBRATION, CHECKIN, REMINDER, Delivery
+from bot.checkin_commands import CheckInCommands
+from bot.clock import iso, parse_iso
+from bot.engine import (
+    ACTIVE,
+    INTERVIEW,
+    Coach,
+    ConflictError,
+    EnterHook,
+    Step,
+    business_model,
+    fill,
+)
+from bot.ladder import Placement, place, team_rung
+from bot.messages import Choice, MemberKey, Outgoing, Reply
+from bot.report import latest_placements
+from bot.schedules import (
+    Rhythm,
+    add_working_days,
+    default_schedule,
+    deliverable,
+    today_in,
+)
+from bot.store import Answer, Conversation, Member, Team
+from flows import Action, Flow, FlowError, Ladder, load_flow
+from flows.loader import FLOWS_DIR
+
+CHECKIN_FLOW, STAGE_FLOW = "checkin", "checkin_stage"
+CHECKIN_FLOWS = (CHECKIN_FLOW, STAGE_FLOW)
+# Working days of silence before the first and the second (last) interview reminder.
+REMIND_AFTER = (2, 5)
+# A member who finished the interview this recently is not checked in with yet.
+SETTLE = timedelta(days=1)
+# Commitment statuses: still on the member's list, and what a check-in can set.
+LIVE = ("open", "partly", "not_yet")
+REPLACED = "replaced"
+REFLECT = {
+    "done": "Well done! What helped you get it done?",
+    "partly": "Good progress. What helped, and what got in the way?",
+    "not_yet": "That happens. What got in the way?",
+}
+OFFER = {
+    "next": "here's your next step toward *{stage}*:\n{action}",
+    "different": "let's try a different step toward *{stage}*:\n{action}",
+    "smaller": "that one hasn't moved yet, so here's a smaller step:\n{action}",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """The delivery is not sent, for a reason worth keeping."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Defer:
+    """The delivery is not sent yet; it is due again at `due`."""
+
+    due: datetime
+    detail: Mapping[str, Any]
+
+
+Prepared = Outgoing | Skip | Defer
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    kind: str
+    action: str
+
+
+def choose_next(
+    candidates: Sequence[str],
+    *,
+    recalled: Sequence[str],
+    done: frozenset[str],
+    outcome: str,
+    stalled_twice: bool,
+    smaller: Callable[[str], str | None],
+) -> Offer:
+    """The step to offer: the next toward the next rung; a different one if the last was
+    not done; a smaller one if it stalled twice (or if there is no other to offer)."""
+    fresh = [a for a in candidates if a not in done and a not in recalled]
+    if stalled_twice or (outcome != "done" and not fresh):
+        for action in (*recalled, *candidates):
+            if (small := smaller(action)) is not None and small not in recalled:
+                return Offer("smaller", small)
+    if outcome != "done" and fresh:
+        return Offer("different", fresh[0])
+    return Offer("next", (fresh or [a for a in candidates if a not in done] or candidates)[0])
+
+
+def load_smaller_steps(ladder: Ladder, path: Path | None = None) -> dict[str, Action]:
+    """Each ladder action's wording (B2B and B2C) mapped to its smaller step."""
+    path = path or FLOWS_DIR / "small_steps.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    steps = data.get("steps") or {}
+    smaller: dict[str, Action] = {}
+    for stage in ladder.stages:
+        groups = [(f"{stage.id}.{c.id}", c.actions) for c in stage.criteria]
+        if stage.sustain_actions:
+            groups.append((f"{stage.id}.sustain", stage.sustain_actions))
+        for key, actions in groups:
+            raw = steps.get(key)
+            if not isinstance(raw, dict) or not raw.get("b2b") or not raw.get("b2c"):
+                raise FlowError(path, "needs a smaller step with `b2b` and `b2c`", state=key)
+            step = Action(b2b=str(raw["b2b"]), b2c=str(raw["b2c"]))
+            for action in actions:
+                smaller[action.b2b] = smaller[action.b2c] = step
+    return smaller
+
+
+class CheckIns:
+    """The check-in side of one coach: its commands, its hooks, and its deliveries."""
+
+    def __init__(self, coach: Coach) -> None:
+        self.coach = coach
+        self.store = coach.store
+        if STAGE_FLOW not in coach.flows:
+            coach.flows[STAGE_FLOW] = load_flow(FLOWS_DIR / "checkin_stage.yaml")
+        self.smaller = load_smaller_steps(coach.ladder)
+        # The stage check's questions: asked again in a check-in, they update the interview's.
+        self.stage_questions = frozenset(coach.flows[STAGE_FLOW].states) & frozenset(
+            coach.interview.states
+        )
+        self._listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` when something may now be due sooner (the scheduler wakes)."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    def stage_check(self, member: Member) -> list[Reply]:
+        """Re-run the stage check now, on the member's request: a check-in with it."""
+        context = self.context(member, round_key=None)
+        return self.coach.begin_flow(member.key, STAGE_FLOW, context).replies
+
+    # --- rounds and deliveries ----------------------------------------------------------
+
+    def start_round(self, team_id: int, occurrence: datetime) -> int:
+        """Queue one check-in per member for an occurrence; returns how many were queued."""
+        round_ = iso(occurrence)
+        queued = 0
+        for member_id in agenda.checkin_members(self.store, team_id):
+            agenda.supersede(self.store, member_id, CHECKIN)
+            rhythm = agenda.rhythm_for(self.store, team_id, member_id)
+            queued += agenda.enqueue(
+                self.store,
+                key=f"{CHECKIN}:{member_id}:{round_}",
+                kind=CHECKIN,
+                team_id=team_id,
+                member_id=member_id,
+                due=deliverable(occurrence, rhythm),
+                detail={"round": round_},
+            )
+        if queued:
+            self.changed()
+        return queued
+
+    def watch_interviews(self, limit: int) -> int:
+        """Queue the first reminder for each interview started since the last look."""
+        found = agenda.new_interviews(self.store, limit)
+        for conversation, member_id, team_id, activity in found:
+            self._queue_reminder(conversation, member_id, team_id, 1, activity)
+        return len(found)
+
+    def _queue_reminder(
+        self, conversation: int, member_id: int, team_id: int, n: int, basis: datetime
+    ) -> None:
+        rhythm = agenda.rhythm_for(self.store, team_id, member_id)
+        agenda.enqueue(
+            self.store,
+            key=f"{REMINDER}:{conversation}:{n}",
+            kind=REMINDER,
+            team_id=team_id,
+            member_id=member_id,
+            due=deliverable(add_working_days(basis, REMIND_AFTER[n - 1], rhythm), rhythm),
+            detail={"conversation": conversation, "n": n, "basis": iso(basis)},
+        )
+
+    def prepare(self, delivery: Delivery, now: datetime) -> Prepared:
+        """The message a due delivery carries now, or why it is skipped or deferred.
+
+        Runs inside the claiming transaction: a check-in's conversation starts in the same
+        commit that claims it.
+        """
+        if delivery.kind == CELEBRATION:
+            return self._prepare_celebration(delivery, now)
+        assert delivery.member_id is not None
+        member = agenda.member_by_id(self.store, delivery.member_id)
+        if member is None:
+            return Skip("the member was removed")
+        prefs = agenda.prefs(self.store, member.id)
+        if prefs.opted_out:
+            return Skip("opted out")
+        rhythm = agenda.rhythm_for(self.store, member.team.id, member.id)
+        address = member.address or (member.user if member.team.platform == "console" else None)
+        if delivery.kind == REMINDER:
+            return self._prepare_reminder(
+                delivery, member, address, rhythm, prefs.snoozed_until, now
+            )
+        if prefs.snoozed(now):
+            return Skip("snoozed")
+        latest = self.store.conversation(member.id)
+        interview = self.store.conversation(member.id, flow=INTERVIEW)
+        if interview is None or interview.status != "done":
+            return Skip("has not finished the interview")
+        if latest is not None and latest.flow == INTERVIEW and latest.status in ACTIVE:
+            return Skip("is doing the interview again")
+        if now - parse_iso(interview.updated_at) < SETTLE:
+            return Skip("finished the interview less than a day ago")
+        if address is None:
+            return Skip("no direct-message address yet")
+        if (later := deliverable(now, rhythm)) > now:
+            return Defer(later, delivery.detail)
+        found = agenda.schedule_of(self.store, member.team.id)
+        every = found[0].stage_check_every if found else 0
+        count = agenda.checkin_count(self.store, member.id) + 1
+        flow = STAGE_FLOW if every and count % every == 0 else CHECKIN_FLOW
+        context = self.context(member, round_key=delivery.detail.get("round"))
+        turn = self.coach.begin_flow(member.key, flow, context)
+        return Outgoing(address=address, replies=tuple(turn.replies), key=member.key)
+
+    def recheck(self, delivery: Delivery, now: datetime) -> Skip | Defer | None:
+        """A retry resends its claimed message, but still never after an opt-out or at night."""
+        if (
+            delivery.member_id is not None
+            and agenda.prefs(self.store, delivery.member_id).opted_out
+        ):
+            return Skip("opted out")
+        rhythm = agenda.rhythm_for(self.store, delivery.team_id, delivery.member_id)
+        if (later := deliverable(now, rhythm)) > now:
+            return Defer(later, delivery.detail)
+        return None
+
+    def _prepare_reminder(
+        self,
+        delivery: Delivery,
+        member: Member,
+        address: str | None,
+        rhythm: Rhythm,
+        snoozed_until: datetime | None,
+        now: datetime,
+    ) -> Prepared:
+        detail = delivery.detail
+        n = int(detail["n"])
+        conv = self.store.conversation(member.id, flow=INTERVIEW)
+        if conv is None or conv.id != detail["conversation"] or conv.status not in ACTIVE:
+            return Skip("the interview was finished or restarted")
+        activity = parse_iso(conv.updated_at)
+        if activity > parse_iso(detail["basis"]):
+            # The member carried on since: the silence is counted from their last answer.
+            due = add_working_days(activity, REMIND_AFTER[n - 1], rhythm)
+            return Defer(deliverable(due, rhythm), {**detail, "basis": iso(activity)})
+        if snoozed_until is not None and now < snoozed_until:
+            return Defer(deliverable(snoozed_until, rhythm), detail)
+        if address is None:
+            return Skip("no direct-message address yet")
+        if (later := deliverable(now, rhythm)) > now:
+            return Defer(later, detail)
+        if n < len(REMIND_AFTER):
+            self._queue_reminder(conv.id, member.id, member.team.id, n + 1, activity)
+        where = self._where(conv)
+        last = "" if n < len(REMIND_AFTER) else " This is my last reminder."
+        text = (
+            f"Hi {member.label}, you started the coffee interview with me and stopped at"
+            f" {where}. Your answers so far are saved; carry on whenever you're ready and"
+            " you'll get your team's rung and next steps at the end."
+            f"{last} Reply `opt out` if you'd rather I didn't remind you."
+        )
+        choices = (Choice("Carry on", "start", "primary"),)
+        return Outgoing(address=address, replies=(Reply(text, choices=choices),), key=member.key)
+
+    def _prepare_celebration(self, delivery: Delivery, now: datetime) -> Prepared:
+        team = self.store.team_by_id(delivery.team_id)
+        if team is None or not team.address:
+            return Skip("the team has no shared channel or chat to celebrate in")
+        rhythm = agenda.rhythm_for(self.store, team.id, None)
+        if (later := deliverable(now, rhythm)) > now:
+            return Defer(later, delivery.detail)
+        # The key names the workspace, for adapters that hold a token per workspace.
+        key = MemberKey(team.platform, team.workspace, team.lead or "", team.team)
+        return Outgoing(
+            address=team.address, replies=(Reply(str(delivery.detail["text"])),), key=key
+        )
+
+    def _where(self, conv: Conversation) -> str:
+        spec = self.coach.interview.states.get(conv.state)
+        if spec is None:
+            return "the end"
+        if spec.number is not None:
+            total = len(self.coach.interview.questions)
+            return f"question {spec.number} of {total} ({spec.title.lower()})"
+        return f"“{spec.title or spec.prompt}”"
+
+    # --- the check-in conversation --------------------------------------------------------
+
+    def context(self, member: Member, *, round_key: str | None) -> dict[str, Any]:
+        """What a check-in's prompts are filled from: the member's steps, recalled."""
+        live = [
+            c
+            for c in self.store.commitments(team_id=member.team.id, member_id=member.id)
+            if c["status"] in LIVE
+        ]
+        if live:
+            recalled = [str(c["action"]) for c in live]
+            intro = "Last time you committed to:"
+        else:
+            recalled = list(self.placement(member, None).actions[:1])
+            intro = "Last time you didn't pick a step; the first one I suggested was:"
+        return {
+            "recall": intro + "\n" + "\n".join(f"• {a}" for a in recalled),
+            "recalled": recalled,
+            "commitment_ids": [int(c["id"]) for c in live],
+            "round": round_key,
+        }
+
+    def answers(self, member: Member, conv: Conversation | None) -> dict[str, Answer]:
+        """The interview's answers, with the stage-check answers of later check-ins on top."""
+        store = self.store
+        merged: dict[str, Answer] = {}
+        interview = store.conversation(member.id, flow=INTERVIEW)
+        if interview is not None:
+            merged.update(store.answers(interview.id))
+        for later in (store.conversation(member.id, flow=STAGE_FLOW), conv):
+            if later is not None:
+                merged.update(
+                    (q, a) for q, a in store.answers(later.id).items() if q in self.stage_questions
+                )
+        return merged
+
+    def placement(self, member: Member, conv: Conversation | None) -> Placement:
+        answers = self.answers(member, conv)
+        coach = self.coach
+        return place(
+            answers,
+            ladder=coach.ladder,
+            flow=coach.interview,
+            business_model=business_model(answers),
+        )
+
+    def _outcome(self, conv: Conversation) -> str:
+        answer = self.store.answers(conv.id).get("ci_progress")
+        return (answer.value if answer is not None else None) or "not_yet"
+
+    def _save(self, conv: Conversation) -> None:
+        if not self.store.save_conversation(conv):
+            raise ConflictError
+
+    def _enter_reflect(self, coach: Coach, step: Step, flow: Flow) -> None:
+        """How the last step went: the recalled commitments take the answer as status."""
+        conv = step.conv
+        assert conv is not None
+        outcome = self._outcome(conv)
+        for commitment in conv.context.get("commitment_ids", []):
+            self.store.set_commitment_status(commitment, step.member.id, outcome)
+        conv.context["reflect"] = REFLECT.get(outcome, REFLECT["not_yet"])
+        self._save(conv)
+
+    def _enter_next(self, coach: Coach, step: Step, flow: Flow) -> None:
+        """Choose the step to offer, from the placement (fresh after a stage check)."""
+        conv, member = step.conv, step.member
+        assert conv is not None
+        placement = self.placement(member, conv if flow.id == STAGE_FLOW else None)
+        outcome = self._outcome(conv)
+        previous = agenda.previous_outcome(self.store, member.id, before=conv.id)
+        model = business_model(self.answers(member, conv))
+        done = frozenset(
+            str(c["action"])
+            for c in self.store.commitments(team_id=member.team.id, member_id=member.id)
+            if c["status"] == "done"
+        )
+        offer = choose_next(
+            placement.actions,
+            recalled=conv.context.get("recalled", []),
+            done=done,
+            outcome=outcome,
+            stalled_twice=outcome == "not_yet" and previous == "not_yet",
+            smaller=lambda action: (
+                step_.worded_for(model) if (step_ := self.smaller.get(action)) else None
+            ),
+        )
+        target = placement.next_stage or placement.stage
+        conv.context.update(
+            offer=_capital(fill(OFFER[offer.kind], {"stage": target.name, "action": offer.action})),
+            action=offer.action,
+            target=target.name,
+        )
+        self._save(conv)
+
+    def _finish_checkin(self, coach: Coach, step: Step, flow: Flow) -> None:
+        conv, member = step.conv, step.member
+        assert conv is not None
+        store = self.store
+        if flow.id == STAGE_FLOW:
+            self._record_placement(step, conv)
+        answer = store.answers(conv.id).get("ci_next")
+        action = str(conv.context.get("action", ""))
+        if answer is not None and answer.value == "yes" and action:
+            if self._outcome(conv) != "done":
+                for commitment in conv.context.get("commitment_ids", []):
+                    store.set_commitment_status(commitment, member.id, REPLACED)
+            store.add_commitments(
+                team_id=member.team.id,
+                member_id=member.id,
+                conversation_id=conv.id,
+                stage=str(conv.context.get("target", "")),
+                actions=[action],
+            )
+            step.say(f"Committed: {action}\nI'll ask how it went at the next check-in.")
+        else:
+            step.say("No problem: your earlier steps stay on your list for next time.")
+        if flow.done:
+            step.say(fill(flow.done, {"name": member.label, **conv.context}))
+
+    def _record_placement(self, step: Step, conv: Conversation) -> None:
+        member = step.member
+        before = self._team_rung(member.team)
+        placement = self.placement(member, conv)
+        self.store.add_placement(
+            team_id=member.team.id,
+            member_id=member.id,
+            conversation_id=conv.id,
+            rung=placement.rung,
+            stage=placement.stage.name,
+            evidence=[
+                {"criterion": e.criterion, "stage": e.stage, "met": e.met, "because": e.because}
+                for e in placement.evidence
+            ],
+        )
+        step.say(
+            f"Your rung, from this stage check: *{placement.stage.name}*.",
+            card=placement.card(self.coach.ladder),
+        )
+        self._celebrate_if_up(step, before, conv.id)
+
+    def _team_rung(self, team: Team) -> int | None:
+        return team_rung(
+            [int(str(p["rung"])) for p in latest_placements(self.coach, team).values()]
+        )
+
+    def _celebrate_if_up(self, step: Step, before: int | None, conversation: int) -> None:
+        """A new placement that lifts the team's rung is celebrated in the team's place."""
+        team = step.member.team
+        after = self._team_rung(team)
+        if before is None or after is None or after <= before:
+            return
+        ladder = self.coach.ladder
+        stage = ladder.stage(after)
+        following = (
+            f" Next up: {ladder.stage(after + 1).name}." if after < len(ladder.stages) else ""
+        )
+        text = (
+            f"🎉 {team.label} has moved up the ladder to *{stage.name}* (rung {after} of"
+            f" {len(ladder.stages)}): {stage.summary}{following} Well done, everyone!"
+        )
+        agenda.enqueue(
+            self.store,
+            key=f"{CELEBRATION}:{team.id}:{conversation}:{after}",
+            kind=CELEBRATION,
+            team_id=team.id,
+            member_id=None,
+            due=self.coach.clock.now(),
+            detail={"text": text},
+        )
+        step.say(f"🎉 Your team just moved up to *{stage.name}*! I'll tell the whole team.")
+        self.changed()
+
+    # --- wrapping the interview's hooks -----------------------------------------------------
+
+    def _celebrating(self, hook: EnterHook) -> EnterHook:
+        def run(coach: Coach, step: Step, flow: Flow) -> None:
+            before = self._team_rung(step.member.team)
+            hook(coach, step, flow)
+            if step.conv is not None:
+                self._celebrate_if_up(step, before, step.conv.id)
+
+        return run
+
+    def _finishing_interview(self, hook: EnterHook) -> EnterHook:
+        """After the interview: check-ins turn on for the team, the first time."""
+
+        def run(coach: Coach, step: Step, flow: Flow) -> None:
+            hook(coach, step, flow)
+            team = step.member.team
+            zone = team.timezone or step.msg.timezone
+            schedule = default_schedule(zone, today_in(self.coach.clock.now(), zone))
+            if agenda.ensure_schedule(self.store, team.id, schedule):
+                step.say(
+                    f"Check-ins are now on for {team.label}: {schedule.describe()}."
+                    " `schedule` shows it; your lead can change it."
+                )
+                self.changed()
+
+        return run
+
+
+_INSTALLED: WeakKeyDictionary[Coach, CheckIns] = WeakKeyDictionary()
+
+
+def install(coach: Coach) -> CheckIns:
+    """Add check-ins to a coach (once; a second call returns the same CheckIns)."""
+    if coach in _INSTALLED:
+        return _INSTALLED[coach]
+    checkins = CheckIns(coach)
+    coach.commands.append(CheckInCommands(checkins).command)
+    for flow in CHECKIN_FLOWS:
+        coach.on_enter[(flow, "ci_reflect")] = checkins._enter_reflect
+        coach.on_enter[(flow, "ci_next")] = checkins._enter_next
+        coach.on_finish[flow] = checkins._finish_checkin
+    commit = coach.on_enter[(INTERVIEW, "commit")]
+    coach.on_enter[(INTERVIEW, "commit")] = checkins._celebrating(commit)
+    finish = coach.on_finish[INTERVIEW]
+    coach.on_finish[INTERVIEW] = checkins._finishing_interview(checkins._celebrating(finish))
+    _INSTALLED[coach] = checkins
+    return checkins
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,83 @@
+"""Keeping proactive sends inside each platform's rate limits.
+
+A message goes when its workspace (or tenant) and its conversation are both free; sending
+marks them busy for as long as their limits require. The check and the marking happen
+with no await between them, so concurrent senders on one event loop never take the same
+moment, and a sender that woke late (the loop was busy) takes its moment from the time it
+really goes, so a delay never turns into a burst. Time is injected: the scheduler uses the
+monotonic clock; tests and benchmarks use a virtual one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """Messages per second across a workspace or tenant, and seconds between two
+    messages to one conversation."""
+
+    per_second: float
+    gap: float
+
+
+LIMITS: Mapping[str, Limit] = {
+    # chat.postMessage: one message per second per channel; the workspace-wide limit is
+    # not published, so stay well under the hundreds per minute Slack tolerates.
+    "slack": Limit(per_second=10.0, gap=1.0),
+    # Bot Framework in Teams: 50 requests per second per app per tenant; per conversation
+    # 7 per second but only 60 per 30 seconds, so 2 per second sustained.
+    "msteams": Limit(per_second=40.0, gap=0.5),
+}
+# A platform not listed (the terminal, a new adapter) gets the cautious Slack pace.
+FALLBACK = Limit(per_second=10.0, gap=1.0)
+# Past this many conversations, those already free again are forgotten, so memory follows
+# the sends in flight rather than every conversation ever paced.
+_REMEMBER = 4096
+
+
+def _real_monotonic() -> float:
+    return time.monotonic()
+
+
+async def _real_sleep_until(moment: float) -> None:
+    await asyncio.sleep(max(0.0, moment - time.monotonic()))
+
+
+class Pacer:
+    def __init__(
+        self,
+        limits: Mapping[str, Limit] = LIMITS,
+        *,
+        monotonic: Callable[[], float] = _real_monotonic,
+        sleep_until: Callable[[float], Awaitable[None]] = _real_sleep_until,
+    ) -> None:
+        self.limits = limits
+        self._now = monotonic
+        self._sleep_until = sleep_until
+        self._workspace_free: dict[tuple[str, str], float] = {}
+        self._conversation_free: dict[tuple[str, str], float] = {}
+
+    def limit(self, platform: str) -> Limit:
+        return self.limits.get(platform, FALLBACK)
+
+    async def wait(self, platform: str, workspace: str, address: str, messages: int) -> None:
+        """Return when these messages may be sent, and keep the next ones at their distance."""
+        limit = self.limit(platform)
+        team_key, conv_key = (platform, workspace), (platform, address)
+        while True:
+            now = self._now()
+            free = max(
+                self._workspace_free.get(team_key, now), self._conversation_free.get(conv_key, now)
+            )
+            if free <= now:
+                break
+            await self._sleep_until(free)
+        self._workspace_free[team_key] = now + messages / limit.per_second
+        self._conversation_free[conv_key] = now + messages * limit.gap
+        if len(self._conversation_free) > _REMEMBER:
+            self._conversation_free = {k: v for k, v in self._conversation_free.items() if v > now}

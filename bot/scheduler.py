@@ -1,0 +1,307 @@
+"""The check-in scheduler: one pass finds what is due and delivers it; the task inside
+`coffee-coach serve` sleeps until the next due time between passes.
+
+A pass: recover claims whose sender died; start each due team's check-in round (only the
+latest occurrence after downtime); queue reminders for newly started interviews; then, a
+batch at a time, claim due deliveries (their messages prepared and stored in the same
+commit), send them through each platform's Sender within its rate limits, and record
+each result. A failed send is retried with backoff, then given up and shown in
+`coffee-coach status`. A claim is never sent twice: not by a second process (the claim is
+a guarded update) and not after a crash (a stale claim is marked interrupted, not resent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+
+from aiohttp import web
+
+from bot import agenda
+from bot.agenda import Delivery
+from bot.checkins import CheckIns, Defer, Skip, install
+from bot.config import Config
+from bot.engine import Coach
+from bot.messages import Outgoing, Sender
+from bot.pacing import Pacer
+from bot.schedules import catch_up, next_due
+
+log = logging.getLogger("coffee_coach.scheduler")
+
+MAX_ATTEMPTS = 5
+# The wait before retry n is FIRST_RETRY * 4**(n-1): 1, 4, 16 and 64 minutes.
+FIRST_RETRY = timedelta(minutes=1)
+# A claim older than this belongs to a sender that stopped (sends take seconds).
+LEASE = timedelta(minutes=30)
+SEND_TIMEOUT_S = 60.0
+# The task naps at most this long, to notice changes made by other processes (the CLI).
+MAX_NAP_S = 60.0
+# After a pass that failed outright, wait this long rather than spin on the same error.
+FAILED_PASS_NAP_S = 30.0
+KEEP_FINISHED = timedelta(days=90)
+
+
+class Undeliverable(Exception):
+    """Raised by a Sender when retrying cannot help (the member left, the bot was removed)."""
+
+
+@dataclass(slots=True)
+class PassReport:
+    rounds: int = 0
+    missed: int = 0
+    queued: int = 0
+    reminders: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    interrupted: int = 0
+
+    def __str__(self) -> str:
+        return ", ".join(f"{f.name} {getattr(self, f.name)}" for f in fields(self))
+
+    @property
+    def idle(self) -> bool:
+        return not any(getattr(self, f.name) for f in fields(self))
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        checkins: CheckIns,
+        senders: Mapping[str, Sender],
+        *,
+        pacer: Pacer | None = None,
+        worker: str | None = None,
+        batch: int = 100,
+        concurrency: int = 32,
+    ) -> None:
+        self.checkins = checkins
+        self.store = checkins.store
+        self.clock = checkins.coach.clock
+        self.senders = senders
+        self.pacer = pacer
+        self.worker = worker or worker_name()
+        self.batch = batch
+        self._slots = asyncio.Semaphore(concurrency)
+
+    def next_wake(self) -> datetime | None:
+        return agenda.next_wake(self.store)
+
+    async def run_pass(self) -> PassReport:
+        report = PassReport()
+        store = self.store
+        with store.transaction():
+            report.interrupted = agenda.recover_interrupted(store, self.clock.now() - LEASE)
+            agenda.prune(store, self.clock.now() - KEEP_FINISHED)
+        if report.interrupted:
+            log.error(
+                "%d check-in deliveries were interrupted mid-send (a crash?) and are not"
+                " retried, so none is sent twice; see `coffee-coach status`",
+                report.interrupted,
+            )
+        while self._start_rounds(report):
+            pass
+        while True:
+            with store.transaction():
+                found = self.checkins.watch_interviews(self.batch)
+            report.reminders += found
+            if found < self.batch:
+                break
+        await self._deliver(report)
+        return report
+
+    async def _deliver(self, report: PassReport) -> None:
+        """Keep up to a batch of sends in flight, claiming more as half of them finish.
+
+        A slow workspace (waiting for its rate limit) then holds up only its own sends,
+        not a whole batch, and memory stays bounded by the batch.
+        """
+        in_flight: set[asyncio.Task[None]] = set()
+        while True:
+            if len(in_flight) <= self.batch // 2:
+                claimed, more = self._claim(report, self.batch - len(in_flight))
+                in_flight.update(
+                    asyncio.create_task(self._send(d, out, report)) for d, out in claimed
+                )
+                if more and not claimed:
+                    continue  # a page of skipped or deferred deliveries: read the next one
+            if not in_flight:
+                return
+            done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+
+    def _start_rounds(self, report: PassReport) -> bool:
+        """Start the check-in round of up to a batch of due teams; True if more may be due."""
+        with self.store.transaction():
+            now = self.clock.now()
+            due = agenda.due_schedules(self.store, now, self.batch)
+            for team_id, schedule, expected in due:
+                latest, missed = catch_up(schedule, expected, now)
+                if not agenda.advance_schedule(
+                    self.store, team_id, expected, next_due(schedule, latest)
+                ):
+                    continue
+                report.rounds += 1
+                report.missed += missed
+                report.queued += self.checkins.start_round(team_id, latest)
+        return len(due) == self.batch
+
+    def _claim(
+        self, report: PassReport, limit: int
+    ) -> tuple[list[tuple[Delivery, Outgoing]], bool]:
+        """Claim up to `limit` due deliveries, each with its message, in one commit; and
+        whether more may be due."""
+        claimed: list[tuple[Delivery, Outgoing]] = []
+        store = self.store
+        with store.transaction():
+            now = self.clock.now()
+            due = agenda.due_deliveries(store, now, limit)
+            for delivery in due:
+                result = self._prepare(delivery, now)
+                if isinstance(result, Skip):
+                    agenda.skip(store, delivery.id, result.reason)
+                    report.skipped += 1
+                elif isinstance(result, Defer):
+                    agenda.defer(store, delivery.id, result.due, dict(result.detail))
+                    report.deferred += 1
+                elif agenda.claim(
+                    store, delivery.id, worker=self.worker, payload=agenda.encode(result)
+                ):
+                    claimed.append((delivery, result))
+        return claimed, len(due) == limit
+
+    def _prepare(self, delivery: Delivery, now: datetime) -> Outgoing | Skip | Defer:
+        """The delivery's message: a retry resends what was claimed before, if still wanted."""
+        if delivery.payload is not None:
+            held = self.checkins.recheck(delivery, now)
+            return held or agenda.decode(delivery.payload)
+        conn = self.store.conn
+        # One delivery that cannot be prepared must not block the others: undo its writes.
+        conn.execute("SAVEPOINT prepare")
+        try:
+            result = self.checkins.prepare(delivery, now)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO prepare")
+            log.exception("could not prepare %s %s", delivery.kind, delivery.key)
+            result = Skip(f"could not be prepared: {exc!r}")
+        conn.execute("RELEASE prepare")
+        return result
+
+    async def _attempt(self, delivery: Delivery, outgoing: Outgoing) -> tuple[str | None, bool]:
+        """Send once: None when it went, else what went wrong and whether a retry may help."""
+        team = self.store.team_by_id(delivery.team_id)
+        if team is None:
+            return "the team was removed", False
+        sender = self.senders.get(team.platform)
+        if sender is None:
+            return f"no sender for {team.platform}: is that platform configured?", True
+        if self.pacer is not None:
+            # Waiting for a slot holds no connection; only the send itself takes one.
+            messages = len(outgoing.replies)
+            await self.pacer.wait(team.platform, team.workspace, outgoing.address, messages)
+        async with self._slots:
+            try:
+                await asyncio.wait_for(sender.send(outgoing), SEND_TIMEOUT_S)
+            except TimeoutError:
+                # It may have arrived: a retry could send it twice, so it is not retried.
+                return f"no answer from {team.platform} in {SEND_TIMEOUT_S:.0f}s", False
+            except Undeliverable as exc:
+                return f"undeliverable: {exc}", False
+            except Exception as exc:
+                return f"{type(exc).__name__}: {exc}", True
+        return None, True
+
+    async def _send(self, delivery: Delivery, outgoing: Outgoing, report: PassReport) -> None:
+        error, retry = await self._attempt(delivery, outgoing)
+        with self.store.transaction():
+            if error is None:
+                agenda.record_sent(self.store, delivery.id, worker=self.worker)
+                report.sent += 1
+                return
+            attempt = delivery.attempts + 1
+            retry_at = None
+            if retry and attempt < MAX_ATTEMPTS:
+                retry_at = self.clock.now() + FIRST_RETRY * 4 ** (attempt - 1)
+            agenda.record_failure(
+                self.store, delivery.id, worker=self.worker, error=error, retry_at=retry_at
+            )
+        if retry_at is not None:
+            report.retrying += 1
+            log.warning(
+                "%s %s failed (attempt %d of %d): %s; retrying at %s",
+                delivery.kind,
+                delivery.key,
+                attempt,
+                MAX_ATTEMPTS,
+                error,
+                retry_at.isoformat(),
+            )
+        else:
+            report.failed += 1
+            log.error(
+                "%s %s given up after %d attempt(s): %s",
+                delivery.kind,
+                delivery.key,
+                attempt,
+                error,
+            )
+
+    async def run(self, wake: asyncio.Event) -> None:
+        """Pass, then sleep until the next due time (or until woken by a change)."""
+        while True:
+            wake.clear()
+            nap = MAX_NAP_S
+            try:
+                report = await self.run_pass()
+                if not report.idle:
+                    log.info("check-in pass: %s", report)
+                due = self.next_wake()
+                if due is not None:
+                    nap = min(MAX_NAP_S, max(0.0, (due - self.clock.now()).total_seconds()))
+            except Exception:
+                log.exception("the check-in pass failed; trying again shortly")
+                nap = FAILED_PASS_NAP_S
+            with suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), nap)
+
+
+def mount(app: web.Application, coach: Coach, config: Config) -> None:
+    """Run the scheduler as a task of the server, sending through the adapters' Senders."""
+    from bot.server import SENDERS
+
+    checkins = install(coach)
+
+    async def scheduler_task(app: web.Application) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def wake_up() -> None:
+            # A change may come from another thread; the event belongs to the loop.
+            loop.call_soon_threadsafe(wake.set)
+
+        unsubscribe = checkins.subscribe(wake_up)
+        senders: dict[str, Sender] = app[SENDERS]
+        scheduler = Scheduler(checkins, senders, pacer=Pacer())
+        task = asyncio.create_task(scheduler.run(wake), name="coffee-coach scheduler")
+        log.info("check-in scheduler running as %s", scheduler.worker)
+        yield
+        unsubscribe()
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.append(scheduler_task)

@@ -1,0 +1,280 @@
+"""Check-ins end to end through the real doors: the `serve` app on 127.0.0.1, a fake Slack
+Web API and a fake Bot Connector recording what the bot sent, and a controlled clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp import web
+
+from adapters.slack import SLACK_DOOR
+from adapters.slack import Pacer as SlackPace
+from adapters.teams import TEAMS
+from bot import agenda
+from bot.checkins import CheckIns, install
+from bot.clock import ManualClock
+from bot.config import Config
+from bot.engine import Coach
+from bot.messages import MemberKey, Sender
+from bot.pacing import Pacer
+from bot.scheduler import PassReport, Scheduler
+from bot.server import SENDERS, build_app
+from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService
+from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, Message, SlackDriver, dm_channel
+from tests.interview import ANSWERS
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL = "C0001"
+PARIS, LONDON = ZoneInfo("Europe/Paris"), ZoneInfo("Europe/London")
+# The clock starts on Monday 23 November 2026; check-ins come the next Monday at 09:30.
+MONDAY = datetime(2026, 11, 30, 9, 30)
+ROOT = Path(__file__).resolve().parents[1]
+# The stage-check answers of a team on the top rung.
+PUBLISHER = (
+    "Sharing our own content hub",
+    "Yes, and it changes what we do",
+    "We reply and join conversations",
+    "On our own blog or resource hub",
+    "Written and measurable",
+    "Owners plus service, product and staff",
+)
+
+
+class VirtualTime:
+    """Pacing time that moves only when a send waits for its slot: no test ever sleeps."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep_until(self, moment: float) -> None:
+        self.t = max(self.t, moment)
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+async def scheduler_pass(app: web.Application, checkins: CheckIns) -> PassReport:
+    virtual = VirtualTime()
+    senders: dict[str, Sender] = app[SENDERS]
+    pacer = Pacer(monotonic=virtual.now, sleep_until=virtual.sleep_until)
+    return await Scheduler(checkins, senders, pacer=pacer).run_pass()
+
+
+# --- Slack ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def slack_api() -> AsyncIterator[FakeSlackAPI]:
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    async with FakeSlackAPI(
+        scopes=manifest["oauth_config"]["scopes"]["bot"], public_channels=[CHANNEL]
+    ) as fake:
+        fake.add_user("U1", "Ann", tz="Europe/Paris")
+        fake.add_user("U2", "Bob", tz="Europe/Paris")
+        yield fake
+        assert fake.errors() == []
+
+
+class SlackTeam:
+    """Members using Coffee Coach in Slack, through signed requests to the real app."""
+
+    def __init__(self, app: web.Application, driver: SlackDriver, api: FakeSlackAPI) -> None:
+        self.app, self.driver, self.api = app, driver, api
+        still = VirtualTime()
+        app[SLACK_DOOR].pacer = SlackPace(clock=still.now, sleep=still.sleep)
+
+    async def settle(self) -> None:
+        await self.app[SLACK_DOOR].outbox.drain(timeout=5)
+
+    def last(self, user: str) -> Message:
+        return self.api.conversation(dm_channel(user))[-1]
+
+    async def command(self, user: str, text: str = "") -> None:
+        assert (await self.driver.command(user, text, channel=CHANNEL)).status == 200
+        await self.settle()
+
+    async def say(self, user: str, text: str) -> Message:
+        assert (await self.driver.message(user, text)).status == 200
+        await self.settle()
+        return self.last(user)
+
+    async def press(self, user: str, label: str) -> Message:
+        assert (await self.driver.press(user, self.last(user), label)).status == 200
+        await self.settle()
+        return self.last(user)
+
+    async def interview(self, user: str, *, stage_choice: int = 0) -> None:
+        await self.command(user)
+        await self.press(user, "B2B")
+        for answer in ANSWERS.values():
+            await self.say(user, answer)
+        for _ in range(6):
+            await self.press(user, self.last(user).labels()[stage_choice])
+        await self.press(user, "Commit to 1")
+
+
+@pytest.fixture
+async def slack(
+    coach: Coach, slack_api: FakeSlackAPI, aiohttp_client: Callable[..., Awaitable[Any]]
+) -> SlackTeam:
+    config = Config(
+        slack_signing_secret=SECRET,
+        slack_bot_token=BOT_TOKEN,
+        slack_api_url=slack_api.url,
+        scheduler=False,
+    )
+    app = build_app(coach, config)
+    client = await aiohttp_client(app)
+    return SlackTeam(app, SlackDriver(client, signing_secret=SECRET, api=slack_api), slack_api)
+
+
+async def test_a_slack_check_in_arrives_in_the_dm_and_is_answered_with_its_buttons(
+    coach: Coach, slack: SlackTeam, clock: ManualClock
+) -> None:
+    checkins = install(coach)
+    await slack.interview("U1")
+    member = coach.store.member(MemberKey("slack", TEAM, "U1", CHANNEL))
+    assert member is not None and member.team.timezone == "Europe/Paris"
+
+    clock.set(MONDAY.replace(tzinfo=PARIS) - timedelta(minutes=1))
+    assert (await scheduler_pass(slack.app, checkins)).sent == 0
+    clock.set(MONDAY.replace(tzinfo=PARIS))
+    assert (await scheduler_pass(slack.app, checkins)).sent == 1
+
+    prompt = slack.last("U1")
+    assert "Last time you committed to:" in prompt.text
+    assert prompt.labels()[:3] == ["Done", "Partly", "Not yet"]
+    assert "What helped you get it done?" in (await slack.press("U1", "Done")).text
+    offer = await slack.say("U1", "Blocking the slot in the calendar")
+    assert "next step toward" in offer.text
+    await slack.press("U1", "Yes, I'm in")
+    texts = " ".join(m.text for m in slack.api.conversation(dm_channel("U1"))[-2:])
+    assert "Committed:" in texts
+    statuses = [c["status"] for c in coach.store.commitments(team_id=member.team.id)]
+    assert statuses == ["done", "open"]
+    assert (await scheduler_pass(slack.app, checkins)).sent == 0
+
+
+async def test_a_move_up_the_ladder_is_celebrated_in_the_slack_channel(
+    coach: Coach, slack: SlackTeam, clock: ManualClock
+) -> None:
+    checkins = install(coach)
+    await slack.interview("U1")  # the first answers everywhere: Broadcast
+    await slack.command("U2", "schedule stage check every 1")
+    assert "Only the team's lead" in slack.last("U2").text
+    await slack.command("U1", "schedule stage check every 1")
+    assert "a stage check at every check-in" in slack.last("U1").text
+
+    clock.set(MONDAY.replace(tzinfo=PARIS))
+    await scheduler_pass(slack.app, checkins)
+    assert "includes a quick stage check" in slack.last("U1").text
+    await slack.press("U1", "Done")
+    await slack.say("U1", "We started replying every day")
+    for label in PUBLISHER:
+        await slack.press("U1", label)
+    assert "moved up to *Publish*" in (await slack.press("U1", "Yes, I'm in")).text
+    assert (await scheduler_pass(slack.app, checkins)).sent == 1
+    [celebration] = slack.api.sent("chat.postMessage", channel=CHANNEL)
+    assert "marketing has moved up the ladder to *Publish*" in celebration.args["text"]
+
+
+# --- Microsoft Teams ---------------------------------------------------------------------------
+
+ANN = Person("29:ann", "Ann Baker", "aad-ann")
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[FakeBotConnector]:
+    async with FakeBotConnector() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def teams_app(
+    coach: Coach, aiohttp_server: Callable[..., Awaitable[Any]], connector: FakeBotConnector
+) -> AsyncIterator[tuple[web.Application, TeamsService]]:
+    app = build_app(coach, Config(teams_dev=True, scheduler=False))
+    virtual = VirtualTime()
+    app[TEAMS].outbox.sleep = virtual.sleep
+    server = await aiohttp_server(app)
+    async with aiohttp.ClientSession() as session:
+        yield app, TeamsService(session, str(server.make_url("/api/messages")), connector)
+
+
+async def teams_interview(teams: TeamsService, person: Person) -> None:
+    chat = teams.personal_chat(person)
+    await teams.exchange(teams.message(person, chat, "start"), replies=2)
+    await teams.exchange(teams.message(person, chat, "B2B"))
+    answers = list(ANSWERS.values())
+    for answer in answers[:-1]:
+        await teams.exchange(teams.message(person, chat, answer))
+    await teams.exchange(teams.message(person, chat, answers[-1]), replies=2)
+    for _ in range(5):
+        await teams.exchange(teams.message(person, chat, "1"))
+    await teams.exchange(teams.message(person, chat, "1"), replies=3)
+    await teams.exchange(teams.message(person, chat, "1"), replies=3)
+
+
+def prompts(calls: list[Call]) -> list[Call]:
+    return [c for c in calls if c.is_post() and c.buttons]
+
+
+async def test_a_teams_check_in_continues_the_stored_conversation_and_is_answered_on_its_card(
+    coach: Coach,
+    connector: FakeBotConnector,
+    teams_app: tuple[web.Application, TeamsService],
+    clock: ManualClock,
+) -> None:
+    app, teams = teams_app
+    checkins = install(coach)
+    await teams_interview(teams, ANN)
+    chat = teams.personal_chat(ANN)
+
+    clock.set(MONDAY.replace(tzinfo=LONDON))
+    mark = len(connector.calls)
+    assert (await scheduler_pass(app, checkins)).sent == 1
+    sent = connector.calls[mark:]
+    assert {c.conversation_id for c in sent if c.is_post()} == {chat.conversation_id}
+    [card] = prompts(sent)
+    assert "Last time you committed to:" in card.everything
+    assert [b["title"] for b in card.buttons][:3] == ["Done", "Partly", "Not yet"]
+
+    [reflect] = prompts(await teams.exchange(teams.submit(ANN, chat, card, "Not yet")))
+    assert "What got in the way?" in reflect.everything
+    calls = await teams.exchange(teams.message(ANN, chat, "A product launch ate the week"))
+    [offer] = prompts(calls)
+    assert "a different step toward" in offer.everything
+    mark = len(connector.calls)
+    assert await teams.press(ANN, chat, offer, "Yes, I'm in") == 200
+    await connector.wait_for(lambda c: c.is_post() and "Committed:" in c.everything, after=mark)
+
+
+async def test_a_teams_send_the_connector_refuses_is_retried_later_and_arrives_once(
+    coach: Coach,
+    connector: FakeBotConnector,
+    teams_app: tuple[web.Application, TeamsService],
+    clock: ManualClock,
+) -> None:
+    app, teams = teams_app
+    checkins = install(coach)
+    await teams_interview(teams, ANN)
+    clock.set(MONDAY.replace(tzinfo=LONDON))
+    connector.fail_next(500)
+    mark = len(connector.calls)
+    report = await scheduler_pass(app, checkins)
+    assert (report.sent, report.retrying) == (0, 1)
+    clock.set(MONDAY.replace(tzinfo=LONDON) + timedelta(minutes=1))
+    assert (await scheduler_pass(app, checkins)).sent == 1
+    delivered = [c for c in connector.calls[mark:] if c.is_post() and c.ok]
+    assert len(prompts(delivered)) == 1
+    assert agenda.counts(coach.store)["checkin"] == {"sent": 1}
