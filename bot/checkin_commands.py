@@ -21,6 +21,7 @@ from bot.schedules import (
     Schedule,
     ScheduleError,
     apply_change,
+    canonical_zone,
     default_schedule,
     describe_days,
     localize,
@@ -49,8 +50,12 @@ class CheckInCommands:
         self.clock = checkins.coach.clock
 
     def command(self, coach: Coach, step: Step, text: str) -> bool:
-        # Every message carries the zone the platform reports: keep it, for quiet hours.
-        agenda.remember_zone(self.store, step.member.id, step.msg.timezone)
+        # Messages carry the zone the platform reports: keep it (for quiet hours) when it
+        # changed, without a write on every message.
+        zone = canonical_zone(step.msg.timezone)
+        if zone is not None and zone != step.member.timezone:
+            agenda.remember_zone(self.store, step.member.id, zone)
+            step.member.timezone = zone
         command = " ".join(text.casefold().split()).rstrip(".!")
         busy = step.conv is not None and step.conv.status == "active"
         if command == "schedule":

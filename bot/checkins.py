@@ -44,11 +44,19 @@ from bot.schedules import (
     today_in,
 )
 from bot.store import Answer, Conversation, Member, Team
-from flows import Action, Flow, FlowError, Ladder, load_flow
+from flows import Action, Flow, FlowError, Ladder
 from flows.loader import FLOWS_DIR
 
 CHECKIN_FLOW, STAGE_FLOW = "checkin", "checkin_stage"
 CHECKIN_FLOWS = (CHECKIN_FLOW, STAGE_FLOW)
+HELP = {
+    "schedule": "the team's check-in schedule; the lead changes it, as in"
+    " `schedule tuesday 10:00 zone Europe/Paris`",
+    "snooze <days>": "no check-ins for a while (or `snooze until <date>`)",
+    "opt out": "no more check-ins for you (`opt in` to come back)",
+    "checkin now": "the lead starts a check-in for the whole team",
+    "stage check": "re-run the short stage check now",
+}
 # Working days of silence before the first and the second (last) interview reminder.
 REMIND_AFTER = (2, 5)
 # A member who finished the interview this recently is not checked in with yet.
@@ -139,8 +147,6 @@ class CheckIns:
     def __init__(self, coach: Coach) -> None:
         self.coach = coach
         self.store = coach.store
-        if STAGE_FLOW not in coach.flows:
-            coach.flows[STAGE_FLOW] = load_flow(FLOWS_DIR / "checkin_stage.yaml")
         self.smaller = load_smaller_steps(coach.ladder)
         # The stage check's questions: asked again in a check-in, they update the interview's.
         self.stage_questions = frozenset(coach.flows[STAGE_FLOW].states) & frozenset(
@@ -531,6 +537,7 @@ def install(coach: Coach) -> CheckIns:
         return _INSTALLED[coach]
     checkins = CheckIns(coach)
     coach.commands.append(CheckInCommands(checkins).command)
+    coach.help.update(HELP)
     for flow in CHECKIN_FLOWS:
         coach.on_enter[(flow, "ci_reflect")] = checkins._enter_reflect
         coach.on_enter[(flow, "ci_next")] = checkins._enter_next

@@ -34,7 +34,11 @@ def _store(args: argparse.Namespace) -> Store:
 
 
 def _coach(args: argparse.Namespace) -> Coach:
-    return Coach(_store(args))
+    from bot.checkins import install
+
+    coach = Coach(_store(args))
+    install(coach)
+    return coach
 
 
 def _team(store: Store, args: argparse.Namespace) -> Team:

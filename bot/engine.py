@@ -25,6 +25,7 @@ from bot.messages import (
     SummaryCard,
     Turn,
 )
+from bot.schedules import canonical_zone
 from bot.store import Conversation, Member, Store
 from flows import END, Flow, Ladder, StateSpec, fire, load_flows, load_ladder
 
@@ -117,6 +118,8 @@ class Coach:
         }
         self.on_finish: dict[str, EnterHook] = {INTERVIEW: Coach._finish_interview}
         self.commands: list[CommandHook] = []
+        # What `help` lists; features that add commands add their lines here.
+        self.help: dict[str, str] = dict(COMMANDS)
 
     # --- the door ---------------------------------------------------------------------
 
@@ -183,7 +186,8 @@ class Coach:
             )
         if found is None:
             member = store.ensure_member(key, name=msg.display_name)
-            fields = {"name": team_name, "address": msg.team_address, "timezone": msg.timezone}
+            zone = None if member.team.timezone else canonical_zone(msg.timezone)
+            fields = {"name": team_name, "address": msg.team_address, "timezone": zone}
             if any(fields.values()):
                 store.update_team(member.team.id, **{k: v for k, v in fields.items() if v})
             found = (member, None)
@@ -256,9 +260,12 @@ class Coach:
             self._cancel(step)
         elif command == "restart":
             self._begin(step, restart=True)
-        elif (m := _EDIT.match(command)) and _reopenable(conv):
-            assert conv is not None
-            conv.status = "active"
+        elif (m := _EDIT.match(command)) and (
+            finished := self._finished_interview(step)
+        ) is not None:
+            # A finished interview reopens for one edit, then returns to done.
+            step.conv = finished
+            finished.status = "active"
             self._edit(step, int(m.group(1)))
         elif conv is None or conv.status not in ACTIVE:
             self._idle(step, text)
@@ -311,8 +318,17 @@ class Coach:
             lines.append(f"*Why I ask:* {spec.help}")
             lines.append("")
         lines.append("*Commands*")
-        lines.extend(f"`{name}`: {what}" for name, what in COMMANDS.items())
+        lines.extend(f"`{name}`: {what}" for name, what in self.help.items())
         step.say("\n".join(lines))
+
+    def _finished_interview(self, step: Step) -> Conversation | None:
+        """The member's interview, if it is done and nothing else is in progress."""
+        conv = step.conv
+        if conv is not None and conv.status in ACTIVE:
+            return None
+        if conv is None or conv.flow != INTERVIEW:
+            conv = self.store.conversation(step.member.id, flow=INTERVIEW)
+        return conv if conv is not None and conv.status == "done" else None
 
     def _start(self, step: Step) -> None:
         conv = step.conv
@@ -321,7 +337,7 @@ class Coach:
             self._prompt(step)
         elif conv is not None and conv.status == "paused":
             self._resume(step)
-        elif conv is not None and conv.status == "done" and conv.flow == INTERVIEW:
+        elif self._finished_interview(step) is not None:
             step.say(
                 "You've completed the interview. `status` shows your team's rung, `report` the"
                 " team picture, and `restart` begins the interview again."
@@ -749,11 +765,6 @@ class Coach:
     def _finish_default(self, step: Step, flow: Flow) -> None:
         if flow.done:
             step.say(fill(flow.done, self._context(step)))
-
-
-def _reopenable(conv: Conversation | None) -> bool:
-    """A finished interview can be reopened for one edit, then returns to done."""
-    return conv is not None and conv.status == "done" and conv.flow == INTERVIEW
 
 
 class ConflictError(RuntimeError):

@@ -61,6 +61,8 @@ class Member:
     name: str | None
     address: str | None
     last_seen: str
+    # The zone the member's platform last reported (IANA name), if any.
+    timezone: str | None = None
 
     @property
     def label(self) -> str:
@@ -247,8 +249,14 @@ _MIGRATIONS: dict[int, str] = {
 
 _MEMBER = (
     "SELECT m.id, m.user, m.name, m.address, m.last_seen, t.id, t.platform, t.workspace,"
-    " t.team, t.name, t.address, t.timezone, t.lead"
+    " t.team, t.name, t.address, t.timezone, t.lead, m.timezone"
     " FROM members m JOIN teams t ON t.id = m.team_id"
+)
+# A member's current conversation: the one in progress (active or paused) if any, else
+# the latest; a finished check-in does not hide a paused or reopened interview.
+_CURRENT = (
+    "SELECT id FROM conversations WHERE member_id = m.id"
+    " ORDER BY status IN ('active', 'paused') DESC, id DESC LIMIT 1"
 )
 
 
@@ -258,7 +266,7 @@ def _member_select(where: str) -> str:
 
 def _member_from(row: tuple[Any, ...]) -> Member:
     team = Team(row[5], row[6], row[7], row[8], row[9], row[10], row[11], row[12])
-    return Member(row[0], team, row[1], row[2], row[3], row[4])
+    return Member(row[0], team, row[1], row[2], row[3], row[4], row[13])
 
 
 _CONV_COLUMNS = (
@@ -270,12 +278,11 @@ _CONV_COLUMNS = (
 # The member and their latest conversation (NULLs when they have none), in one query.
 _MEMBER_WITH_CONVERSATION = (
     "SELECT m.id, m.user, m.name, m.address, m.last_seen, t.id, t.platform, t.workspace,"
-    " t.team, t.name, t.address, t.timezone, t.lead,"
+    " t.team, t.name, t.address, t.timezone, t.lead, m.timezone,"
     " c.id, c.member_id, c.flow, c.state, c.status, c.version, c.trail, c.return_to,"
     " c.followed_up, c.context, c.started_at, c.updated_at"
     " FROM members m JOIN teams t ON t.id = m.team_id"
-    " LEFT JOIN conversations c"
-    " ON c.id = (SELECT max(id) FROM conversations WHERE member_id = m.id)"
+    f" LEFT JOIN conversations c ON c.id = ({_CURRENT})"
 )
 
 
@@ -486,7 +493,7 @@ class Store:
         found = self._member_row(key, with_conversation=True)
         if found is None:
             return None
-        conv = _conversation_from(found[13:]) if found[13] is not None else None
+        conv = _conversation_from(found[14:]) if found[14] is not None else None
         return _member_from(found), conv
 
     def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
@@ -541,11 +548,11 @@ class Store:
     # --- conversations --------------------------------------------------------------------
 
     def conversation(self, member_id: int, *, flow: str | None = None) -> Conversation | None:
-        """The member's latest conversation (of one flow, if named)."""
+        """The member's current conversation (see `_CURRENT`), or their latest of one flow."""
         if flow is None:
             row = self.conn.execute(
                 f"SELECT {_CONV_COLUMNS} FROM conversations WHERE member_id = ?"
-                " ORDER BY id DESC LIMIT 1",
+                " ORDER BY status IN ('active', 'paused') DESC, id DESC LIMIT 1",
                 (member_id,),
             ).fetchone()
         else:

@@ -19,6 +19,7 @@ import yaml
 from transitions import Machine
 
 FLOWS_DIR = Path(__file__).resolve().parent
+DEFAULT_FLOWS = ("coffee.yaml", "checkin.yaml", "checkin_stage.yaml")
 END = "end"
 ANSWER_KINDS = ("text", "choice", "commitments")
 AnswerKind = Literal["text", "choice", "commitments"]
@@ -338,12 +339,8 @@ def _check_graph(path: Path, states: Mapping[str, StateSpec], initial: str) -> N
 
 
 def load_flows(paths: Iterable[Path | str] | None = None) -> dict[str, Flow]:
-    """The flows the coach runs, by id; by default the coffee and check-in flows shipped here."""
-    chosen = (
-        list(paths)
-        if paths is not None
-        else [FLOWS_DIR / "coffee.yaml", FLOWS_DIR / "checkin.yaml"]
-    )
+    """The flows the coach runs, by id; by default the interview and the check-in flows."""
+    chosen = list(paths) if paths is not None else [FLOWS_DIR / name for name in DEFAULT_FLOWS]
     flows: dict[str, Flow] = {}
     for path in chosen:
         flow = load_flow(path)

@@ -324,3 +324,68 @@ def test_an_unknown_slash_command_mid_interview_is_not_taken_as_an_answer(
     assert "no command" in text and "Question 1 of 9" in text
     assert current_state(store, ann) == "customers"
     assert store.stats()["answers"] == 1
+
+
+def test_after_a_finished_check_in_start_and_edit_still_reach_the_interview(
+    coach: Coach, ann: Member, store: Store
+) -> None:
+    run_interview(coach, ann.key)
+    coach.begin_flow(
+        ann.key, "checkin", {"commitments": "a listening routine", "next_stage": "Publish",
+                             "next_action": "start a hub"}
+    )  # fmt: skip
+    for answer in ("done", "a weekly slot helped", "yes"):
+        ann.say(answer)
+    found = store.member(ann.key)
+    assert found is not None
+    latest = store.conversation(found.id)
+    assert latest is not None and latest.flow == "checkin" and latest.status == "done"
+    assert "completed the interview" in ann.text("start")
+    assert "Question 2 of 9" in ann.text("edit 2")
+    turn = ann.say("warm bread and bakers who remember every regular's order")
+    assert any(isinstance(r.card, StageCard) for r in turn.replies)
+    interview = store.conversation(found.id, flow="coffee")
+    assert interview is not None and interview.status == "done"
+    assert store.answers(interview.id)["value"].text.startswith("warm bread")
+
+
+def test_a_paused_interview_stays_current_whatever_finished_after_it(
+    coach: Coach, ann: Member, store: Store
+) -> None:
+    ann.say("start")
+    ann.say("b2b")
+    ann.say("pause")
+    found = store.member(ann.key)
+    assert found is not None
+    with store.transaction():
+        done = store.start_conversation(found.id, flow="checkin", state="ci_progress")
+        done.status = "done"
+        assert store.save_conversation(done)
+    assert "Question 1 of 9" in ann.text("resume")
+
+
+def test_the_team_zone_comes_from_its_first_member_and_only_a_real_zone(
+    coach: Coach, store: Store
+) -> None:
+    from bot.messages import MemberKey, TeamKey
+
+    def first_message(user: str, team: str, zone: str) -> None:
+        coach.handle(Incoming(key=MemberKey("slack", "T1", user, team), text="start",
+                              timezone=zone))  # fmt: skip
+
+    first_message("U1", "C1", "Mars/Olympus_Mons")
+    first_message("U2", "C1", "europe/paris")
+    first_message("U3", "C1", "America/New_York")
+    team = store.team(TeamKey("slack", "T1", "C1"))
+    assert team is not None and team.timezone == "Europe/Paris"
+
+
+def test_help_lists_the_check_in_commands_once_check_ins_are_installed(
+    coach: Coach, ann: Member
+) -> None:
+    from bot.checkins import install
+
+    assert "`opt out`" not in ann.text("help")
+    install(coach)
+    text = ann.text("help")
+    assert "`schedule`" in text and "`opt out`" in text and "`snooze <days>`" in text
