@@ -60,8 +60,9 @@ from bot.messages import (
     SummaryCard,
     TeamReportCard,
     Turn,
+    Undeliverable,
 )
-from bot.render import card_lines, reply_text
+from bot.render import card_lines, checkins_line, reply_text
 from bot.report import team_report
 from bot.server import SENDERS
 
@@ -90,6 +91,23 @@ SENT_TO_DM = "I've sent you a direct message: we carry on there."
 NOT_IN_CHANNEL = (
     "I can't post in your team's channel yet: invite me there with `/invite @Coffee Coach`,"
     " then try `/coffee report` again. Here is the team picture for you meanwhile."
+)
+
+# Web API errors that a retry of the same message cannot change: the conversation or the
+# member is gone, the bot was removed or its token revoked, or the message itself is refused.
+UNDELIVERABLE = frozenset(
+    {
+        "account_inactive",
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "token_revoked",
+        "user_disabled",
+        "user_not_found",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+    }
 )
 
 MAX_AGE_S = 5 * 60
@@ -279,9 +297,7 @@ def report_blocks(card: TeamReportCard) -> list[dict[str, Any]]:
     if card.placements:
         placed = " · ".join(f"{who}: {stage}" for who, stage in card.placements)
         blocks.append(_context(fit("Members' placements: " + placed, MAX_SECTION)))
-    if card.stage_history:
-        history = " → ".join(f"{stage} ({day})" for day, stage in card.stage_history)
-        blocks.append(_context(fit("Stage history: " + history, MAX_SECTION)))
+    blocks += history_blocks(card)
     blocks.append({"type": "divider"})
     for question in card.questions:
         number = f"{question.number}. " if question.number is not None else ""
@@ -302,6 +318,17 @@ def report_blocks(card: TeamReportCard) -> list[dict[str, Any]]:
     if card.commitments:
         lines = "\n".join(f"• *{escape(who)}*: {escape(what)}" for who, what in card.commitments)
         blocks += _sections("*Commitments*\n" + lines)
+    return blocks
+
+
+def history_blocks(card: TeamReportCard) -> list[dict[str, Any]]:
+    """The team over time: its stage after each change, and who answered each check-in."""
+    blocks: list[dict[str, Any]] = []
+    if card.stage_history:
+        history = " → ".join(f"{stage} ({day})" for day, stage in card.stage_history)
+        blocks.append(_context(fit("Stage history: " + history, MAX_SECTION)))
+    if card.checkins:
+        blocks.append(_context(checkins_line(card.checkins)))
     return blocks
 
 
@@ -542,7 +569,7 @@ def malformed(body: Any) -> str | None:
 
 
 def home_view(coach: Coach, key: MemberKey) -> dict[str, Any]:
-    """The member's team at a glance: the ladder, everyone's progress, commitments."""
+    """The member's team at a glance: the ladder, its history, progress and commitments."""
     ladder = tuple(stage.name for stage in coach.ladder.stages)
     member = coach.store.member(key)
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain("Coffee Coach", 150)}]
@@ -567,6 +594,7 @@ def home_view(coach: Coach, key: MemberKey) -> dict[str, Any]:
     blocks.append(_section(ladder_mrkdwn(ladder, rung)))
     if rung is None:
         blocks.append(_context("No rung yet: it appears once a member finishes the interview."))
+    blocks += history_blocks(report)
     blocks += [{"type": "divider"}, _section("*Progress through the interview*")]
     blocks += _sections("\n".join(_progress_lines(coach, team.id)) or "Nobody has started yet.")
     if report.commitments:
@@ -1096,11 +1124,19 @@ class SlackDoor:
         """Post the coach's own messages to a stored address, in order and paced.
 
         Multi-workspace installs need `outgoing.key` to pick the workspace's bot token.
-        Raises on a Web API failure, so the scheduler can record it and try again.
+        Raises `Undeliverable` when Slack's answer cannot change on a retry (the channel is
+        gone, the bot was removed, the member deactivated), and the Web API's error otherwise,
+        so the scheduler can record it and try again.
         """
         client = await self._client_for(outgoing.key)
         channel = outgoing.address
-        await self.outbox.submit(channel, lambda: self._post(client, channel, outgoing.replies))
+        try:
+            await self.outbox.submit(channel, lambda: self._post(client, channel, outgoing.replies))
+        except SlackApiError as error:
+            code = error.response.get("error")
+            if code in UNDELIVERABLE:
+                raise Undeliverable(f"Slack answered {code} for {channel}") from error
+            raise
 
     async def _client_for(self, key: MemberKey | None) -> AsyncWebClient:
         if self.installations is None:
@@ -1109,7 +1145,8 @@ class SlackDoor:
             raise ValueError("a multi-workspace Slack send needs Outgoing.key")
         bot = await self.installations.async_find_bot(enterprise_id=None, team_id=key.workspace)
         if bot is None:
-            raise LookupError(f"Coffee Coach is not installed in Slack workspace {key.workspace}")
+            # Uninstalling deletes the workspace's installation: nobody is left to send as.
+            raise Undeliverable(f"Coffee Coach is not installed in Slack workspace {key.workspace}")
         return AsyncWebClient(
             token=bot.bot_token,
             base_url=self.client.base_url,

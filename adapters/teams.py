@@ -55,7 +55,9 @@ from bot.messages import (
     TeamKey,
     TeamReportCard,
     Turn,
+    Undeliverable,
 )
+from bot.render import checkins_line
 from bot.server import SENDERS
 
 log = logging.getLogger("coffee_coach.teams")
@@ -409,6 +411,8 @@ def report_body(card: TeamReportCard, *, clip: int) -> list[dict[str, Any]]:
     if card.stage_history:
         history = " → ".join(f"{stage} ({day})" for day, stage in card.stage_history)
         body.append(_text(f"Stage history: {history}", isSubtle=True))
+    if card.checkins:
+        body.append(_text(checkins_line(card.checkins), isSubtle=True, spacing="None"))
     for q in card.questions:
         title = f"{q.number}. {q.title}" if q.number is not None else q.title
         items = [_heading(title)]
@@ -481,10 +485,18 @@ def to_activity(reply: Reply) -> Activity | None:
 # --- delivery ------------------------------------------------------------------------------
 
 RETRYABLE: Final = frozenset({412, 429, 502, 504})
+# Answers that sending the same message again cannot change: the conversation is gone (404),
+# the bot was removed from it or blocked (403), or the message itself is refused (400, 413).
+UNDELIVERABLE: Final = frozenset({400, 403, 404, 413})
 
 
 class DeliveryError(RuntimeError):
     """The Bot Connector refused a message, or kept throttling it past the retry budget."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        # The connector's HTTP status; None when it could not be reached at all.
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,12 +599,20 @@ class Outbox:
             except ErrorResponseException as exc:
                 status = exc.response.status_code
                 if status not in RETRYABLE or attempt + 1 == self.policy.attempts:
-                    raise DeliveryError(f"the connector answered {status}") from exc
+                    raise DeliveryError(
+                        f"the connector answered {status}{_error_code(exc)}", status=status
+                    ) from exc
                 after = retry_after(exc.response.headers.get("Retry-After"))
                 log.info("Connector answered %s; retry %d after %s", status, attempt + 1, after)
                 await self.sleep(self.policy.delay(attempt, after))
             except ClientRequestError as exc:
                 raise DeliveryError(f"the connector could not be reached: {exc}") from exc
+
+
+def _error_code(exc: ErrorResponseException) -> str:
+    """The connector's own name for the error (ConversationNotFound, BotDisabledByAdmin)."""
+    code = getattr(getattr(exc.error, "error", None), "code", None)
+    return f" ({code})" if code else ""
 
 
 # --- the door ------------------------------------------------------------------------------
@@ -659,7 +679,11 @@ class TeamsSender:
         self.app_id = app_id
 
     async def send(self, outgoing: Outgoing) -> None:
-        """Deliver the replies in order; raises DeliveryError if the connector refuses."""
+        """Deliver the replies in order.
+
+        Raises `Undeliverable` when the connector's answer cannot change on a retry (the
+        conversation is gone, the bot was removed), and `DeliveryError` otherwise.
+        """
         activities = [a for a in map(to_activity, outgoing.replies) if a is not None]
 
         async def deliver(context: TurnContext) -> None:
@@ -669,9 +693,14 @@ class TeamsSender:
             for activity in activities:
                 await self.outbox.send(context, activity)
 
-        await self.adapter.continue_conversation(
-            reference_from(outgoing.address), deliver, bot_app_id=self.app_id
-        )
+        try:
+            await self.adapter.continue_conversation(
+                reference_from(outgoing.address), deliver, bot_app_id=self.app_id
+            )
+        except DeliveryError as exc:
+            if exc.status in UNDELIVERABLE:
+                raise Undeliverable(str(exc)) from exc
+            raise
 
 
 class TeamsDoor:

@@ -438,15 +438,21 @@ def problems(store: Store, limit: int = 20) -> list[tuple[Delivery, str, str]]:
 
 
 def checkin_rounds(store: Store, team_id: int) -> list[tuple[str, int, int]]:
-    """Each check-in round of a team: (when, members asked, members who answered)."""
+    """Each check-in round of a team: (when, members asked, members who answered).
+
+    A check-in's conversation starts when its message is prepared, before it is sent: one
+    whose send was given up or interrupted never reached the member, so they were not asked.
+    """
     rows = store.conn.execute(
         "SELECT json_extract(c.context, '$.round') AS round, count(*),"
         " sum(EXISTS (SELECT 1 FROM answers a"
         "  WHERE a.conversation_id = c.id AND a.question = 'ci_progress'))"
         " FROM conversations c JOIN members m ON m.id = c.member_id"
         " WHERE m.team_id = ? AND c.flow IN ('checkin', 'checkin_stage') AND round IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM deliveries d"
+        "  WHERE d.key = ? || ':' || c.member_id || ':' || round AND d.status IN (?, ?))"
         " GROUP BY round ORDER BY round",
-        (team_id,),
+        (team_id, CHECKIN, FAILED, INTERRUPTED),
     ).fetchall()
     return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
 

@@ -116,4 +116,8 @@ def _markdown(coach: Coach, team: Team) -> str:
         lines += ["## Stage history", ""]
         lines += [f"- {d}: {s}" for d, s in report.stage_history]
         lines.append("")
+    if report.checkins:
+        lines += ["## Check-ins", "", "| Date | Answered | Asked |", "| --- | ---: | ---: |"]
+        lines += [f"| {r.day.isoformat()} | {r.answered} | {r.asked} |" for r in report.checkins]
+        lines.append("")
     return "\n".join(lines)

@@ -8,6 +8,7 @@ own idiom. The coach never sees a Slack payload or a Bot Framework activity.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal, Protocol
 
 # The name `team` is scoped by (platform, workspace): a Slack channel id, a Teams team or
@@ -112,6 +113,16 @@ class QuestionView:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckinRound:
+    """One round of check-ins: how many members were asked, and how many answered."""
+
+    # The day the round was scheduled for, in the team's time zone.
+    day: date
+    asked: int
+    answered: int
+
+
+@dataclass(frozen=True, slots=True)
 class TeamReportCard:
     team: str
     members: tuple[str, ...]
@@ -119,7 +130,10 @@ class TeamReportCard:
     placements: tuple[tuple[str, str], ...]
     questions: tuple[QuestionView, ...]
     commitments: tuple[tuple[str, str], ...]
+    # The team's stage after each change, as (ISO date, stage), oldest first.
     stage_history: tuple[tuple[str, str], ...] = ()
+    # Every check-in round, oldest first.
+    checkins: tuple[CheckinRound, ...] = ()
 
 
 Card = StageCard | SummaryCard | TeamReportCard
@@ -159,8 +173,18 @@ class Outgoing:
     key: MemberKey | None = None
 
 
+class Undeliverable(Exception):
+    """Raised by a Sender when retrying cannot help (the member left, the bot was removed)."""
+
+
 class Sender(Protocol):
-    """What an adapter offers the scheduler: proactive delivery to a stored address."""
+    """What an adapter offers the scheduler: proactive delivery to a stored address.
+
+    `send` raises `Undeliverable` when the platform says the message can never arrive (the
+    conversation is gone, the bot was removed from it, the member was deactivated): the
+    scheduler then gives up at once instead of retrying. Any other exception is taken as
+    transient, and the send is retried with backoff.
+    """
 
     platform: str
 

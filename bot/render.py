@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from bot.messages import Card, Reply, StageCard, SummaryCard, TeamReportCard
+from collections.abc import Sequence
+
+from bot.messages import Card, CheckinRound, Reply, StageCard, SummaryCard, TeamReportCard
+
+# Chat shows the latest check-in rounds; a weekly team has fifty a year, and the export
+# keeps them all.
+RECENT_CHECKINS = 6
 
 
 def ladder_line(card: StageCard) -> str:
@@ -29,6 +35,17 @@ def summary_lines(card: SummaryCard) -> list[str]:
     return [card.title + ":", *(f"  {q}: {a}" for q, a in card.rows)]
 
 
+def checkins_line(rounds: Sequence[CheckinRound]) -> str:
+    """How many members answered each of the latest check-ins, on one line."""
+    shown = rounds[-RECENT_CHECKINS:]
+    line = "Check-ins answered: " + " · ".join(
+        f"{r.answered} of {r.asked} ({r.day.isoformat()})" for r in shown
+    )
+    if earlier := len(rounds) - len(shown):
+        line += f"; {earlier} earlier in the export"
+    return line
+
+
 def report_lines(card: TeamReportCard) -> list[str]:
     lines = [f"Team {card.team}: {len(card.members)} member(s): {', '.join(card.members) or '-'}"]
     if card.stage is not None:
@@ -37,6 +54,8 @@ def report_lines(card: TeamReportCard) -> list[str]:
         lines.append("Members' placements: " + ", ".join(f"{w}: {s}" for w, s in card.placements))
     if card.stage_history:
         lines.append("Stage history: " + " → ".join(f"{s} ({d})" for d, s in card.stage_history))
+    if card.checkins:
+        lines.append(checkins_line(card.checkins))
     for q in card.questions:
         head = f"{q.number}. {q.title}" if q.number is not None else q.title
         flags = []

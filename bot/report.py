@@ -7,8 +7,11 @@ from collections import Counter
 from itertools import combinations
 from typing import TYPE_CHECKING
 
+from bot import agenda
+from bot.clock import parse_iso
 from bot.ladder import place, team_rung
-from bot.messages import QuestionView, StageCard, TeamReportCard
+from bot.messages import CheckinRound, QuestionView, StageCard, TeamReportCard
+from bot.schedules import today_in
 from bot.store import Answer, Interview, Team
 from flows import StateSpec
 
@@ -142,6 +145,7 @@ def team_report(coach: Coach, team: Team) -> TeamReportCard:
         questions=tuple(questions),
         commitments=commitments,
         stage_history=stage_history(coach, team),
+        checkins=checkin_rounds(coach, team),
     )
 
 
@@ -169,6 +173,19 @@ def stage_history(coach: Coach, team: Team) -> tuple[tuple[str, str], ...]:
         if not history or history[-1][1] != name:
             history.append((str(row["created_at"])[:10], name))
     return tuple(history)
+
+
+def checkin_rounds(coach: Coach, team: Team) -> tuple[CheckinRound, ...]:
+    """How many members each check-in round asked and how many answered, oldest first.
+
+    A round is dated by the day it was scheduled for where the team is: a 08:00 check-in in
+    Tokyo falls on the previous day in UTC.
+    """
+    zone = agenda.rhythm_for(coach.store, team.id, None).zone
+    return tuple(
+        CheckinRound(today_in(parse_iso(round_key), zone), asked, answered)
+        for round_key, asked, answered in agenda.checkin_rounds(coach.store, team.id)
+    )
 
 
 def team_rung_line(coach: Coach, team: Team) -> str:

@@ -6,8 +6,9 @@ latest occurrence after downtime); queue reminders for newly started interviews;
 batch at a time, claim due deliveries (their messages prepared and stored in the same
 commit), send them through each platform's Sender within its rate limits, and record
 each result. A failed send is retried with backoff, then given up and shown in
-`coffee-coach status`. A claim is never sent twice: not by a second process (the claim is
-a guarded update) and not after a crash (a stale claim is marked interrupted, not resent).
+`coffee-coach status`; one its Sender calls `Undeliverable` is given up at once. A claim
+is never sent twice: not by a second process (the claim is a guarded update) and not
+after a crash (a stale claim is marked interrupted, not resent).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from bot.agenda import Delivery
 from bot.checkins import CheckIns, Defer, Skip, install
 from bot.config import Config
 from bot.engine import Coach
-from bot.messages import Outgoing, Sender
+from bot.messages import Outgoing, Sender, Undeliverable
 from bot.pacing import Pacer
 from bot.schedules import catch_up, next_due
 
@@ -46,10 +47,6 @@ MAX_NAP_S = 60.0
 # After a pass that failed outright, wait this long rather than spin on the same error.
 FAILED_PASS_NAP_S = 30.0
 KEEP_FINISHED = timedelta(days=90)
-
-
-class Undeliverable(Exception):
-    """Raised by a Sender when retrying cannot help (the member left, the bot was removed)."""
 
 
 @dataclass(slots=True)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from bot.checkins import CheckIns
 from bot.engine import Coach
-from bot.messages import Incoming, MemberKey, Outgoing
-from bot.scheduler import PassReport, Scheduler, Undeliverable
+from bot.messages import Incoming, MemberKey, Outgoing, Undeliverable
+from bot.scheduler import PassReport, Scheduler
 from tests.interview import run_interview
 
 TEAM = "bakers"

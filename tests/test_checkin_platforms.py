@@ -188,6 +188,46 @@ async def test_a_move_up_the_ladder_is_celebrated_in_the_slack_channel(
     assert "marketing has moved up the ladder to *Publish*" in celebration.args["text"]
 
 
+async def slack_check_in_fails(
+    coach: Coach, slack: SlackTeam, clock: ManualClock, error: str
+) -> tuple[CheckIns, PassReport]:
+    """U1's first check-in, with Slack answering `error` to its post."""
+    checkins = install(coach)
+    await slack.interview("U1")
+    clock.set(MONDAY.replace(tzinfo=PARIS))
+    slack.api.fail_once("chat.postMessage", error)
+    return checkins, await scheduler_pass(slack.app, checkins)
+
+
+@pytest.mark.parametrize(
+    "error", ["channel_not_found", "not_in_channel", "is_archived", "account_inactive"]
+)
+async def test_a_slack_check_in_that_can_never_arrive_is_given_up_after_one_attempt(
+    coach: Coach, slack: SlackTeam, clock: ManualClock, error: str
+) -> None:
+    checkins, report = await slack_check_in_fails(coach, slack, clock, error)
+
+    assert (report.sent, report.retrying, report.failed) == (0, 0, 1)
+    assert agenda.counts(coach.store)["checkin"] == {"failed": 1}
+    [(delivery, _, _)] = agenda.problems(coach.store)
+    assert delivery.attempts == 1
+    assert delivery.error == f"undeliverable: Slack answered {error} for {dm_channel('U1')}"
+    clock.set(MONDAY.replace(tzinfo=PARIS) + timedelta(hours=2))
+    assert (await scheduler_pass(slack.app, checkins)).idle
+
+
+async def test_a_slack_check_in_that_fails_for_a_while_is_retried_and_arrives(
+    coach: Coach, slack: SlackTeam, clock: ManualClock
+) -> None:
+    checkins, report = await slack_check_in_fails(coach, slack, clock, "internal_error")
+
+    assert (report.sent, report.retrying, report.failed) == (0, 1, 0)
+    clock.set(MONDAY.replace(tzinfo=PARIS) + timedelta(minutes=1))
+    assert (await scheduler_pass(slack.app, checkins)).sent == 1
+    assert "Last time you committed to:" in slack.last("U1").text
+    assert agenda.counts(coach.store)["checkin"] == {"sent": 1}
+
+
 # --- Microsoft Teams ---------------------------------------------------------------------------
 
 ANN = Person("29:ann", "Ann Baker", "aad-ann")
@@ -278,3 +318,34 @@ async def test_a_teams_send_the_connector_refuses_is_retried_later_and_arrives_o
     delivered = [c for c in connector.calls[mark:] if c.is_post() and c.ok]
     assert len(prompts(delivered)) == 1
     assert agenda.counts(coach.store)["checkin"] == {"sent": 1}
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(403, "BotNotInConversationRoster"), (404, "ConversationNotFound")],
+)
+async def test_a_teams_check_in_to_a_conversation_the_bot_left_is_given_up_after_one_attempt(
+    coach: Coach,
+    connector: FakeBotConnector,
+    teams_app: tuple[web.Application, TeamsService],
+    clock: ManualClock,
+    status: int,
+    code: str,
+) -> None:
+    app, teams = teams_app
+    checkins = install(coach)
+    await teams_interview(teams, ANN)
+    clock.set(MONDAY.replace(tzinfo=LONDON))
+    connector.fail_next(status, body={"error": {"code": code, "message": "gone"}})
+    mark = len(connector.calls)
+
+    report = await scheduler_pass(app, checkins)
+
+    assert (report.sent, report.retrying, report.failed) == (0, 0, 1)
+    assert len(connector.calls[mark:]) == 1
+    [(delivery, _, _)] = agenda.problems(coach.store)
+    assert delivery.attempts == 1
+    assert delivery.error == f"undeliverable: the connector answered {status} ({code})"
+    clock.set(MONDAY.replace(tzinfo=LONDON) + timedelta(hours=2))
+    assert (await scheduler_pass(app, checkins)).idle
+    assert len(connector.calls[mark:]) == 1

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient
 from adapters.slack import SLACK_DOOR, SlackDoor
 from bot.config import Config
 from bot.engine import Coach
-from bot.messages import MemberKey, Outgoing, Reply
+from bot.messages import MemberKey, Outgoing, Reply, Undeliverable
 from bot.server import build_app
 from tests.fakes.slack_api import FakeSlackAPI, SlackDriver, dm_channel, manifest_scopes
 
@@ -168,8 +168,10 @@ async def test_the_sender_posts_with_the_workspaces_token(served: Installed) -> 
     assert post.token == f"xoxb-{WORKSPACE}-installed"
 
 
-async def test_the_sender_refuses_a_workspace_that_never_installed(served: Installed) -> None:
-    with pytest.raises(LookupError, match="T0404"):
+async def test_a_send_to_a_workspace_without_an_installation_is_undeliverable(
+    served: Installed,
+) -> None:
+    with pytest.raises(Undeliverable, match="T0404"):
         await served.door.send(
             Outgoing("C0009", (Reply("hello"),), MemberKey("slack", "T0404", "U7"))
         )

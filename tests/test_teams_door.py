@@ -18,7 +18,7 @@ from adapters.teams import TEAMS, DeliveryError, Pacer
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Coach
-from bot.messages import MemberKey, Outgoing, Reply, TeamKey
+from bot.messages import MemberKey, Outgoing, Reply, TeamKey, Undeliverable
 from bot.server import SENDERS, build_app
 from bot.store import Store
 from tests.fakes.bot_connector import (
@@ -575,15 +575,29 @@ async def test_a_proactive_message_reaches_the_personal_chat_after_a_restart(
     assert json.loads(member.address)["conversation"]["tenantID"] == TENANT
 
 
-async def test_a_proactive_message_the_connector_refuses_raises_a_delivery_error(
-    app: web.Application, teams: TeamsService, connector: FakeBotConnector, coach: Coach
+@pytest.mark.parametrize(
+    ("status", "code", "raised"),
+    [
+        (403, "BotNotInConversationRoster", Undeliverable),
+        (404, "ConversationNotFound", Undeliverable),
+        (500, "InternalServerError", DeliveryError),
+    ],
+)
+async def test_a_proactive_message_the_connector_refuses_says_whether_a_retry_can_help(
+    app: web.Application,
+    teams: TeamsService,
+    connector: FakeBotConnector,
+    coach: Coach,
+    status: int,
+    code: str,
+    raised: type[Exception],
 ) -> None:
     await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
     member = coach.store.member(MemberKey("msteams", TENANT, ANN.id, None))
     assert member is not None and member.address is not None
-    connector.fail_next(403)
+    connector.fail_next(status, body={"error": {"code": code, "message": "refused"}})
 
-    with pytest.raises(DeliveryError, match="403"):
+    with pytest.raises(raised, match=f"{status} \\({code}\\)"):
         await app[SENDERS]["msteams"].send(
             Outgoing(address=member.address, replies=(Reply("Time for your check-in."),))
         )
