@@ -47,6 +47,7 @@ MAX_NAP_S = 60.0
 # After a pass that failed outright, wait this long rather than spin on the same error.
 FAILED_PASS_NAP_S = 30.0
 KEEP_FINISHED = timedelta(days=90)
+KEEP_EVENT_IDS = timedelta(days=2)
 
 
 @dataclass(slots=True)
@@ -103,6 +104,8 @@ class Scheduler:
         with store.transaction():
             report.interrupted = agenda.recover_interrupted(store, self.clock.now() - LEASE)
             agenda.prune(store, self.clock.now() - KEEP_FINISHED)
+            # Retried platform deliveries come within minutes; older event ids can go.
+            store.prune_events(older_than=KEEP_EVENT_IDS)
         if report.interrupted:
             log.error(
                 "%d check-in deliveries were interrupted mid-send (a crash?) and are not"

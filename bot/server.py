@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
@@ -31,6 +32,13 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "doors": request.app[DOORS]})
 
 
+async def _checkpoints(app: web.Application) -> AsyncIterator[None]:
+    """WAL checkpoints in a background thread while serving, not inside a member's turn."""
+    halt = app[COACH].store.checkpoint_in_background()
+    yield
+    halt()
+
+
 def build_app(coach: Coach, config: Config) -> web.Application:
     """The whole server: health check, the platform doors that are configured, the scheduler."""
     app = web.Application(client_max_size=1024 * 1024)
@@ -39,6 +47,7 @@ def build_app(coach: Coach, config: Config) -> web.Application:
     app[SENDERS] = {}
     app[DOORS] = []
     app.router.add_get("/healthz", healthz)
+    app.cleanup_ctx.append(_checkpoints)
     # Check-in commands and hooks in every door, whether or not this process schedules.
     install_checkins(coach)
     if config.slack_enabled:

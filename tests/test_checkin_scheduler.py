@@ -472,3 +472,17 @@ async def test_delivered_check_ins_are_forgotten_after_90_days_but_their_convers
     await run_pass(checkins, sender)
     assert agenda.counts(store)["checkin"]["sent"] == 2  # one more, and the first is gone
     assert checkin_conversations(store, "ann") == 3
+
+
+async def test_a_pass_prunes_event_ids_old_enough_that_no_retry_can_come(
+    coach: Coach, checkins: CheckIns, clock: ManualClock, sender: FakeSender, store: Store
+) -> None:
+    with store.transaction():
+        store.claim_event("slack", "T1", "Ev-old")
+    clock.advance(days=3)
+    with store.transaction():
+        store.claim_event("slack", "T1", "Ev-new")
+    await run_pass(checkins, sender)
+    with store.transaction():
+        assert store.claim_event("slack", "T1", "Ev-old")
+        assert not store.claim_event("slack", "T1", "Ev-new")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -85,7 +87,7 @@ class TestStoreContract:
         with any_store.transaction():
             any_store.claim_event("slack", "T1", "Ev1")
         clock.advance(days=2)
-        assert any_store.prune_events(older_than=__import__("datetime").timedelta(days=1)) == 1
+        assert any_store.prune_events(older_than=timedelta(days=1)) == 1
 
     def test_a_failed_transaction_leaves_nothing_behind(self, any_store: Store) -> None:
         member = any_store.ensure_member(ANN)
@@ -169,3 +171,26 @@ def test_two_connections_on_one_file_see_one_history(tmp_path: Path) -> None:
     assert seen is not None and seen.id == conv.id
     first.close()
     second.close()
+
+
+def test_background_checkpoints_catch_up_the_wal_and_stop_cleanly(tmp_path: Path) -> None:
+    store = Store(tmp_path / "busy.db")
+    halt = store.checkpoint_in_background(every_s=0.01)
+    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    member = store.ensure_member(ANN)
+    with store.transaction():
+        conv = store.start_conversation(member.id, flow="coffee", state="customers")
+        for n in range(500):
+            store.add_answer(conv.id, "customers", text=f"answer {n} " + "x" * 500)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done = store.last_checkpoint
+        if done is not None and done[1] > 0 and done[2] == done[1]:
+            break
+        time.sleep(0.01)
+    halt()
+    assert store.last_checkpoint is not None
+    _, frames, checkpointed = store.last_checkpoint
+    assert frames > 0 and checkpointed == frames
+    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    store.close()
