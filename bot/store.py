@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -439,7 +439,9 @@ class Store:
         def halt() -> None:
             stop.set()
             thread.join()
-            self.conn.execute("PRAGMA wal_autocheckpoint = 1000")
+            # A store closed first has no connection left to restore.
+            with suppress(sqlite3.ProgrammingError):
+                self.conn.execute("PRAGMA wal_autocheckpoint = 1000")
 
         return halt
 
