@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Final, Literal
 
@@ -73,7 +73,7 @@ MAX_TEXT_CHARS: Final = 20_000
 # In a team channel or group chat only these go to the coach; the interview itself is private.
 SHARED_COMMANDS: Final = frozenset({"report", "status"})
 # Teams announces one install twice (conversationUpdate and installationUpdate).
-WELCOME_WINDOW_S: Final = 600.0
+WELCOME_WINDOW: Final = timedelta(minutes=10)
 # Submitted card data lives under this key, apart from anything Teams adds.
 DATA_KEY: Final = "coffeeCoach"
 
@@ -721,7 +721,6 @@ class TeamsDoor:
         self.outbox = Outbox()
         self.sender = TeamsSender(self.adapter, self.outbox, app_id=self.app_id)
         self.connectors = ConnectorCache()
-        self._welcomed: dict[str, float] = {}
 
     async def handle(self, request: web.Request) -> web.Response:
         try:
@@ -859,16 +858,13 @@ class TeamsDoor:
         """One welcome per install: Teams sends two events for it, and retries either."""
         store = self.coach.store
         event = event_id_of(activity)
+        tenant = tenant_of(activity)
+        # Claimed in the store, so that every server process agrees on the first one.
+        welcome = f"welcome:{thread_root(activity.conversation.id)}"
         with store.transaction():
-            if event and not store.claim_event(PLATFORM, tenant_of(activity), event):
+            if event and not store.claim_event(PLATFORM, tenant, event):
                 return False
-        now = time.monotonic()
-        self._welcomed = {k: at for k, at in self._welcomed.items() if now - at < WELCOME_WINDOW_S}
-        conversation = thread_root(activity.conversation.id)
-        if conversation in self._welcomed:
-            return False
-        self._welcomed[conversation] = now
-        return True
+            return store.claim_event(PLATFORM, tenant, welcome, unless_seen_within=WELCOME_WINDOW)
 
     def _register_team(self, activity: Activity) -> str | None:
         """Record the team (or group chat), its name and where to post to it; return its name."""

@@ -464,12 +464,26 @@ class Store:
 
     # --- events -------------------------------------------------------------------------
 
-    def claim_event(self, platform: str, workspace: str, event_id: str) -> bool:
-        """Record a platform event id; False if it was seen before (a retried delivery)."""
+    def claim_event(
+        self,
+        platform: str,
+        workspace: str,
+        event_id: str,
+        *,
+        unless_seen_within: timedelta | None = None,
+    ) -> bool:
+        """Record a platform event id; False if it was seen before (a retried delivery).
+
+        With `unless_seen_within`, an id seen longer ago than that is claimed afresh: for
+        things that may rightly happen again later, such as an app installed a second time.
+        """
+        now = self.moment()
+        cutoff = iso(now - unless_seen_within) if unless_seen_within is not None else ""
         cursor = self.conn.execute(
-            "INSERT OR IGNORE INTO events (platform, workspace, event_id, seen_at)"
-            " VALUES (?, ?, ?, ?)",
-            (platform, workspace, event_id, self.now()),
+            "INSERT INTO events (platform, workspace, event_id, seen_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (platform, workspace, event_id) DO UPDATE SET seen_at = excluded.seen_at"
+            " WHERE events.seen_at < ?",
+            (platform, workspace, event_id, iso(now), cutoff),
         )
         return cursor.rowcount == 1
 

@@ -58,9 +58,6 @@ class Ladder:
     def stage(self, rung: int) -> Stage:
         return self.stages[rung - 1]
 
-    def by_id(self, stage_id: str) -> Stage:
-        return next(s for s in self.stages if s.id == stage_id)
-
 
 def _actions(path: Path, raw: Any, where: str) -> tuple[Action, ...]:
     actions = []

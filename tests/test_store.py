@@ -194,3 +194,18 @@ def test_background_checkpoints_catch_up_the_wal_and_stop_cleanly(tmp_path: Path
     assert frames > 0 and checkpointed == frames
     assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     store.close()
+
+
+def test_an_event_claimed_with_a_window_can_be_claimed_again_after_it(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    store = Store(tmp_path / "window.db", clock=clock)
+    window = timedelta(minutes=10)
+    with store.transaction():
+        assert store.claim_event("msteams", "T", "welcome:chat", unless_seen_within=window)
+        assert not store.claim_event("msteams", "T", "welcome:chat", unless_seen_within=window)
+    clock.advance(minutes=11)
+    with store.transaction():
+        assert store.claim_event("msteams", "T", "welcome:chat", unless_seen_within=window)
+        assert not store.claim_event("msteams", "T", "welcome:chat")
+    store.close()

@@ -633,3 +633,29 @@ async def test_expect_replies_come_back_in_the_http_response(
     assert "Hi, I'm Coffee Coach" in texts[0]
     assert "B2B" in texts[1]
     assert connector.calls == []
+
+
+async def test_two_servers_on_one_database_welcome_one_install_once(
+    aiohttp_server: ServerFactory,
+    session: aiohttp.ClientSession,
+    connector: FakeBotConnector,
+    coach: Coach,
+    db_path: Path,
+    clock: ManualClock,
+    waits: list[float],
+) -> None:
+    other = Coach(Store(db_path, clock=clock))
+    doors = []
+    for each in (coach, other):
+        server = await aiohttp_server(record_waits(build_app(each, DEV), waits))
+        doors.append(TeamsService(session, str(server.make_url("/api/messages")), connector))
+    first, second = doors
+    chat = first.personal_chat(ANN)
+    # Teams' two events for one install, each reaching a different server process.
+    assert await first.post(first.members_added(chat, ANN, [first.bot])) == 200
+    assert await second.post(second.installation_update(chat, ANN)) == 200
+    assert len(connector.posts()) == 1
+
+    clock.advance(minutes=11)  # installed again later: welcomed again
+    assert await second.post(second.installation_update(chat, ANN)) == 200
+    assert len(connector.posts()) == 2
