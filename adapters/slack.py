@@ -1120,6 +1120,10 @@ class SlackDoor:
 
     # --- Sender ---------------------------------------------------------------------------
 
+    def messages(self, outgoing: Outgoing) -> int:
+        """A check-in's replies are packed into as few posts as Slack allows."""
+        return len(messages_for(outgoing.replies))
+
     async def send(self, outgoing: Outgoing) -> None:
         """Post the coach's own messages to a stored address, in order and paced.
 

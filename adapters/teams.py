@@ -678,6 +678,9 @@ class TeamsSender:
         self.outbox = outbox
         self.app_id = app_id
 
+    def messages(self, outgoing: Outgoing) -> int:
+        return sum(1 for reply in outgoing.replies if to_activity(reply) is not None)
+
     async def send(self, outgoing: Outgoing) -> None:
         """Deliver the replies in order.
 

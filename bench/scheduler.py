@@ -238,6 +238,9 @@ class Counting:
         self.platform = platform
         self.count = 0
 
+    def messages(self, outgoing: Outgoing) -> int:
+        return len(outgoing.replies)
+
     async def send(self, outgoing: Outgoing) -> None:
         self.count += 1
 

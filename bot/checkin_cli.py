@@ -49,6 +49,9 @@ class Recorder:
         self.platform = platform
         self.sent: list[Outgoing] = []
 
+    def messages(self, outgoing: Outgoing) -> int:
+        return len(outgoing.replies)
+
     async def send(self, outgoing: Outgoing) -> None:
         self.sent.append(outgoing)
 
@@ -60,6 +63,9 @@ class TerminalSender:
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
+
+    def messages(self, outgoing: Outgoing) -> int:
+        return len(outgoing.replies)
 
     async def send(self, outgoing: Outgoing) -> None:
         self.out.write(_shown(outgoing) + "\n")

@@ -188,6 +188,10 @@ class Sender(Protocol):
 
     platform: str
 
+    def messages(self, outgoing: Outgoing) -> int:
+        """How many platform messages `outgoing` becomes, for the platform's rate limits."""
+        ...
+
     async def send(self, outgoing: Outgoing) -> None: ...
 
 

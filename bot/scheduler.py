@@ -211,7 +211,7 @@ class Scheduler:
             return f"no sender for {team.platform}: is that platform configured?", True
         if self.pacer is not None:
             # Waiting for a slot holds no connection; only the send itself takes one.
-            messages = len(outgoing.replies)
+            messages = sender.messages(outgoing)
             await self.pacer.wait(team.platform, team.workspace, outgoing.address, messages)
         async with self._slots:
             try:

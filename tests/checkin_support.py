@@ -25,6 +25,9 @@ class FakeSender:
         self.sent: list[Outgoing] = []
         self.failures: list[Exception] = []
 
+    def messages(self, outgoing: Outgoing) -> int:
+        return len(outgoing.replies)
+
     async def send(self, outgoing: Outgoing) -> None:
         if self.failures:
             raise self.failures.pop(0)

@@ -486,3 +486,32 @@ async def test_a_pass_prunes_event_ids_old_enough_that_no_retry_can_come(
     with store.transaction():
         assert store.claim_event("slack", "T1", "Ev-old")
         assert not store.claim_event("slack", "T1", "Ev-new")
+
+
+class OnePost(FakeSender):
+    """A platform that packs a check-in's replies into one message, as Slack's door does."""
+
+    def messages(self, outgoing: Outgoing) -> int:
+        return 1
+
+
+class RecordingPacer(Pacer):
+    def __init__(self) -> None:
+        time = VirtualTime()
+        super().__init__(monotonic=time.now, sleep_until=time.sleep_until)
+        self.asked: list[int] = []
+
+    async def wait(self, platform: str, workspace: str, address: str, messages: int) -> None:
+        self.asked.append(messages)
+
+
+async def test_pacing_counts_the_messages_the_platform_will_post_not_the_replies(
+    coach: Coach, checkins: CheckIns, clock: ManualClock
+) -> None:
+    interviewed_team(coach)
+    clock.set(NEXT)
+    sender, pacer = OnePost(), RecordingPacer()
+    report = await Scheduler(checkins, {sender.platform: sender}, pacer=pacer).run_pass()
+    assert report.sent == 2
+    assert all(len(o.replies) == 2 for o in sender.sent)
+    assert pacer.asked == [1, 1]
