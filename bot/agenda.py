@@ -193,6 +193,22 @@ def member_by_id(store: Store, member_id: int) -> Member | None:
     return store.member(MemberKey(*row)) if row else None
 
 
+def forget_address(store: Store, *, team_id: int, member_id: int | None, address: str) -> None:
+    """The platform says `address` can never be reached: drop it (if it is still the one).
+
+    Deliveries to a member or team with no address are skipped, not failed, and the
+    engine stores a fresh address the next time the member (or the team) writes.
+    """
+    if member_id is not None:
+        store.conn.execute(
+            "UPDATE members SET address = NULL WHERE id = ? AND address = ?", (member_id, address)
+        )
+    else:
+        store.conn.execute(
+            "UPDATE teams SET address = NULL WHERE id = ? AND address = ?", (team_id, address)
+        )
+
+
 def remember_zone(store: Store, member_id: int, zone: str | None) -> None:
     """Keep the zone the member's platform reports, when it is a real zone and changed."""
     canonical = canonical_zone(zone)

@@ -71,6 +71,16 @@ class PassReport:
         return not any(getattr(self, f.name) for f in fields(self))
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """How one send went: `error` None when it arrived."""
+
+    error: str | None
+    retry: bool = False
+    # The platform said this address can never be reached.
+    unreachable: bool = False
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -201,14 +211,16 @@ class Scheduler:
         conn.execute("RELEASE prepare")
         return result
 
-    async def _attempt(self, delivery: Delivery, outgoing: Outgoing) -> tuple[str | None, bool]:
-        """Send once: None when it went, else what went wrong and whether a retry may help."""
+    async def _attempt(self, delivery: Delivery, outgoing: Outgoing) -> Attempt:
+        """Send once, and say how it went."""
         team = self.store.team_by_id(delivery.team_id)
         if team is None:
-            return "the team was removed", False
+            return Attempt("the team was removed")
         sender = self.senders.get(team.platform)
         if sender is None:
-            return f"no sender for {team.platform}: is that platform configured?", True
+            return Attempt(
+                f"no sender for {team.platform}: is that platform configured?", retry=True
+            )
         if self.pacer is not None:
             # Waiting for a slot holds no connection; only the send itself takes one.
             messages = sender.messages(outgoing)
@@ -218,16 +230,25 @@ class Scheduler:
                 await asyncio.wait_for(sender.send(outgoing), SEND_TIMEOUT_S)
             except TimeoutError:
                 # It may have arrived: a retry could send it twice, so it is not retried.
-                return f"no answer from {team.platform} in {SEND_TIMEOUT_S:.0f}s", False
+                return Attempt(f"no answer from {team.platform} in {SEND_TIMEOUT_S:.0f}s")
             except Undeliverable as exc:
-                return f"undeliverable: {exc}", False
+                return Attempt(f"undeliverable: {exc}", unreachable=True)
             except Exception as exc:
-                return f"{type(exc).__name__}: {exc}", True
-        return None, True
+                return Attempt(f"{type(exc).__name__}: {exc}", retry=True)
+        return Attempt(None)
 
     async def _send(self, delivery: Delivery, outgoing: Outgoing, report: PassReport) -> None:
-        error, retry = await self._attempt(delivery, outgoing)
+        outcome = await self._attempt(delivery, outgoing)
+        error, retry = outcome.error, outcome.retry
         with self.store.transaction():
+            if outcome.unreachable:
+                # Stop sending there until the member (or team) writes to the coach again.
+                agenda.forget_address(
+                    self.store,
+                    team_id=delivery.team_id,
+                    member_id=delivery.member_id,
+                    address=outgoing.address,
+                )
             if error is None:
                 agenda.record_sent(self.store, delivery.id, worker=self.worker)
                 report.sent += 1

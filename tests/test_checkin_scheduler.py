@@ -515,3 +515,31 @@ async def test_pacing_counts_the_messages_the_platform_will_post_not_the_replies
     assert report.sent == 2
     assert all(len(o.replies) == 2 for o in sender.sent)
     assert pacer.asked == [1, 1]
+
+
+async def test_an_address_the_platform_refuses_for_good_is_dropped_until_they_write_again(
+    coach: Coach, checkins: CheckIns, clock: ManualClock, sender: FakeSender, store: Store
+) -> None:
+    interviewed_team(coach, ["ann"])
+    member = store.member(key("ann"))
+    assert member is not None
+    with store.transaction():
+        store.touch_member(member, address="D-ANN")
+    sender.refuse()
+    clock.set(NEXT)
+    assert (await run_pass(checkins, sender)).failed == 1
+    refused = store.member(key("ann"))
+    assert refused is not None and refused.address is None
+
+    coach.handle(Incoming(key=key("ann"), text="status", dm_address="D-ANN-2"))
+    back = store.member(key("ann"))
+    assert back is not None and back.address == "D-ANN-2"
+
+
+def test_dropping_a_refused_address_keeps_one_that_changed_meanwhile(store: Store) -> None:
+    member = store.ensure_member(key("ann"))
+    with store.transaction():
+        store.touch_member(member, address="D-NEW")
+        agenda.forget_address(store, team_id=member.team.id, member_id=member.id, address="D-OLD")
+    kept = store.member(key("ann"))
+    assert kept is not None and kept.address == "D-NEW"
