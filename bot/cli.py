@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bot import commands
 from bot.engine import Coach
 from bot.export import FORMATS, export_team
 from bot.messages import TeamKey
@@ -144,16 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     forget.set_defaults(run=cmd_forget)
 
-    for register in _extensions():
-        register(sub)
+    commands.register(sub)
     return parser
-
-
-def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    """Commands defined beside the features they run (serving, scheduling, packaging)."""
-    from bot import commands
-
-    return commands.load()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,10 +10,7 @@ import argparse
 import importlib
 from collections.abc import Callable
 
-Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 Runner = Callable[[argparse.Namespace], int]
-
-REGISTER: list[Register] = []
 
 
 def lazy(target: str) -> Runner:
@@ -34,9 +31,6 @@ def _serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve.set_defaults(run=lazy("bot.server:cmd_serve"))
 
 
-REGISTER.append(_serve)
-
-
 def _teams_package(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     package = sub.add_parser("teams-package", help="write the Teams app package (a zip) to upload")
     package.add_argument("--app-id", required=True, help="the bot's Microsoft app id (a GUID)")
@@ -47,9 +41,6 @@ def _teams_package(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     package.add_argument("--privacy-url", help="https URL of the privacy statement")
     package.add_argument("--terms-url", help="https URL of the terms of use")
     package.set_defaults(run=lazy("adapters.teams_package:cmd_teams_package"))
-
-
-REGISTER.append(_teams_package)
 
 
 def _checkins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -78,9 +69,7 @@ def _checkins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     status.set_defaults(run=lazy("bot.checkin_cli:cmd_status"))
 
 
-REGISTER.append(_checkins)
-
-
-def load() -> list[Register]:
-    """Import the modules that register commands, and return their registrars."""
-    return REGISTER
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add every command beyond the core chat to the CLI's subparsers."""
+    for add in (_serve, _teams_package, _checkins):
+        add(sub)
