@@ -124,6 +124,12 @@ class Coach:
     # --- the door ---------------------------------------------------------------------
 
     def handle(self, msg: Incoming) -> Turn:
+        """One message in, the coach's replies out, in one store transaction.
+
+        A repeated event id gives `Turn(duplicate=True)` and changes nothing; so does a
+        button pressed on a prompt that was already answered (`stale`). An answer over
+        `MAX_ANSWER_CHARS` is refused before anything is read or written.
+        """
         text = clean_text(msg.value if msg.value is not None else msg.text)
         if len(text) > MAX_ANSWER_CHARS:
             return Turn(
