@@ -49,6 +49,7 @@ from bot.pacing import LIMITS, Pacer  # noqa: E402
 from bot.scheduler import PassReport, Scheduler  # noqa: E402
 from bot.server import SENDERS, build_app  # noqa: E402
 from bot.store import Store  # noqa: E402
+from tests.checkin_support import VirtualTime  # noqa: E402
 from tests.fakes.bot_connector import BOT, FakeBotConnector  # noqa: E402
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI  # noqa: E402
 
@@ -218,17 +219,6 @@ def table(title: str, head: list[str], rows: list[list[object]]) -> None:
 
 
 # --- senders ---------------------------------------------------------------------------------
-
-
-class VirtualTime:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep_until(self, moment: float) -> None:
-        self.t = max(self.t, moment)
 
 
 class Counting:

@@ -292,7 +292,7 @@ def _load(path: Path, *, then: str | None, seen: tuple[Path, ...]) -> Flow:
         if spec.next.startswith("@"):
             if spec.next not in entries:
                 raise FlowError(path, f"next names {spec.next!r}, which is not included", state=sid)
-            states[sid] = _replace_next(spec, entries[spec.next])
+            states[sid] = replace(spec, next=entries[spec.next])
 
     initial = data.get("initial") or next(iter(states))
     if initial not in states:
@@ -314,10 +314,6 @@ def _load(path: Path, *, then: str | None, seen: tuple[Path, ...]) -> Flow:
         source=path,
         section_intros=section_intros,
     )
-
-
-def _replace_next(spec: StateSpec, target: str) -> StateSpec:
-    return replace(spec, next=target)
 
 
 def _check_graph(path: Path, states: Mapping[str, StateSpec], initial: str) -> None:

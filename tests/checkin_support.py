@@ -67,3 +67,19 @@ def interviewed_team(
 
 async def run_pass(checkins: CheckIns, sender: FakeSender) -> PassReport:
     return await Scheduler(checkins, {sender.platform: sender}).run_pass()
+
+
+class VirtualTime:
+    """Pacing time that moves only when a send waits for its slot: no test ever sleeps."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep_until(self, moment: float) -> None:
+        self.t = max(self.t, moment)
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds

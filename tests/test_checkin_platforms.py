@@ -26,6 +26,7 @@ from bot.messages import MemberKey, Sender
 from bot.pacing import Pacer
 from bot.scheduler import PassReport, Scheduler
 from bot.server import SENDERS, build_app
+from tests.checkin_support import VirtualTime
 from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService
 from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, Message, SlackDriver, dm_channel
 from tests.interview import ANSWERS
@@ -45,22 +46,6 @@ PUBLISHER = (
     "Written and measurable",
     "Owners plus service, product and staff",
 )
-
-
-class VirtualTime:
-    """Pacing time that moves only when a send waits for its slot: no test ever sleeps."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep_until(self, moment: float) -> None:
-        self.t = max(self.t, moment)
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 async def scheduler_pass(app: web.Application, checkins: CheckIns) -> PassReport:

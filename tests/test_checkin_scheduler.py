@@ -32,7 +32,14 @@ from bot.pacing import Limit, Pacer
 from bot.scheduler import FIRST_RETRY, LEASE, MAX_ATTEMPTS, Scheduler
 from bot.server import SENDERS, build_app
 from bot.store import Store
-from tests.checkin_support import FakeSender, interviewed_team, join, key, run_pass
+from tests.checkin_support import (
+    FakeSender,
+    VirtualTime,
+    interviewed_team,
+    join,
+    key,
+    run_pass,
+)
 from tests.interview import ANSWERS, run_interview
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -353,17 +360,6 @@ def test_finding_what_is_due_reads_indexes_not_tables(store: Store) -> None:
         plan = " ".join(str(row[3]) for row in store.conn.execute(f"EXPLAIN QUERY PLAN {query}"))
         assert "INDEX schedules_by_due" in plan or "INDEX deliveries_due" in plan, plan
         assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
-
-
-class VirtualTime:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep_until(self, moment: float) -> None:
-        self.t = max(self.t, moment)
 
 
 async def test_pacing_keeps_each_workspace_and_conversation_inside_its_limit() -> None:
