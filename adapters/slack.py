@@ -62,7 +62,7 @@ from bot.messages import (
     Turn,
     Undeliverable,
 )
-from bot.render import card_lines, checkins_line, reply_text
+from bot.render import card_lines, checkins_line, evidence_line, reply_text
 from bot.report import team_report
 from bot.server import SENDERS
 
@@ -263,10 +263,7 @@ def stage_blocks(card: StageCard) -> list[dict[str, Any]]:
         head += "\n" + escape(card.summary)
     blocks = [*_sections(head), _section(ladder_mrkdwn(card.ladder, card.rung))]
     if card.evidence:
-        why = "\n".join(
-            f"{'✓' if e.met else '✗'} {escape(e.because)} ({escape(e.stage)})"
-            for e in card.evidence
-        )
+        why = "\n".join(escape(evidence_line(e)) for e in card.evidence)
         blocks += _sections("*Why*\n" + why)
     if card.actions:
         target = f" toward {escape(card.next_stage)}" if card.next_stage else ""

@@ -46,6 +46,7 @@ from bot.engine import Coach
 from bot.messages import (
     Card,
     Choice,
+    Evidence,
     Incoming,
     MemberKey,
     Outgoing,
@@ -57,7 +58,7 @@ from bot.messages import (
     Turn,
     Undeliverable,
 )
-from bot.render import checkins_line
+from bot.render import checkins_line, cited_parts
 from bot.server import SENDERS
 
 log = logging.getLogger("coffee_coach.teams")
@@ -281,6 +282,26 @@ def _lines(text: str, **style: Any) -> list[dict[str, Any]]:
     return [_text(card_markdown(line), **style) for line in text.split("\n") if line.strip()]
 
 
+def _run(text: str, **style: Any) -> dict[str, Any]:
+    # A TextRun is never read as markdown: member text in one cannot become a link or image.
+    return {"type": "TextRun", "text": text, **style}
+
+
+def evidence_block(evidence: Evidence) -> dict[str, Any]:
+    """One "Why" line: the coach's words as they are, the member's quoted words inert."""
+    color = "Good" if evidence.met else "Attention"
+    mark = "✓" if evidence.met else "✗"
+    inlines = [_run(f"{mark} {evidence.because} ({evidence.stage})", color=color)]
+    for i, cited in enumerate(evidence.cited):
+        lead, words, tail = cited_parts(cited)
+        inlines += [
+            _run(("; " if i else ": ") + lead),
+            _run(words, italic=True),
+            _run(tail),
+        ]
+    return {"type": "RichTextBlock", "inlines": inlines, "spacing": "Small"}
+
+
 def _heading(text: str) -> dict[str, Any]:
     return _text(text, weight="Bolder", spacing="Medium")
 
@@ -371,14 +392,7 @@ def stage_body(card: StageCard) -> list[dict[str, Any]]:
         body.append(_text(card.summary))
     if card.evidence:
         body.append(_heading("Why"))
-        body += [
-            _text(
-                f"{'✓' if e.met else '✗'} {e.because} ({e.stage})",
-                color="Good" if e.met else "Attention",
-                spacing="Small",
-            )
-            for e in card.evidence
-        ]
+        body += [evidence_block(e) for e in card.evidence]
     if card.actions:
         toward = f" toward {card.next_stage}" if card.next_stage else ""
         body.append(_heading(f"Next actions{toward}"))

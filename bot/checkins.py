@@ -122,22 +122,20 @@ def choose_next(
 
 
 def load_smaller_steps(ladder: Ladder, path: Path | None = None) -> dict[str, Action]:
-    """Each ladder action's wording (B2B and B2C) mapped to its smaller step."""
+    """Each ladder key (`<stage>.<criterion>`, `<stage>.sustain`) mapped to its smaller step."""
     path = path or FLOWS_DIR / "small_steps.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     steps = data.get("steps") or {}
+    keys = [f"{stage.id}.{c.id}" for stage, c in ladder.criteria()]
+    keys += [f"{stage.id}.sustain" for stage in ladder.stages if stage.sustain]
     smaller: dict[str, Action] = {}
-    for stage in ladder.stages:
-        groups = [(f"{stage.id}.{c.id}", c.actions) for c in stage.criteria]
-        if stage.sustain_actions:
-            groups.append((f"{stage.id}.sustain", stage.sustain_actions))
-        for key, actions in groups:
-            raw = steps.get(key)
-            if not isinstance(raw, dict) or not raw.get("b2b") or not raw.get("b2c"):
-                raise FlowError(path, "needs a smaller step with `b2b` and `b2c`", state=key)
-            step = Action(b2b=str(raw["b2b"]), b2c=str(raw["b2c"]))
-            for action in actions:
-                smaller[action.b2b] = smaller[action.b2c] = step
+    for key in keys:
+        raw = steps.get(key)
+        if not isinstance(raw, dict) or not raw.get("b2b") or not raw.get("b2c"):
+            raise FlowError(path, "needs a smaller step with `b2b` and `b2c`", state=key)
+        smaller[key] = Action(
+            b2b=str(raw["b2b"]), b2c=str(raw["b2c"]), both=str(raw.get("both") or raw["b2b"])
+        )
     return smaller
 
 
@@ -403,6 +401,8 @@ class CheckIns:
             for c in self.store.commitments(team_id=member.team.id, member_id=member.id)
             if c["status"] == "done"
         )
+        # A recalled step is matched to its ladder key by its wording in this placement.
+        keyed = dict(zip(placement.actions, placement.action_keys, strict=True))
         offer = choose_next(
             placement.actions,
             recalled=conv.context.get("recalled", []),
@@ -410,7 +410,9 @@ class CheckIns:
             outcome=outcome,
             stalled_twice=outcome == "not_yet" and previous == "not_yet",
             smaller=lambda action: (
-                step_.worded_for(model) if (step_ := self.smaller.get(action)) else None
+                step_.worded_for(model)
+                if (key := keyed.get(action)) and (step_ := self.smaller.get(key))
+                else None
             ),
         )
         target = placement.next_stage or placement.stage

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import TYPE_CHECKING
 
+from bot.render import evidence_line
 from bot.report import team_report
 from bot.store import Team
 
@@ -69,8 +71,12 @@ def _csv(coach: Coach, team: Team) -> str:
     return out.getvalue()
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+
+
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    """Member text on one line, inert in Markdown: no links, images, HTML or emphasis."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
 
 
 def _markdown(coach: Coach, team: Team) -> str:
@@ -85,12 +91,12 @@ def _markdown(coach: Coach, team: Team) -> str:
         ]
         if stage.evidence:
             lines += ["**Why:**", ""]
-            lines += [f"- {'✓' if e.met else '✗'} {e.because}" for e in stage.evidence]
+            lines += [f"- {evidence_line(e, _cell)}" for e in stage.evidence]
             lines.append("")
         if stage.actions:
             target = f" (toward {stage.next_stage})" if stage.next_stage else ""
             lines += [f"## Next actions{target}", ""]
-            lines += [f"{i}. {a}" for i, a in enumerate(stage.actions, start=1)]
+            lines += [f"{i}. {_cell(a)}" for i, a in enumerate(stage.actions, start=1)]
             lines.append("")
     else:
         lines += ["*Nobody has finished the interview yet, so there is no rung.*", ""]

@@ -70,14 +70,29 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
+class Cited:
+    """Words the evidence rests on: the member's own (quoted), or a pick they made.
+
+    `text` is member text: each adapter escapes it for its platform when showing it.
+    """
+
+    text: str
+    # Where it comes from: "Q7", "stage check", "your answer to my question".
+    source: str
+    picked: bool = False
+    # A short remark of the coach's on it ("no date yet").
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Evidence:
-    """Why a criterion is met or not: the answers that decided it."""
+    """Why a criterion is met or not, citing what decided it."""
 
     stage: str
     criterion: str
     met: bool
     because: str
-    answers: tuple[tuple[str, str], ...] = ()
+    cited: tuple[Cited, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

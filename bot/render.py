@@ -2,9 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from bot.messages import Card, CheckinRound, Reply, StageCard, SummaryCard, TeamReportCard
+from bot.messages import (
+    Card,
+    CheckinRound,
+    Cited,
+    Evidence,
+    Reply,
+    StageCard,
+    SummaryCard,
+    TeamReportCard,
+)
+
+
+def _same(text: str) -> str:
+    return text
+
+
+def cited_parts(cited: Cited) -> tuple[str, str, str]:
+    """A citation as (lead-in, member text, tail): only the middle is the member's own.
+
+    Adapters escape the middle for their platform and keep the rest as the coach's words.
+    """
+    note = f", {cited.note}" if cited.note else ""
+    if cited.source == "stage check":
+        return "you picked “", cited.text, f"”{note}"
+    if cited.picked:
+        return "you told me “", cited.text, f"”{note}"
+    return "“", cited.text, f"” ({cited.source}{note})"
+
+
+def evidence_line(evidence: Evidence, member: Callable[[str], str] = _same) -> str:
+    """`✓ listens to its audience (Listen): “a weekly review of mentions” (Q7)`.
+
+    `member` escapes the member's words for the platform showing them.
+    """
+    mark = "✓" if evidence.met else "✗"
+    line = f"{mark} {evidence.because} ({evidence.stage})"
+    cites = ["".join((a, member(b), c)) for a, b, c in map(cited_parts, evidence.cited)]
+    return line + (": " + "; ".join(cites) if cites else "")
+
 
 # Chat shows the latest check-in rounds; a weekly team has fifty a year, and the export
 # keeps them all.
@@ -23,7 +61,7 @@ def stage_lines(card: StageCard) -> list[str]:
         lines.append(card.summary)
     if card.evidence:
         lines.append("Why:")
-        lines.extend(f"  {'✓' if e.met else '✗'} {e.because} ({e.stage})" for e in card.evidence)
+        lines.extend(f"  {evidence_line(e)}" for e in card.evidence)
     if card.actions:
         target = f" toward {card.next_stage}" if card.next_stage else ""
         lines.append(f"Next actions{target}:")

@@ -2,34 +2,67 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flows.loader import FLOWS_DIR, Flow, FlowError, _read_yaml
 
-TEXT_TESTS = ("measurable",)
+# Each slot an action's wording may use, and the fact from the member's answers it needs.
+SLOT_NEEDS: dict[str, str] = {
+    "network": "networks",
+    "networks": "networks",
+    "customers": "customers",
+    "place": "places",
+    "person": "people",
+    "tool": "tools",
+    "cadence": "cadences",
+    "purpose": "purposes",
+    "metric": "metric",
+    "number": "number",
+    "period": "period",
+}
+NEEDS = frozenset(SLOT_NEEDS.values())
+MODELS = ("b2b", "b2c", "both")
+_SLOT = re.compile(r"\{(\w*)\}")
 
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """One concrete next step, worded for B2B and for B2C teams."""
+    """One concrete next step, worded for B2B, for B2C and for both.
+
+    The wording may hold slots (`{network}`) filled from the member's answers; `needs`
+    names the facts the slots use, so an action is only offered when they are there.
+    """
 
     b2b: str
     b2c: str
+    both: str = ""
+    needs: frozenset[str] = frozenset()
 
     def worded_for(self, model: str | None) -> str:
+        if model == "both" and self.both:
+            return self.both
         return self.b2c if model == "b2c" else self.b2b
 
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """A test on one stored answer: a choice among `allowed`, or a named text test."""
+    """A test on one stage-check answer: a choice among `allowed`."""
 
     answer: str
     allowed: frozenset[str] = frozenset()
-    matches: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Clarify:
+    """The one question asked when a member's words and pick disagree on a criterion."""
+
+    topic: str
+    met: str
+    unmet: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +71,17 @@ class Criterion:
     met: str
     unmet: str
     when: tuple[Condition, ...]
+    actions: tuple[Action, ...]
+    clarify: Clarify | None = None
+    # A pick alone never meets it: the answers have to show it (a measurable objective).
+    text_required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sustain:
+    """A top-rung action that builds on criteria already met (`after`)."""
+
+    after: frozenset[str]
     actions: tuple[Action, ...]
 
 
@@ -48,7 +92,7 @@ class Stage:
     rung: int
     summary: str
     criteria: tuple[Criterion, ...]
-    sustain_actions: tuple[Action, ...] = ()
+    sustain: tuple[Sustain, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +102,49 @@ class Ladder:
     def stage(self, rung: int) -> Stage:
         return self.stages[rung - 1]
 
+    def criteria(self) -> Iterator[tuple[Stage, Criterion]]:
+        for stage in self.stages:
+            for criterion in stage.criteria:
+                yield stage, criterion
+
+
+def _action(path: Path, item: Any, where: str) -> Action:
+    if not isinstance(item, Mapping) or not all(item.get(m) for m in MODELS):
+        raise FlowError(path, "an action needs `b2b`, `b2c` and `both` wording", state=where)
+    needs = frozenset(str(n) for n in item.get("needs") or ())
+    if unknown := needs - NEEDS:
+        raise FlowError(path, f"an action needs unknown facts {sorted(unknown)}", state=where)
+    for model in MODELS:
+        for slot in _SLOT.findall(str(item[model])):
+            if slot not in SLOT_NEEDS:
+                raise FlowError(
+                    path, f"unknown slot {{{slot}}} in the {model} wording", state=where
+                )
+            if SLOT_NEEDS[slot] not in needs:
+                raise FlowError(
+                    path,
+                    f"the {model} wording uses {{{slot}}} but `needs` lacks {SLOT_NEEDS[slot]}",
+                    state=where,
+                )
+    return Action(b2b=str(item["b2b"]), b2c=str(item["b2c"]), both=str(item["both"]), needs=needs)
+
 
 def _actions(path: Path, raw: Any, where: str) -> tuple[Action, ...]:
-    actions = []
-    for item in raw or ():
-        if not isinstance(item, Mapping) or not item.get("b2b") or not item.get("b2c"):
-            raise FlowError(path, "an action needs both `b2b` and `b2c` wording", state=where)
-        actions.append(Action(b2b=str(item["b2b"]), b2c=str(item["b2c"])))
-    return tuple(actions)
+    actions = tuple(_action(path, item, where) for item in raw or ())
+    if raw is not None and not any(not a.needs for a in actions):
+        # Advice never goes missing: the last alternative must work with no facts at all.
+        raise FlowError(path, "the actions need one wording without `needs`", state=where)
+    return actions
+
+
+def _clarify(path: Path, raw: Any, where: str) -> Clarify | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or not all(raw.get(k) for k in ("topic", "met", "unmet")):
+        raise FlowError(
+            path, "`clarify` needs a `topic`, a `met` and an `unmet` label", state=where
+        )
+    return Clarify(topic=str(raw["topic"]), met=str(raw["met"]), unmet=str(raw["unmet"]))
 
 
 def load_ladder(path: Path | str | None = None, *, flow: Flow | None = None) -> Ladder:
@@ -85,9 +164,6 @@ def load_ladder(path: Path | str | None = None, *, flow: Flow | None = None) -> 
             conditions = []
             for cond in crit.get("when") or ():
                 name = cond.get("answer")
-                matches = cond.get("matches")
-                if matches is not None and matches not in TEXT_TESTS:
-                    raise FlowError(path, f"unknown text test {matches!r}", state=cid)
                 allowed = frozenset(str(v) for v in cond.get("in") or ())
                 if flow is not None:
                     spec = flow.states.get(name)
@@ -98,7 +174,7 @@ def load_ladder(path: Path | str | None = None, *, flow: Flow | None = None) -> 
                         raise FlowError(
                             path, f"{name!r} has no choice {sorted(allowed - known)}", state=cid
                         )
-                conditions.append(Condition(answer=str(name), allowed=allowed, matches=matches))
+                conditions.append(Condition(answer=str(name), allowed=allowed))
             if not conditions:
                 raise FlowError(path, "a criterion needs at least one condition", state=cid)
             criteria.append(
@@ -108,6 +184,8 @@ def load_ladder(path: Path | str | None = None, *, flow: Flow | None = None) -> 
                     unmet=str(crit.get("unmet")),
                     when=tuple(conditions),
                     actions=_actions(path, crit.get("actions"), cid),
+                    clarify=_clarify(path, crit.get("clarify"), cid),
+                    text_required=bool(crit.get("text_required")),
                 )
             )
         stages.append(
@@ -117,9 +195,23 @@ def load_ladder(path: Path | str | None = None, *, flow: Flow | None = None) -> 
                 rung=rung,
                 summary=str(raw.get("summary") or ""),
                 criteria=tuple(criteria),
-                sustain_actions=_actions(path, raw.get("sustain_actions"), sid),
+                sustain=tuple(
+                    Sustain(
+                        after=frozenset(str(a) for a in item.get("after") or ()),
+                        actions=_actions(path, item.get("actions"), f"{sid}.sustain"),
+                    )
+                    for item in raw.get("sustain") or ()
+                ),
             )
         )
     if not stages:
         raise FlowError(path, "no stages")
-    return Ladder(stages=tuple(stages))
+    ladder = Ladder(stages=tuple(stages))
+    known = {c.id for _, c in ladder.criteria()}
+    for stage in ladder.stages:
+        for sustain in stage.sustain:
+            if unknown := sustain.after - known:
+                raise FlowError(
+                    path, f"`after` names unknown criteria {sorted(unknown)}", state=stage.id
+                )
+    return ladder
