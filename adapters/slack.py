@@ -287,6 +287,8 @@ def report_blocks(card: TeamReportCard) -> list[dict[str, Any]]:
         {"type": "header", "text": _plain(f"Team picture: {card.team}", 150)},
         _context(fit(f"{len(card.members)} member(s): {names}", MAX_SECTION)),
     ]
+    if card.summary:
+        blocks += _sections("\n".join(escape(line) for line in card.summary))
     if card.stage is not None:
         blocks += stage_blocks(card.stage)
     else:

@@ -418,6 +418,10 @@ def report_body(card: TeamReportCard, *, clip: int) -> list[dict[str, Any]]:
         _text(f"Team {card.team}", size="Large", weight="Bolder"),
         _text(f"{len(card.members)} member(s): {members}", isSubtle=True, spacing="None"),
     ]
+    body += [
+        {"type": "RichTextBlock", "inlines": [_run(line)], "spacing": "Small"}
+        for line in card.summary
+    ]
     if card.stage is not None:
         body += stage_body(card.stage)
     if card.placements:

@@ -82,6 +82,8 @@ def _cell(text: str) -> str:
 def _markdown(coach: Coach, team: Team) -> str:
     report = team_report(coach, team)
     lines = [f"# Social media strategy: {team.label}", ""]
+    if report.summary:
+        lines += [*(f"> {_cell(line)}" for line in report.summary), ""]
     if report.stage is not None:
         stage = report.stage
         lines += [

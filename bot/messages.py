@@ -149,6 +149,9 @@ class TeamReportCard:
     stage_history: tuple[tuple[str, str], ...] = ()
     # Every check-in round, oldest first.
     checkins: tuple[CheckinRound, ...] = ()
+    # A consultant's summary for the top: splits, disagreements, the rung, what to settle.
+    # The lines quote member text (names, the things they named): adapters show them inert.
+    summary: tuple[str, ...] = ()
 
 
 Card = StageCard | SummaryCard | TeamReportCard

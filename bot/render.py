@@ -86,6 +86,7 @@ def checkins_line(rounds: Sequence[CheckinRound]) -> str:
 
 def report_lines(card: TeamReportCard) -> list[str]:
     lines = [f"Team {card.team}: {len(card.members)} member(s): {', '.join(card.members) or '-'}"]
+    lines.extend(card.summary)
     if card.stage is not None:
         lines.extend(stage_lines(card.stage))
     if card.placements:

@@ -2,49 +2,41 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from itertools import combinations
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bot import agenda
 from bot.clock import parse_iso
-from bot.ladder import place, team_rung
+from bot.ladder import place, read_answers, team_rung
 from bot.messages import CheckinRound, QuestionView, StageCard, TeamReportCard
 from bot.schedules import today_in
 from bot.store import Answer, Interview, Team
+from bot.summary import (
+    MemberView,
+    customer_groups,
+    networks,
+    purposes,
+    summary_lines,
+    texts_disagree,
+    things_disagree,
+)
 from flows import StateSpec
 
 if TYPE_CHECKING:
     from bot.engine import Coach
 
-_WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
-_STOP = frozenset(
-    """
-    the and for with our are who that this from they their them about what more most
-    mainly mostly some any all also into out over than then very just like will would can
-    could should have has had was were been being not but its it's your you we us via per
-    people customers customer clients client
-    """.split()  # noqa: SIM905
-)
+# The open questions whose answers are compared by the things they name.
+NAMED_THINGS = {"customers": customer_groups, "networks": networks, "pathway": purposes}
 
 
-def _stem(word: str) -> str:
-    word = word.casefold()
-    for suffix, repl in (("ies", "y"), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)] + repl
-    return word
+def stage_next(card: StageCard | None) -> str | None:
+    return card.next_stage if card is not None else None
 
 
-def content_words(text: str) -> frozenset[str]:
-    return frozenset(_stem(w) for w in _WORD.findall(text) if w.casefold() not in _STOP)
-
-
-def answers_disagree(texts: list[str]) -> bool:
-    """Two members whose answers share no content word describe different things."""
-    words = [content_words(t) for t in texts]
-    return any(a and b and not (a & b) for a, b in combinations(words, 2))
+def business_model(answers: Mapping[str, Answer]) -> str | None:
+    answer = answers.get("business_model")
+    return answer.value if answer is not None and not answer.skipped else None
 
 
 def interviews(coach: Coach, team: Team) -> list[Interview]:
@@ -103,6 +95,7 @@ def team_stage(coach: Coach, team: Team, found: list[Interview]) -> StageCard | 
 def team_report(coach: Coach, team: Team) -> TeamReportCard:
     found = interviews(coach, team)
     names = {i.member.id: i.member.label for i in found}
+    readings = {i.member.id: read_answers(i.answers, coach.interview) for i in found}
     questions = []
     for spec in [*coach.interview.questions, *_stage_check(coach)]:
         given: list[tuple[str, Answer]] = [
@@ -117,8 +110,12 @@ def team_report(coach: Coach, team: Team) -> TeamReportCard:
         )
         if spec.answer == "choice":
             disagree = len({a.value for _, a in given}) > 1
+        elif spec.id in NAMED_THINGS:
+            answered = [i for i in found if spec.id in i.answers and not i.answers[spec.id].skipped]
+            named = [NAMED_THINGS[spec.id](readings[i.member.id]) for i in answered]
+            disagree = things_disagree(named) or texts_disagree([a.text for _, a in given])
         else:
-            disagree = answers_disagree([a.text for _, a in given])
+            disagree = texts_disagree([a.text for _, a in given])
         questions.append(
             QuestionView(
                 number=spec.number,
@@ -137,10 +134,34 @@ def team_report(coach: Coach, team: Team) -> TeamReportCard:
         (str(c["name"] or c["user"]), f"{c['action']} ({c['status']})")
         for c in coach.store.commitments(team_id=team.id)
     )
+    stage = team_stage(coach, team, found)
+    stages = {member_id: str(row["stage"]) for member_id, row in placed.items()}
+    views = [
+        MemberView(
+            name=names[i.member.id],
+            model=business_model(i.answers),
+            reading=readings[i.member.id],
+            stage=stages.get(i.member.id),
+        )
+        for i in found
+    ]
+    gap = next(
+        (
+            e
+            for e in (stage.evidence if stage else ())
+            if not e.met and e.stage == stage_next(stage)
+        ),
+        None,
+    )
     return TeamReportCard(
         team=team.label,
         members=tuple(names.values()),
-        stage=team_stage(coach, team, found),
+        summary=summary_lines(
+            views,
+            team_stage=stage.stage if stage else None,
+            first_gap=f"the team {gap.because}" if gap else None,
+        ),
+        stage=stage,
         placements=placements,
         questions=tuple(questions),
         commitments=commitments,

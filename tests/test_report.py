@@ -9,8 +9,9 @@ import json
 from bot.engine import Coach
 from bot.export import export_team
 from bot.messages import Incoming, MemberKey, TeamKey
-from bot.report import answers_disagree, team_report
+from bot.report import team_report
 from bot.store import Store
+from bot.summary import texts_disagree
 from tests.interview import ANSWERS, run_interview
 
 
@@ -55,8 +56,8 @@ def test_questions_a_member_skipped_or_has_not_reached_are_gaps(coach: Coach, st
 
 
 def test_similar_wording_is_not_a_disagreement() -> None:
-    assert not answers_disagree(["small bakeries in Leeds", "bakery owners around Leeds"])
-    assert answers_disagree(["small bakeries in Leeds", "enterprise IT buyers"])
+    assert not texts_disagree(["small bakeries in Leeds", "bakery owners around Leeds"])
+    assert texts_disagree(["small bakeries in Leeds", "enterprise IT buyers"])
 
 
 def test_exports_hold_the_same_answers_in_each_format(coach: Coach, store: Store) -> None:
