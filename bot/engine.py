@@ -15,7 +15,15 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock, iso
-from bot.ladder import Placement, place
+from bot.ladder import (
+    MAX_CLARIFY,
+    Placement,
+    clarify_choices,
+    clarify_context,
+    clarify_question,
+    conflicts,
+    place,
+)
 from bot.messages import (
     Choice,
     FileOut,
@@ -27,7 +35,7 @@ from bot.messages import (
 )
 from bot.schedules import canonical_zone
 from bot.store import Conversation, Member, Store
-from flows import END, Flow, Ladder, StateSpec, fire, load_flows, load_ladder
+from flows import END, Criterion, Flow, Ladder, StateSpec, fire, load_flows, load_ladder
 
 MAX_ANSWER_CHARS = 20_000
 INTERVIEW = "coffee"
@@ -114,6 +122,7 @@ class Coach:
         self.ladder = ladder or load_ladder(flow=self.interview)
         self.clock: Clock = clock or store.clock
         self.on_enter: dict[tuple[str, str], EnterHook] = {
+            (INTERVIEW, "clarify"): Coach._enter_clarify,
             (INTERVIEW, "commit"): Coach._enter_commit,
         }
         self.on_finish: dict[str, EnterHook] = {INTERVIEW: Coach._finish_interview}
@@ -492,6 +501,8 @@ class Coach:
         choices: tuple[Choice, ...] = ()
         if spec.answer == "choice":
             choices = tuple(Choice(c.label, c.value) for c in spec.choices)
+        elif spec.answer == "clarify":
+            choices = clarify_choices(self.ladder, conv.context)
         elif spec.answer == "commitments":
             actions = conv.context.get("actions", [])
             body += "\n" + "\n".join(f"{i}. {a}" for i, a in enumerate(actions, start=1))
@@ -518,7 +529,8 @@ class Coach:
             if conv.return_to is not None:
                 # Back from an edit: continue where the member was before it.
                 new, conv.return_to = conv.return_to, None
-            else:
+            elif flow.states[old].answer != "clarify":
+                # A clarifying question is a detour, never a place to go `back` to.
                 conv.trail.append(old)
         conv.state = new
         conv.followed_up = False
@@ -530,6 +542,9 @@ class Coach:
         hook = self.on_enter.get((flow.id, new))
         if hook is not None:
             hook(self, step, flow)
+            if conv.state != new:
+                # The hook moved on by itself (nothing to clarify): it has prompted.
+                return True
         if new == END:
             self.on_finish.get(flow.id, Coach._finish_default)(self, step, flow)
         else:
@@ -546,6 +561,13 @@ class Coach:
             return
         if spec.answer == "commitments":
             conv.context["committed"] = []
+        elif spec.answer == "clarify":
+            # Skipped, it is not asked again: the more specific statement decides.
+            criterion = str(conv.context.get("clarifying"))
+            self.store.add_answer(conv.id, clarify_question(criterion), text="", skipped=True)
+            conv.context["clarified"] = int(conv.context.get("clarified", 0)) + 1
+            self._clarify_next(step)
+            return
         else:
             # A skip is stored, so the team report can show the gap.
             self.store.add_answer(conv.id, conv.state, text="", skipped=True)
@@ -617,6 +639,8 @@ class Coach:
             self._answer_choice(step, spec, text)
         elif spec.answer == "commitments":
             self._answer_commitments(step, text)
+        elif spec.answer == "clarify":
+            self._answer_clarify(step, text)
         else:
             self._answer_text(step, flow, spec, text)
 
@@ -703,6 +727,64 @@ class Coach:
             flow=self.interview,
             business_model=business_model(answers),
         )
+
+    def _enter_clarify(self, step: Step, flow: Flow) -> None:
+        """Before placing: one question per disagreement between words and picks."""
+        conv = step.conv
+        assert conv is not None
+        self._clarify_next(step, entering=True)
+
+    def _clarify_next(self, step: Step, *, entering: bool = False) -> None:
+        """Ask the next disagreement worth a question, or move on to the placement."""
+        conv = step.conv
+        assert conv is not None
+        asked = int(conv.context.get("clarified", 0))
+        pending = (
+            conflicts(self.store.answers(conv.id), ladder=self.ladder, flow=self.interview)
+            if asked < MAX_CLARIFY
+            else []
+        )
+        if pending:
+            conv.context.update(clarify_context(pending[0], self.interview))
+            self._save(conv)
+            if not entering:
+                self._prompt(step)
+            return
+        conv.context.pop("clarifying", None)
+        self._move(step, "answer")
+
+    def _answer_clarify(self, step: Step, text: str) -> None:
+        conv = step.conv
+        assert conv is not None
+        criterion = self.ladder_criterion(str(conv.context.get("clarifying")))
+        choices = clarify_choices(self.ladder, conv.context)
+        wanted = text.strip().casefold()
+        picked = next(
+            (
+                c
+                for i, c in enumerate(choices, start=1)
+                if wanted in (c.value, c.label.casefold(), str(i))
+            ),
+            None,
+        )
+        if criterion is None or picked is None:
+            options = " or ".join(f"{i}. {c.label}" for i, c in enumerate(choices, start=1))
+            step.say(f"Please pick one (the number is enough): {options}.")
+            self._prompt(step)
+            return
+        self.store.add_answer(
+            conv.id,
+            clarify_question(criterion.id),
+            text=picked.label,
+            value=picked.value,
+            message_id=step.msg.message_id,
+        )
+        step.replies.append(Reply(text="", answered=picked.label))
+        conv.context["clarified"] = int(conv.context.get("clarified", 0)) + 1
+        self._clarify_next(step)
+
+    def ladder_criterion(self, criterion_id: str) -> Criterion | None:
+        return next((c for _, c in self.ladder.criteria() if c.id == criterion_id), None)
 
     def _enter_commit(self, step: Step, flow: Flow) -> None:
         conv = step.conv

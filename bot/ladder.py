@@ -15,7 +15,7 @@ from functools import cache
 from typing import Literal
 
 from bot.advice import next_actions
-from bot.messages import Cited, Evidence, StageCard
+from bot.messages import Choice, Cited, Evidence, StageCard
 from bot.reader import Quote, Reading, Signal, read
 from bot.store import Answer
 from flows import Criterion, Flow, Ladder, Stage
@@ -171,12 +171,20 @@ def _rung(judgements: Sequence[Judgement], ladder: Ladder) -> int:
     return rung
 
 
-def conflicts(answers: Mapping[str, Answer], reading: Reading, *, ladder: Ladder) -> list[Conflict]:
+def conflicts(
+    answers: Mapping[str, Answer],
+    reading: Reading | None = None,
+    *,
+    ladder: Ladder,
+    flow: Flow,
+) -> list[Conflict]:
     """The disagreements still worth a question, the ones that can move the rung first.
 
     A criterion already asked about (answered or skipped) is not asked again, and nothing
     above a rung that is blocked regardless is asked: it could not change the placement.
     """
+    if reading is None:
+        reading = read_answers(answers, flow)
     found: list[Conflict] = []
     blocked = len(ladder.stages) + 1
     for judgement in judge(answers, reading, ladder=ladder):
@@ -211,6 +219,31 @@ def conflicts(answers: Mapping[str, Answer], reading: Reading, *, ladder: Ladder
     worth = [c for c in found if c.stage.rung <= blocked]
     # The generic statements first: a specific one would win without asking anyway.
     return sorted(worth, key=lambda c: (c.stage.rung, c.specific))
+
+
+def clarify_context(conflict: Conflict, flow: Flow) -> dict[str, str]:
+    """What the clarifying prompt is filled from (kept in the conversation's context)."""
+    clarify = conflict.criterion.clarify
+    assert clarify is not None
+    return {
+        "clarifying": conflict.criterion.id,
+        "topic": clarify.topic,
+        "quote": clip(conflict.quote.text, 90),
+        "source": source_label(conflict.quote.question, flow),
+        "pick": conflict.pick.text,
+    }
+
+
+def clarify_choices(ladder: Ladder, context: Mapping[str, object]) -> tuple[Choice, ...]:
+    """The two answers to the open clarifying question: what met and unmet look like."""
+    wanted = context.get("clarifying")
+    for _, criterion in ladder.criteria():
+        if criterion.id == wanted and criterion.clarify is not None:
+            return (
+                Choice(criterion.clarify.met, "met"),
+                Choice(criterion.clarify.unmet, "unmet"),
+            )
+    return ()
 
 
 def _allowed(criterion: Criterion) -> frozenset[str]:

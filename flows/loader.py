@@ -21,8 +21,10 @@ from transitions import Machine
 FLOWS_DIR = Path(__file__).resolve().parent
 DEFAULT_FLOWS = ("coffee.yaml", "checkin.yaml", "checkin_stage.yaml")
 END = "end"
-ANSWER_KINDS = ("text", "choice", "commitments")
-AnswerKind = Literal["text", "choice", "commitments"]
+# `clarify`: a question the coach composes when a member's words and picks disagree; its
+# prompt is a template and its two choices come from the ladder's criterion.
+ANSWER_KINDS = ("text", "choice", "commitments", "clarify")
+AnswerKind = Literal["text", "choice", "commitments", "clarify"]
 
 
 class FlowError(ValueError):
