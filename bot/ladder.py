@@ -181,7 +181,7 @@ def conflicts(
     """The disagreements still worth a question, the ones that can move the rung first.
 
     A criterion already asked about (answered or skipped) is not asked again, and nothing
-    above a rung that is blocked regardless is asked: it could not change the placement.
+    at or above a rung that fails regardless is asked: it could not change the placement.
     """
     if reading is None:
         reading = read_answers(answers, flow)
@@ -216,7 +216,7 @@ def conflicts(
                 specific=any(s.specific for s in signals),
             )
         )
-    worth = [c for c in found if c.stage.rung <= blocked]
+    worth = [c for c in found if c.stage.rung < blocked]
     # The generic statements first: a specific one would win without asking anyway.
     return sorted(worth, key=lambda c: (c.stage.rung, c.specific))
 
