@@ -56,6 +56,7 @@ from bot.messages import (
     MemberKey,
     Outgoing,
     Reply,
+    Sender,
     StageCard,
     SummaryCard,
     TeamReportCard,
@@ -64,7 +65,6 @@ from bot.messages import (
 )
 from bot.render import card_lines, checkins_line, reply_text
 from bot.report import team_report
-from bot.server import SENDERS
 
 log = logging.getLogger("coffee_coach.slack")
 
@@ -749,6 +749,11 @@ class SlackDoor:
 
     platform = PLATFORM
 
+    @property
+    def sender(self) -> Sender:
+        """What the server registers for proactive sends: the door is its own Sender."""
+        return self
+
     def __init__(self, coach: Coach, config: Config, *, pacer: Pacer | None = None) -> None:
         self.coach = coach
         self.config = config
@@ -831,7 +836,6 @@ class SlackDoor:
             app.router.add_get(flow.redirect_uri_path, self._oauth(flow.handle_callback))
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
-        app[SENDERS][PLATFORM] = self
         app[SLACK_DOOR] = self
 
     async def _start(self, app: web.Application) -> None:
@@ -1163,7 +1167,10 @@ SLACK_DOOR: web.AppKey[SlackDoor] = web.AppKey("slack_door", SlackDoor)
 
 
 def mount(app: web.Application, coach: Coach, config: Config) -> SlackDoor:
-    """Open the Slack door on `app`: /slack/events, OAuth routes, Socket Mode, the Sender."""
+    """Open the Slack door on `app`: /slack/events, OAuth routes, Socket Mode.
+
+    The caller registers the returned door's `sender` for proactive sends.
+    """
     door = SlackDoor(coach, config)
     door.attach(app)
     return door

@@ -58,7 +58,6 @@ from bot.messages import (
     Undeliverable,
 )
 from bot.render import checkins_line
-from bot.server import SENDERS
 
 log = logging.getLogger("coffee_coach.teams")
 
@@ -890,11 +889,10 @@ TEAMS: Final = web.AppKey("teams", TeamsDoor)
 
 
 def mount(app: web.Application, coach: Coach, config: Config) -> TeamsDoor:
-    """Open the Teams door on the serve app and offer its sender to the scheduler."""
+    """Open the Teams door on the serve app; the caller registers its `sender`."""
     door = TeamsDoor(coach, config)
     app[TEAMS] = door
     app.router.add_post("/api/messages", door.handle)
-    app[SENDERS][PLATFORM] = door.sender
     if door.app_id:
         log.info("Teams: POST /api/messages for Microsoft app id %s", door.app_id)
     else:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot import agenda
 from bot.clock import parse_iso
 from bot.engine import INTERVIEW, Coach, Step
+from bot.messages import Reply
 from bot.schedules import (
     USAGE,
     Rhythm,
@@ -29,9 +30,7 @@ from bot.schedules import (
     parse_date,
     today_in,
 )
-
-if TYPE_CHECKING:
-    from bot.checkins import CheckIns
+from bot.store import Member, Store
 
 MAX_SNOOZE_DAYS = 365
 _SNOOZE = re.compile(r"^snooze(?: (?:for )?(\d+)(?: ?days?| ?d)?| until (.+)| (off))?$")
@@ -41,10 +40,26 @@ _CHECKIN_NOW = frozenset({"checkin now", "check-in now", "check in now"})
 _STAGE_CHECK = frozenset({"stage check", "stage-check", "stagecheck"})
 
 
+class Rounds(Protocol):
+    """What the commands need of the check-in service (`bot.checkins.CheckIns` is one)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def coach(self) -> Coach: ...
+
+    def changed(self) -> None: ...
+
+    def start_round(self, team_id: int, occurrence: datetime) -> int: ...
+
+    def stage_check(self, member: Member) -> list[Reply]: ...
+
+
 class CheckInCommands:
     """A command hook for the engine (`coach.commands`): True when the text was ours."""
 
-    def __init__(self, checkins: CheckIns) -> None:
+    def __init__(self, checkins: Rounds) -> None:
         self.checkins = checkins
         self.store = checkins.store
         self.clock = checkins.coach.clock

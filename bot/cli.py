@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot import commands
 from bot.engine import Coach
+from bot.errors import CliError
 from bot.export import FORMATS, export_team
 from bot.messages import TeamKey
 from bot.render import report_lines
@@ -24,10 +25,6 @@ from bot.store import Store, StoreError, Team, open_store
 from flows import FlowError
 
 Command = Callable[[argparse.Namespace], int]
-
-
-class CliError(Exception):
-    """A problem the user can fix; printed without a traceback."""
 
 
 def _store(args: argparse.Namespace) -> Store:

@@ -49,7 +49,7 @@ def _checkins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
         "--dry-run", action="store_true", help="show what would be sent; send and record nothing"
     )
     tick.add_argument("--at", help="with --dry-run: pretend it is this moment (ISO, with offset)")
-    tick.set_defaults(run=lazy("bot.checkin_cli:cmd_tick"))
+    tick.set_defaults(run=lazy("bot.server:cmd_tick"))
 
     schedule = sub.add_parser("schedule", help="show or change a team's check-in schedule")
     schedule.add_argument("--team", required=True, help="the team's name or id")

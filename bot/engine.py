@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock, iso
+from bot.export import export_team
 from bot.ladder import Placement, place
 from bot.messages import (
     Choice,
@@ -25,6 +26,7 @@ from bot.messages import (
     SummaryCard,
     Turn,
 )
+from bot.report import team_report, team_rung_line
 from bot.schedules import canonical_zone
 from bot.store import Conversation, Member, Store
 from flows import END, Flow, Ladder, StateSpec, fire, load_flows, load_ladder
@@ -233,13 +235,9 @@ class Coach:
         elif command in ("status", "progress"):
             self._status(step)
         elif command == "report":
-            from bot.report import team_report
-
             card = team_report(self, step.member.team)
             step.say(f"Team picture for {step.member.team.label}.", card=card)
         elif m := _EXPORT.match(command):
-            from bot.export import export_team
-
             fmt = {"markdown": "md", None: "md"}.get(m.group(1), m.group(1))
             content, mime = export_team(self, step.member.team, fmt or "md")
             name = f"coffee-coach-{_slug(step.member.team.label)}.{fmt}"
@@ -424,8 +422,6 @@ class Coach:
         )
 
     def _status(self, step: Step) -> None:
-        from bot.report import team_rung_line
-
         conv = step.conv
         lines = []
         interview = self.store.conversation(step.member.id, flow=INTERVIEW)

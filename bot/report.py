@@ -5,18 +5,15 @@ from __future__ import annotations
 import re
 from collections import Counter
 from itertools import combinations
-from typing import TYPE_CHECKING
 
 from bot import agenda
 from bot.clock import parse_iso
+from bot.coaching import Coaching as Coach
 from bot.ladder import place, team_rung
 from bot.messages import CheckinRound, QuestionView, StageCard, TeamReportCard
 from bot.schedules import today_in
 from bot.store import Answer, Interview, Team
 from flows import StateSpec
-
-if TYPE_CHECKING:
-    from bot.engine import Coach
 
 _WORD = re.compile(r"[^\W\d_]{3,}", re.UNICODE)
 _STOP = frozenset(

@@ -9,14 +9,20 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from aiohttp import web
 
+from bot import checkin_cli, scheduler
+from bot.checkin_cli import TerminalSender
+from bot.checkins import CheckIns
 from bot.checkins import install as install_checkins
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Sender
+from bot.scheduler import PassReport, Scheduler
 from bot.store import open_store
 
 log = logging.getLogger("coffee_coach.server")
@@ -54,18 +60,35 @@ def build_app(coach: Coach, config: Config) -> web.Application:
     if config.slack_enabled:
         from adapters import slack
 
-        slack.mount(app, coach, config)
+        app[SENDERS][slack.PLATFORM] = slack.mount(app, coach, config).sender
         app[DOORS].append("slack")
     if config.teams_enabled:
         from adapters import teams
 
-        teams.mount(app, coach, config)
+        app[SENDERS][teams.PLATFORM] = teams.mount(app, coach, config).sender
         app[DOORS].append("teams")
     if config.scheduler:
-        from bot import scheduler
-
-        scheduler.mount(app, coach, config)
+        senders: dict[str, Sender] = app[SENDERS]
+        scheduler.mount(app, coach, senders)
     return app
+
+
+async def tick(coach: Coach, checkins: CheckIns, config: Config) -> PassReport:
+    """One pass through the platforms' own Senders, set up as `serve` sets them up."""
+    app = build_app(coach, replace(config, scheduler=False))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        doors: dict[str, Sender] = app[SENDERS]
+        senders: dict[str, Sender] = {"console": TerminalSender(sys.stdout), **doors}
+        return await Scheduler(checkins, senders).run_pass()
+    finally:
+        await runner.cleanup()
+
+
+def cmd_tick(args: argparse.Namespace) -> int:
+    """`coffee-coach tick`: its parser is declared in bot/commands.py."""
+    return checkin_cli.cmd_tick(args, through_doors=tick)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
