@@ -22,15 +22,14 @@ from bot.schedules import (
     Schedule,
     ScheduleError,
     apply_change,
-    canonical_zone,
     default_schedule,
     describe_days,
     localize,
     parse_change,
     parse_date,
-    today_in,
 )
 from bot.store import Member, Store
+from bot.zones import canonical_zone, today_in
 
 MAX_SNOOZE_DAYS = 365
 _SNOOZE = re.compile(r"^snooze(?: (?:for )?(\d+)(?: ?days?| ?d)?| until (.+)| (off))?$")

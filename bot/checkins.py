@@ -20,7 +20,7 @@ from weakref import WeakKeyDictionary
 import yaml
 
 from bot import agenda
-from bot.agenda import CELEBRATION, CHECKIN, REMINDER, Delivery
+from bot.agenda import Delivery
 from bot.checkin_commands import CheckInCommands
 from bot.clock import iso, parse_iso
 from bot.engine import (
@@ -41,9 +41,9 @@ from bot.schedules import (
     add_working_days,
     default_schedule,
     deliverable,
-    today_in,
 )
-from bot.store import Answer, Conversation, Member, Team
+from bot.store import CELEBRATION, CHECKIN, REMINDER, Answer, Conversation, Member, Team
+from bot.zones import today_in
 from flows import Action, Flow, FlowError, Ladder
 from flows.loader import FLOWS_DIR
 

@@ -27,8 +27,8 @@ from bot.messages import (
     Turn,
 )
 from bot.report import team_report, team_rung_line
-from bot.schedules import canonical_zone
 from bot.store import Conversation, Member, Store
+from bot.zones import canonical_zone
 from flows import END, Flow, Ladder, StateSpec, fire, load_flows, load_ladder
 
 MAX_ANSWER_CHARS = 20_000

@@ -25,6 +25,18 @@ import sqlite_utils
 
 from bot.clock import Clock, SystemClock, iso
 from bot.messages import MemberKey, TeamKey
+from bot.zones import canonical_zone
+
+# Check-in deliveries: their kinds, and the statuses one ends in (`sending` rows are in
+# flight, or their sender crashed).
+CHECKIN, REMINDER, CELEBRATION = "checkin", "reminder", "celebration"
+SENT, SKIPPED, FAILED, INTERRUPTED, SUPERSEDED = (
+    "sent",
+    "skipped",
+    "failed",
+    "interrupted",
+    "superseded",
+)
 
 log = logging.getLogger("coffee_coach.store")
 
@@ -879,6 +891,35 @@ class Store:
                 "DELETE FROM members WHERE team_id = ? AND user = ?", (team_id, user)
             )
             return cursor.rowcount
+
+    def checkin_rounds(self, team_id: int) -> list[tuple[str, int, int]]:
+        """Each check-in round of a team: (when, members asked, members who answered).
+
+        A check-in's conversation starts when its message is prepared, before it is sent: one
+        whose send was given up or interrupted never reached the member, so they were not asked.
+        """
+        rows = self.conn.execute(
+            "SELECT json_extract(c.context, '$.round') AS round, count(*),"
+            " sum(EXISTS (SELECT 1 FROM answers a"
+            "  WHERE a.conversation_id = c.id AND a.question = 'ci_progress'))"
+            " FROM conversations c JOIN members m ON m.id = c.member_id"
+            " WHERE m.team_id = ? AND c.flow IN ('checkin', 'checkin_stage') AND round IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries d"
+            "  WHERE d.key = ? || ':' || c.member_id || ':' || round AND d.status IN (?, ?))"
+            " GROUP BY round ORDER BY round",
+            (team_id, CHECKIN, FAILED, INTERRUPTED),
+        ).fetchall()
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    def checkin_zone(self, team_id: int) -> str:
+        """The zone the team's check-ins keep: its schedule's, else the team's, else UTC."""
+        row = self.conn.execute(
+            "SELECT timezone FROM schedules WHERE team_id = ?", (team_id,)
+        ).fetchone()
+        if row is not None:
+            return str(row[0])
+        row = self.conn.execute("SELECT timezone FROM teams WHERE id = ?", (team_id,)).fetchone()
+        return (canonical_zone(row[0]) if row else None) or "UTC"
 
     def stats(self) -> dict[str, int]:
         names = ["teams", "members", "conversations", "answers", "placements", "commitments"]
