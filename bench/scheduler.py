@@ -39,14 +39,17 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
 
-from bot import agenda  # noqa: E402
-from bot.checkins import CheckIns, install  # noqa: E402
+from bot.checkins.scheduler import PassReport, Scheduler  # noqa: E402
+from bot.checkins.service import (  # noqa: E402
+    CheckIns,
+    agenda,
+    install,
+)
 from bot.clock import ManualClock, iso  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.engine import Coach  # noqa: E402
 from bot.messages import Outgoing, Sender  # noqa: E402
 from bot.pacing import LIMITS, Pacer  # noqa: E402
-from bot.scheduler import PassReport, Scheduler  # noqa: E402
 from bot.server import SENDERS, build_app  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.checkin_support import VirtualTime  # noqa: E402

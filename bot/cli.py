@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot import commands
+from bot import subcommands
 from bot.engine import Coach
 from bot.errors import CliError
 from bot.export import FORMATS, export_team
@@ -32,7 +32,7 @@ def _store(args: argparse.Namespace) -> Store:
 
 
 def _coach(args: argparse.Namespace) -> Coach:
-    from bot.checkins import install
+    from bot.checkins.service import install
 
     coach = Coach(_store(args))
     install(coach)
@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     forget.set_defaults(run=cmd_forget)
 
-    commands.register(sub)
+    subcommands.register(sub)
     return parser
 
 

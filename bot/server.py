@@ -15,14 +15,15 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from bot import checkin_cli, scheduler
-from bot.checkin_cli import TerminalSender
-from bot.checkins import CheckIns
-from bot.checkins import install as install_checkins
+from bot.checkins import cli as checkin_cli
+from bot.checkins import scheduler
+from bot.checkins.cli import TerminalSender
+from bot.checkins.scheduler import PassReport, Scheduler
+from bot.checkins.service import CheckIns
+from bot.checkins.service import install as install_checkins
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Sender
-from bot.scheduler import PassReport, Scheduler
 from bot.store import open_store
 
 log = logging.getLogger("coffee_coach.server")
@@ -87,7 +88,7 @@ async def tick(coach: Coach, checkins: CheckIns, config: Config) -> PassReport:
 
 
 def cmd_tick(args: argparse.Namespace) -> int:
-    """`coffee-coach tick`: its parser is declared in bot/commands.py."""
+    """`coffee-coach tick`: its parser is declared in bot/subcommands.py."""
     return checkin_cli.cmd_tick(args, through_doors=tick)
 
 

@@ -213,7 +213,7 @@ _MIGRATIONS: dict[int, str] = {
     ) WITHOUT ROWID;
     CREATE INDEX events_by_age ON events(seen_at);
     """,
-    # Check-ins (bot/agenda.py): each team's schedule with its next due time, each member's
+    # Check-ins (bot/checkins/agenda.py): each team's schedule with its next due time, each member's
     # snooze and opt-out, and the outbox of deliveries, claimed before sending.
     2: """
     CREATE TABLE schedules (

@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import agenda
-from bot.checkins import CheckIns, install
+from bot.checkins import agenda
+from bot.checkins.schedules import Schedule
+from bot.checkins.service import CheckIns, install
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Incoming
-from bot.schedules import Schedule
 from bot.server import tick
 from bot.store import Store
 from tests.checkin_support import interviewed_team, join, key

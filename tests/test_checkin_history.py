@@ -11,8 +11,8 @@ import pytest
 
 from adapters.slack import home_view, report_blocks
 from adapters.teams import card_for
-from bot import agenda
-from bot.checkins import CheckIns, install
+from bot.checkins import agenda
+from bot.checkins.service import CheckIns, install
 from bot.clock import ManualClock
 from bot.engine import Coach
 from bot.export import export_team

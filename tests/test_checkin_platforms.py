@@ -17,14 +17,14 @@ from aiohttp import web
 from adapters.slack import SLACK_DOOR
 from adapters.slack import Pacer as SlackPace
 from adapters.teams import TEAMS
-from bot import agenda
-from bot.checkins import CheckIns, install
+from bot.checkins import agenda
+from bot.checkins.scheduler import PassReport, Scheduler
+from bot.checkins.service import CheckIns, install
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import MemberKey, Sender
 from bot.pacing import Pacer
-from bot.scheduler import PassReport, Scheduler
 from bot.server import SENDERS, build_app
 from tests.checkin_support import VirtualTime
 from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService

@@ -67,7 +67,7 @@ def write_package(path: Path, info: PackageInfo) -> Path:
 
 
 def cmd_teams_package(args: argparse.Namespace) -> int:
-    """`coffee-coach teams-package`: its parser is declared in bot/commands.py."""
+    """`coffee-coach teams-package`: its parser is declared in bot/subcommands.py."""
     if not _GUID.match(args.app_id):
         raise CliError(
             f"{args.app_id!r} is not a Microsoft app id (a GUID such as"

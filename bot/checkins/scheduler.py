@@ -25,13 +25,13 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from bot import agenda
-from bot.agenda import Delivery
-from bot.checkins import CheckIns, Defer, Skip, install
+from bot.checkins import agenda
+from bot.checkins.agenda import Delivery
+from bot.checkins.schedules import catch_up, next_due
+from bot.checkins.service import CheckIns, Defer, Skip, install
 from bot.engine import Coach
 from bot.messages import Outgoing, Sender, Undeliverable
 from bot.pacing import Pacer
-from bot.schedules import catch_up, next_due
 
 log = logging.getLogger("coffee_coach.scheduler")
 

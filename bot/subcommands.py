@@ -63,10 +63,10 @@ def _checkins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     schedule.add_argument("--quiet", help="quiet hours, such as 20:00-08:00")
     schedule.add_argument("--day", help="monthly: day of the month, 1 to 31 or last")
     schedule.add_argument("--stage-check-every", help="stage check every N check-ins, or never")
-    schedule.set_defaults(run=lazy("bot.checkin_cli:cmd_schedule"))
+    schedule.set_defaults(run=lazy("bot.checkins.cli:cmd_schedule"))
 
     status = sub.add_parser("status", help="check-in schedules, deliveries and failed sends")
-    status.set_defaults(run=lazy("bot.checkin_cli:cmd_status"))
+    status.set_defaults(run=lazy("bot.checkins.cli:cmd_status"))
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

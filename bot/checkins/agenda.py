@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
+from bot.checkins.schedules import QuietHours, Rhythm, Schedule, next_due
 from bot.clock import iso, parse_iso
 from bot.messages import Choice, MemberKey, Outgoing, Reply
-from bot.schedules import QuietHours, Rhythm, Schedule, next_due
 from bot.store import (
     FAILED,
     INTERRUPTED,

@@ -14,17 +14,10 @@ from datetime import datetime
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from bot import agenda
-from bot.checkin_commands import describe_schedule, when
-from bot.checkins import CheckIns, install
-from bot.clock import Clock, ManualClock, SystemClock
-from bot.config import Config
-from bot.engine import Coach
-from bot.errors import CliError
-from bot.messages import Outgoing, TeamKey
-from bot.render import reply_text
-from bot.scheduler import PassReport, Scheduler
-from bot.schedules import (
+from bot.checkins import agenda
+from bot.checkins.chat_commands import describe_schedule, when
+from bot.checkins.scheduler import PassReport, Scheduler
+from bot.checkins.schedules import (
     ScheduleChange,
     ScheduleError,
     apply_change,
@@ -38,6 +31,13 @@ from bot.schedules import (
     parse_weekday,
     parse_zone,
 )
+from bot.checkins.service import CheckIns, install
+from bot.clock import Clock, ManualClock, SystemClock
+from bot.config import Config
+from bot.engine import Coach
+from bot.errors import CliError
+from bot.messages import Outgoing, TeamKey
+from bot.render import reply_text
 from bot.store import Store, Team, open_store
 
 

@@ -12,11 +12,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot import agenda
-from bot.clock import parse_iso
-from bot.engine import INTERVIEW, Coach, Step
-from bot.messages import Reply
-from bot.schedules import (
+from bot.checkins import agenda
+from bot.checkins.schedules import (
     USAGE,
     Rhythm,
     Schedule,
@@ -28,6 +25,9 @@ from bot.schedules import (
     parse_change,
     parse_date,
 )
+from bot.clock import parse_iso
+from bot.engine import INTERVIEW, Coach, Step
+from bot.messages import Reply
 from bot.store import Member, Store
 from bot.zones import canonical_zone, today_in
 

@@ -19,9 +19,15 @@ from weakref import WeakKeyDictionary
 
 import yaml
 
-from bot import agenda
-from bot.agenda import Delivery
-from bot.checkin_commands import CheckInCommands
+from bot.checkins import agenda
+from bot.checkins.agenda import Delivery
+from bot.checkins.chat_commands import CheckInCommands
+from bot.checkins.schedules import (
+    Rhythm,
+    add_working_days,
+    default_schedule,
+    deliverable,
+)
 from bot.clock import iso, parse_iso
 from bot.engine import (
     ACTIVE,
@@ -36,12 +42,6 @@ from bot.engine import (
 from bot.ladder import Placement, place, team_rung
 from bot.messages import Choice, MemberKey, Outgoing, Reply
 from bot.report import latest_placements
-from bot.schedules import (
-    Rhythm,
-    add_working_days,
-    default_schedule,
-    deliverable,
-)
 from bot.store import CELEBRATION, CHECKIN, REMINDER, Answer, Conversation, Member, Team
 from bot.zones import today_in
 from flows import Action, Flow, FlowError, Ladder
