@@ -56,7 +56,7 @@ class Rounds(Protocol):
 
 
 class CheckInCommands:
-    """A command hook for the engine (`coach.commands`): True when the text was ours."""
+    """The check-in chat commands, for the engine through `CheckInExtension`: True when ours."""
 
     def __init__(self, checkins: Rounds) -> None:
         self.checkins = checkins
