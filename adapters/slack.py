@@ -47,7 +47,6 @@ from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Config
-from bot.engine import INTERVIEW, Coach
 from bot.messages import (
     Card,
     Choice,
@@ -63,8 +62,8 @@ from bot.messages import (
     Turn,
     Undeliverable,
 )
+from bot.port import Home, Port
 from bot.render import card_lines, checkins_line, reply_text
-from bot.report import team_report
 
 log = logging.getLogger("coffee_coach.slack")
 
@@ -568,12 +567,12 @@ def malformed(body: Any) -> str | None:
 # --- App Home -----------------------------------------------------------------------------
 
 
-def home_view(coach: Coach, key: MemberKey) -> dict[str, Any]:
+def home_view(home: Home) -> dict[str, Any]:
     """The member's team at a glance: the ladder, its history, progress and commitments."""
-    ladder = tuple(stage.name for stage in coach.ladder.stages)
-    member = coach.store.member(key)
+    ladder = home.ladder
+    report = home.report
     blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain("Coffee Coach", 150)}]
-    if member is None:
+    if report is None:
         blocks += [
             _section(
                 "I ask a marketing team the questions a good consultant would ask over a"
@@ -584,28 +583,24 @@ def home_view(coach: Coach, key: MemberKey) -> dict[str, Any]:
             _home_button(Choice("Start the interview", "start", "primary")),
         ]
         return {"type": "home", "blocks": blocks}
-    team = member.team
-    report = team_report(coach, team)
     rung = report.stage.rung if report.stage is not None else None
-    if team.address is None:
+    if home.team_address is None:
         blocks.append(_section("No team channel yet: run `/coffee` in your team's channel."))
     else:
-        blocks.append(_section(f"Your team: <#{team.address}>"))
+        blocks.append(_section(f"Your team: <#{home.team_address}>"))
     blocks.append(_section(ladder_mrkdwn(ladder, rung)))
     if rung is None:
         blocks.append(_context("No rung yet: it appears once a member finishes the interview."))
     blocks += history_blocks(report)
     blocks += [{"type": "divider"}, _section("*Progress through the interview*")]
-    blocks += _sections("\n".join(_progress_lines(coach, team.id)) or "Nobody has started yet.")
+    blocks += _sections("\n".join(_progress_lines(home)) or "Nobody has started yet.")
     if report.commitments:
         blocks += [{"type": "divider"}]
         lines = "\n".join(f"• *{escape(w)}*: {escape(a)}" for w, a in report.commitments)
         blocks += _sections("*Committed actions*\n" + lines)
-    own = coach.store.conversation(member.id, flow=INTERVIEW)
-    status = own.status if own is not None else None
-    if status in ("active", "paused"):
+    if home.interview in ("active", "paused"):
         button = Choice("Resume the interview", "start", "primary")
-    elif status == "done":
+    elif home.interview == "done":
         button = Choice("Start the interview again", "restart")
     else:
         button = Choice("Start the interview", "start", "primary")
@@ -613,18 +608,14 @@ def home_view(coach: Coach, key: MemberKey) -> dict[str, Any]:
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
 
 
-def _progress_lines(coach: Coach, team_id: int) -> Iterator[str]:
-    questions = coach.interview.questions
-    started = {m.id: conv for m, conv in coach.store.conversations_in(team_id, flow=INTERVIEW)}
-    for member in coach.store.members(team_id):
-        conv = started.get(member.id)
-        if conv is None:
+def _progress_lines(home: Home) -> Iterator[str]:
+    total = home.questions
+    for member in home.progress:
+        if member.answered is None:
             yield f"{escape(member.label)}: not started"
             continue
-        answers = coach.store.answers(conv.id)
-        done = sum(1 for q in questions if q.id in answers and not answers[q.id].skipped)
-        bar = "▰" * done + "▱" * (len(questions) - done)
-        yield f"{escape(member.label)}: {bar} {done}/{len(questions)} ({conv.status})"
+        bar = "▰" * member.answered + "▱" * (total - member.answered)
+        yield f"{escape(member.label)}: {bar} {member.answered}/{total} ({member.status})"
 
 
 def _home_button(choice: Choice) -> dict[str, Any]:
@@ -754,7 +745,14 @@ class SlackDoor:
         """What the server registers for proactive sends: the door is its own Sender."""
         return self
 
-    def __init__(self, coach: Coach, config: Config, *, pacer: Pacer | None = None) -> None:
+    def __init__(
+        self,
+        coach: Port,
+        config: Config,
+        *,
+        oauth_db: str | None = None,
+        pacer: Pacer | None = None,
+    ) -> None:
         self.coach = coach
         self.config = config
         self.pacer = pacer or Pacer()
@@ -773,7 +771,7 @@ class SlackDoor:
             ],
         )
         self.installations: AsyncCacheableInstallationStore | None = None
-        self.bolt = self._bolt_app()
+        self.bolt = self._bolt_app(oauth_db or config.db)
         self.bolt.command(COMMAND)(self._on_command)
         self.bolt.event("message")(self._on_message)
         self.bolt.event("app_home_opened")(self._on_home_opened)
@@ -785,7 +783,7 @@ class SlackDoor:
     def multi_workspace(self) -> bool:
         return bool(self.config.slack_client_id and self.config.slack_client_secret)
 
-    def _bolt_app(self) -> AsyncApp:
+    def _bolt_app(self, path: str) -> AsyncApp:
         config = self.config
         common: dict[str, Any] = {
             "name": "coffee-coach",
@@ -804,7 +802,7 @@ class SlackDoor:
                 )
             return AsyncApp(**common)
         assert config.slack_client_id and config.slack_client_secret
-        path = self.coach.store.path
+        # Installations and OAuth states: their own tables in the database at `path`.
         self.installations = AsyncCacheableInstallationStore(
             _SQLiteInstallations(database=path, client_id=config.slack_client_id)
         )
@@ -1030,7 +1028,7 @@ class SlackDoor:
         self.outbox.spawn(_logged(work, "App Home"))
 
     async def _publish_home(self, client: AsyncWebClient, workspace: str, user: str) -> None:
-        view = home_view(self.coach, MemberKey(PLATFORM, workspace, user))
+        view = home_view(self.coach.home(MemberKey(PLATFORM, workspace, user)))
         await client.views_publish(user_id=user, view=view)
 
     async def _on_uninstalled(self, context: AsyncBoltContext) -> None:
@@ -1090,9 +1088,9 @@ class SlackDoor:
     def _known_dm(self, workspace: str, user: str) -> str | None:
         known = self._dms.get((workspace, user))
         if known is None:
-            member = self.coach.store.member(MemberKey(PLATFORM, workspace, user))
-            if member is not None and member.address:
-                known = self._dms[(workspace, user)] = member.address
+            stored = self.coach.known_address(MemberKey(PLATFORM, workspace, user))
+            if stored:
+                known = self._dms[(workspace, user)] = stored
         return known
 
     async def _profile(self, client: AsyncWebClient, workspace: str, user: str) -> Profile:
@@ -1166,11 +1164,13 @@ class SlackDoor:
 SLACK_DOOR: web.AppKey[SlackDoor] = web.AppKey("slack_door", SlackDoor)
 
 
-def mount(app: web.Application, coach: Coach, config: Config) -> SlackDoor:
+def mount(
+    app: web.Application, coach: Port, config: Config, *, oauth_db: str | None = None
+) -> SlackDoor:
     """Open the Slack door on `app`: /slack/events, OAuth routes, Socket Mode.
 
     The caller registers the returned door's `sender` for proactive sends.
     """
-    door = SlackDoor(coach, config)
+    door = SlackDoor(coach, config, oauth_db=oauth_db)
     door.attach(app)
     return door

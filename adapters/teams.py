@@ -42,7 +42,6 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientRequestError
 
 from bot.config import Config
-from bot.engine import Coach
 from bot.messages import (
     Card,
     Choice,
@@ -57,6 +56,7 @@ from bot.messages import (
     Turn,
     Undeliverable,
 )
+from bot.port import Port
 from bot.render import checkins_line
 
 log = logging.getLogger("coffee_coach.teams")
@@ -708,7 +708,7 @@ class TeamsSender:
 class TeamsDoor:
     """`POST /api/messages`: authenticates, hands the activity to CloudAdapter, runs the turn."""
 
-    def __init__(self, coach: Coach, config: Config) -> None:
+    def __init__(self, coach: Port, config: Config) -> None:
         self.coach = coach
         self.app_id = config.microsoft_app_id or None
         self.auth = ConfigurationBotFrameworkAuthentication(
@@ -817,27 +817,13 @@ class TeamsDoor:
 
     def _seen_in_team(self, incoming: Incoming) -> bool:
         """Note the member in this team (their personal chat now belongs to it), once per event."""
-        store = self.coach.store
-        key = incoming.key
-        with store.transaction():
-            if incoming.event_id and not store.claim_event(
-                PLATFORM, key.workspace, incoming.event_id
-            ):
-                return False
-            member = store.member(key)
-            if member is None:
-                store.ensure_member(key, name=incoming.display_name)
-            else:
-                store.touch_member(member, name=incoming.display_name)
-        return True
+        return self.coach.note_member(incoming)
 
     def _open_chat_card(self, activity: Activity) -> dict[str, Any]:
-        team = self.coach.store.team(
-            TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or "")
-        )
+        name = self.coach.team_name(TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or ""))
         text = OPEN_CHAT.format(
             name=activity.from_property.name or "Hi",
-            where=team.name if team is not None and team.name else "this team",
+            where=name or "this team",
             bot=activity.recipient.name or "Coffee Coach",
         )
         return link_card(text, "Open our chat", chat_link(activity.recipient.id))
@@ -858,27 +844,22 @@ class TeamsDoor:
 
     def _first_welcome(self, activity: Activity) -> bool:
         """One welcome per install: Teams sends two events for it, and retries either."""
-        store = self.coach.store
-        event = event_id_of(activity)
-        tenant = tenant_of(activity)
         # Claimed in the store, so that every server process agrees on the first one.
-        welcome = f"welcome:{thread_root(activity.conversation.id)}"
-        with store.transaction():
-            if event and not store.claim_event(PLATFORM, tenant, event):
-                return False
-            return store.claim_event(PLATFORM, tenant, welcome, unless_seen_within=WELCOME_WINDOW)
+        return self.coach.welcome_once(
+            TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or ""),
+            event_id=event_id_of(activity),
+            welcome=f"welcome:{thread_root(activity.conversation.id)}",
+            within=WELCOME_WINDOW,
+        )
 
     def _register_team(self, activity: Activity) -> str | None:
         """Record the team (or group chat), its name and where to post to it; return its name."""
         key = TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or "")
         name = team_name_of(activity)
         installer = activity.from_property.id if activity.from_property else None
-        store = self.coach.store
-        with store.transaction():
-            team = store.ensure_team(key, name=name, lead=installer)
-            fields = {"address": address_of(activity)} | ({"name": name} if name else {})
-            store.update_team(team.id, **fields)
-        return name or team.name
+        return self.coach.register_team(
+            key, name=name, lead=installer, address=address_of(activity)
+        )
 
 
 def _bad_request(reason: str) -> web.Response:
@@ -888,7 +869,7 @@ def _bad_request(reason: str) -> web.Response:
 TEAMS: Final = web.AppKey("teams", TeamsDoor)
 
 
-def mount(app: web.Application, coach: Coach, config: Config) -> TeamsDoor:
+def mount(app: web.Application, coach: Port, config: Config) -> TeamsDoor:
     """Open the Teams door on the serve app; the caller registers its `sender`."""
     door = TeamsDoor(coach, config)
     app[TEAMS] = door

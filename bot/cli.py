@@ -19,6 +19,7 @@ from bot.engine import Coach
 from bot.errors import CliError
 from bot.export import FORMATS, export_team
 from bot.messages import TeamKey
+from bot.port import CoachPort
 from bot.render import report_lines
 from bot.report import team_report
 from bot.store import Store, StoreError, Team, open_store
@@ -54,7 +55,7 @@ def _team(store: Store, args: argparse.Namespace) -> Team:
 def cmd_chat(args: argparse.Namespace) -> int:
     from adapters.console import ConsoleChat
 
-    return ConsoleChat(_coach(args), team=args.team, user=args.user).run()
+    return ConsoleChat(CoachPort(_coach(args)), team=args.team, user=args.user).run()
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from bot.checkins.service import install as install_checkins
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Sender
+from bot.port import CoachPort
 from bot.store import open_store
 
 log = logging.getLogger("coffee_coach.server")
@@ -58,15 +59,18 @@ def build_app(coach: Coach, config: Config) -> web.Application:
     app.cleanup_ctx.append(_checkpoints)
     # Check-in commands and hooks in every door, whether or not this process schedules.
     install_checkins(coach)
+    port = CoachPort(coach)
     if config.slack_enabled:
         from adapters import slack
 
-        app[SENDERS][slack.PLATFORM] = slack.mount(app, coach, config).sender
+        app[SENDERS][slack.PLATFORM] = slack.mount(
+            app, port, config, oauth_db=coach.store.path
+        ).sender
         app[DOORS].append("slack")
     if config.teams_enabled:
         from adapters import teams
 
-        app[SENDERS][teams.PLATFORM] = teams.mount(app, coach, config).sender
+        app[SENDERS][teams.PLATFORM] = teams.mount(app, port, config).sender
         app[DOORS].append("teams")
     if config.scheduler:
         senders: dict[str, Sender] = app[SENDERS]
