@@ -62,6 +62,7 @@ from bot.messages import (
     Turn,
     Undeliverable,
 )
+from bot.pacing import ConversationPacer
 from bot.port import Home, Port
 from bot.render import card_lines, checkins_line, reply_text
 
@@ -640,36 +641,7 @@ def _home_button(choice: Choice) -> dict[str, Any]:
 # --- sending ------------------------------------------------------------------------------
 
 
-class Pacer:
-    """About one post per second per channel, Slack's limit for chat.postMessage.
-
-    A generic cell rate: each channel's next free slot moves on by `interval` per post;
-    a post ahead of its slot waits for it. The clock and sleep are injectable for tests.
-    """
-
-    def __init__(
-        self,
-        *,
-        interval: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.interval = interval
-        self._clock = clock
-        self._sleep = sleep
-        self._next: dict[str, float] = {}
-
-    async def wait(self, channel: str) -> None:
-        now = self._clock()
-        slot = max(self._next.get(channel, now), now)
-        self._next[channel] = slot + self.interval
-        if len(self._next) > 10_000:
-            self._next = {c: t for c, t in self._next.items() if t > now}
-        if slot > now:
-            await self._sleep(slot - now)
-
-
-class Outbox:
+class ChannelQueue:
     """Background work after the ack: per channel in order, and drained at shutdown."""
 
     def __init__(self) -> None:
@@ -751,12 +723,13 @@ class SlackDoor:
         config: Config,
         *,
         oauth_db: str | None = None,
-        pacer: Pacer | None = None,
+        pacer: ConversationPacer | None = None,
     ) -> None:
         self.coach = coach
         self.config = config
-        self.pacer = pacer or Pacer()
-        self.outbox = Outbox()
+        # About one post per second per channel, Slack's limit for chat.postMessage.
+        self.pacer = pacer or ConversationPacer(rate=1, per_s=1.0)
+        self.queue = ChannelQueue()
         self._dms: dict[tuple[str, str], str] = {}
         self._profiles: dict[tuple[str, str], Profile] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -847,7 +820,7 @@ class SlackDoor:
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
 
     async def _stop(self, app: web.Application) -> None:
-        await self.outbox.drain(timeout=10)
+        await self.queue.drain(timeout=10)
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._session is not None:
@@ -914,7 +887,7 @@ class SlackDoor:
             await ack()
         else:
             await ack(text=SENT_TO_DM, response_type="ephemeral")
-        self.outbox.spawn(_logged(self._run_command(client, command, word), "/coffee " + word))
+        self.queue.spawn(_logged(self._run_command(client, command, word), "/coffee " + word))
 
     async def _run_command(
         self, client: AsyncWebClient, command: dict[str, Any], word: str
@@ -928,7 +901,7 @@ class SlackDoor:
         if word == REPORT:
             await self._deliver_report(client, turn, str(command["channel_id"]), user, dm)
         else:
-            await self.outbox.submit(dm, lambda: self._post(client, dm, turn.replies))
+            await self.queue.submit(dm, lambda: self._post(client, dm, turn.replies))
 
     async def _deliver_report(
         self, client: AsyncWebClient, turn: Turn, channel: str, user: str, dm: str
@@ -936,16 +909,16 @@ class SlackDoor:
         """In the team's channel for everyone; anywhere else, only for the member who asked."""
         try:
             if turn.team is not None and turn.team.team == channel:
-                await self.outbox.submit(channel, lambda: self._post(client, channel, turn.replies))
+                await self.queue.submit(channel, lambda: self._post(client, channel, turn.replies))
             else:
-                await self.outbox.submit(
+                await self.queue.submit(
                     channel, lambda: self._ephemeral(client, channel, user, turn.replies)
                 )
         except SlackApiError as error:
             if error.response.get("error") not in ("not_in_channel", "channel_not_found"):
                 raise
             note = Reply(NOT_IN_CHANNEL)
-            await self.outbox.submit(dm, lambda: self._post(client, dm, [note, *turn.replies]))
+            await self.queue.submit(dm, lambda: self._post(client, dm, [note, *turn.replies]))
 
     async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         incoming = message_incoming(body)
@@ -956,7 +929,7 @@ class SlackDoor:
         self._dms[(incoming.key.workspace, incoming.key.user)] = channel
         turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
         if turn.replies:
-            self.outbox.submit(
+            self.queue.submit(
                 channel, lambda: _logged(self._post(client, channel, turn.replies), "DM reply")
             )
 
@@ -974,7 +947,7 @@ class SlackDoor:
             # App Home, or a message in a channel: the conversation goes on in the DM.
             await ack()
             work = self._run_press_elsewhere(client, body, home=container.get("type") == "view")
-            self.outbox.spawn(_logged(work, "button press"))
+            self.queue.spawn(_logged(work, "button press"))
             return
         self._dms[(incoming.key.workspace, incoming.key.user)] = channel
         turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
@@ -986,7 +959,7 @@ class SlackDoor:
             job = self._ephemeral(client, channel, user, turn.replies)
         else:
             job = self._settle(client, body, turn)
-        self.outbox.submit(channel, lambda: _logged(job, "button press"))
+        self.queue.submit(channel, lambda: _logged(job, "button press"))
 
     async def _settle(self, client: AsyncWebClient, body: dict[str, Any], turn: Turn) -> None:
         """Replace the pressed prompt's buttons with the answer, then send what comes next."""
@@ -1017,7 +990,7 @@ class SlackDoor:
         turn = self.coach.handle(with_profile(incoming, profile))
         if turn.duplicate:
             return
-        await self.outbox.submit(dm, lambda: self._post(client, dm, turn.replies))
+        await self.queue.submit(dm, lambda: self._post(client, dm, turn.replies))
         if home:
             await self._publish_home(client, workspace, user)
 
@@ -1025,7 +998,7 @@ class SlackDoor:
         if event.get("tab") != "home" or not isinstance(event.get("user"), str):
             return
         work = self._publish_home(context.client, str(context.team_id), event["user"])
-        self.outbox.spawn(_logged(work, "App Home"))
+        self.queue.spawn(_logged(work, "App Home"))
 
     async def _publish_home(self, client: AsyncWebClient, workspace: str, user: str) -> None:
         view = home_view(self.coach.home(MemberKey(PLATFORM, workspace, user)))
@@ -1116,7 +1089,7 @@ class SlackDoor:
         key = (incoming.key.workspace, incoming.key.user)
         profile = self._profiles.get(key)
         if profile is None:
-            self.outbox.spawn(_logged(self._profile(client, *key), "users.info"))
+            self.queue.spawn(_logged(self._profile(client, *key), "users.info"))
             return Profile()
         return profile
 
@@ -1137,7 +1110,7 @@ class SlackDoor:
         client = await self._client_for(outgoing.key)
         channel = outgoing.address
         try:
-            await self.outbox.submit(channel, lambda: self._post(client, channel, outgoing.replies))
+            await self.queue.submit(channel, lambda: self._post(client, channel, outgoing.replies))
         except SlackApiError as error:
             code = error.response.get("error")
             if code in UNDELIVERABLE:

@@ -16,8 +16,6 @@ import json
 import logging
 import random
 import re
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -56,6 +54,7 @@ from bot.messages import (
     Turn,
     Undeliverable,
 )
+from bot.pacing import ConversationPacer
 from bot.port import Port
 from bot.render import checkins_line
 
@@ -529,36 +528,6 @@ def retry_after(value: str | None, *, now: datetime | None = None) -> float | No
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-class Pacer:
-    """At most `rate` messages per `per_s` seconds per conversation (Teams allows about 7/s).
-
-    A slot is reserved synchronously, so concurrent turns in one conversation queue up in
-    order instead of racing for the same second.
-    """
-
-    def __init__(
-        self,
-        rate: int = 7,
-        per_s: float = 1.0,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.rate = rate
-        self.per_s = per_s
-        self._clock = clock
-        self._slots: dict[str, deque[float]] = {}
-
-    def reserve(self, conversation: str) -> float:
-        """Take the next free slot in the conversation; return how long to wait for it."""
-        now = self._clock()
-        if len(self._slots) > 4096:
-            self._slots = {k: v for k, v in self._slots.items() if v[-1] > now - self.per_s}
-        slots = self._slots.setdefault(conversation, deque(maxlen=self.rate))
-        at = now if len(slots) < self.rate else max(now, slots[0] + self.per_s)
-        slots.append(at)
-        return at - now
-
-
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -573,11 +542,12 @@ class Outbox:
         self,
         *,
         policy: RetryPolicy | None = None,
-        pacer: Pacer | None = None,
+        pacer: ConversationPacer | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.policy = policy or RetryPolicy()
-        self.pacer = pacer or Pacer()
+        # Teams allows about 7 messages per second per conversation.
+        self.pacer = pacer or ConversationPacer(rate=7, per_s=1.0)
         self.sleep = sleep
 
     async def send(self, context: TurnContext, activity: Activity) -> None:

@@ -48,7 +48,7 @@ async def socket(coach: Coach, aiohttp_client: object) -> AsyncIterator[Socket]:
         await api.socket_connected()
         # The driver only builds payloads here; nothing is posted over HTTP.
         yield Socket(client, api, app[SLACK_DOOR], SlackDriver(client, signing_secret="", api=api))
-        await app[SLACK_DOOR].outbox.drain()
+        await app[SLACK_DOOR].queue.drain()
         assert api.errors() == []
 
 
