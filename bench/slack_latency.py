@@ -35,7 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.slack import blocks_for
+from adapters.slack.blocks import blocks_for
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Choice, Reply

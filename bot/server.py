@@ -48,6 +48,11 @@ async def _checkpoints(app: web.Application) -> AsyncIterator[None]:
     halt()
 
 
+def register(senders: dict[str, Sender], sender: Sender) -> None:
+    """Offer a door's Sender to the scheduler, under its platform's name."""
+    senders[sender.platform] = sender
+
+
 def build_app(coach: Coach, config: Config) -> web.Application:
     """The whole server: health check, the platform doors that are configured, the scheduler."""
     app = web.Application(client_max_size=1024 * 1024)
@@ -60,20 +65,18 @@ def build_app(coach: Coach, config: Config) -> web.Application:
     # Check-in commands and hooks in every door, whether or not this process schedules.
     install_checkins(coach)
     port = CoachPort(coach)
+    senders: dict[str, Sender] = app[SENDERS]
     if config.slack_enabled:
-        from adapters import slack
+        from adapters.slack import door as slack
 
-        app[SENDERS][slack.PLATFORM] = slack.mount(
-            app, port, config, oauth_db=coach.store.path
-        ).sender
+        register(senders, slack.mount(app, port, config, oauth_db=coach.store.path).sender)
         app[DOORS].append("slack")
     if config.teams_enabled:
         from adapters import teams
 
-        app[SENDERS][teams.PLATFORM] = teams.mount(app, port, config).sender
+        register(senders, teams.mount(app, port, config).sender)
         app[DOORS].append("teams")
     if config.scheduler:
-        senders: dict[str, Sender] = app[SENDERS]
         scheduler.mount(app, coach, senders)
     return app
 

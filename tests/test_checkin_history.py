@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.slack import home_view, report_blocks
+from adapters.slack.blocks import report_blocks
+from adapters.slack.home import home_view
 from adapters.teams import card_for
 from bot.checkins import agenda
 from bot.checkins.service import CheckIns, install

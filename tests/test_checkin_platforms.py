@@ -14,7 +14,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from adapters.slack import SLACK_DOOR
+from adapters.slack.door import SLACK_DOOR
 from adapters.teams import TEAMS
 from bot.checkins import agenda
 from bot.checkins.scheduler import PassReport, Scheduler

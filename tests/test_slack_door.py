@@ -15,7 +15,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from adapters.slack import SENT_TO_DM, SLACK_DOOR, SlackDoor, escape
+from adapters.slack.blocks import escape
+from adapters.slack.door import SLACK_DOOR, SlackDoor
+from adapters.slack.names import SENT_TO_DM
 from bot.config import Config
 from bot.engine import COMMANDS, Coach
 from bot.messages import Choice, Incoming, MemberKey, Outgoing, Reply, TeamKey

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from aiohttp.test_utils import TestClient
 
-from adapters.slack import SLACK_DOOR, SlackDoor
+from adapters.slack.door import SLACK_DOOR, SlackDoor
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import MemberKey, Outgoing, Reply, Undeliverable

@@ -11,7 +11,8 @@ from urllib.parse import parse_qsl
 import pytest
 from aiohttp.test_utils import TestClient
 
-from adapters.slack import SENT_TO_DM, SLACK_DOOR, SlackDoor
+from adapters.slack.door import SLACK_DOOR, SlackDoor
+from adapters.slack.names import SENT_TO_DM
 from bot.config import Config
 from bot.engine import Coach
 from tests.fakes.slack_api import (
