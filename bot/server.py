@@ -72,7 +72,7 @@ def build_app(coach: Coach, config: Config) -> web.Application:
         register(senders, slack.mount(app, port, config, oauth_db=coach.store.path).sender)
         app[DOORS].append("slack")
     if config.teams_enabled:
-        from adapters import teams
+        from adapters.teams import door as teams
 
         register(senders, teams.mount(app, port, config).sender)
         app[DOORS].append("teams")

@@ -40,7 +40,7 @@ def _teams_package(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     package.add_argument("--website-url", help="https URL of the publisher's site")
     package.add_argument("--privacy-url", help="https URL of the privacy statement")
     package.add_argument("--terms-url", help="https URL of the terms of use")
-    package.set_defaults(run=lazy("adapters.teams_package:cmd_teams_package"))
+    package.set_defaults(run=lazy("adapters.teams.app_package:cmd_teams_package"))
 
 
 def _checkins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

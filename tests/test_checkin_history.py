@@ -11,7 +11,7 @@ import pytest
 
 from adapters.slack.blocks import report_blocks
 from adapters.slack.home import home_view
-from adapters.teams import card_for
+from adapters.teams.cards import card_for
 from bot.checkins import agenda
 from bot.checkins.service import CheckIns, install
 from bot.clock import ManualClock

@@ -15,7 +15,7 @@ import yaml
 from aiohttp import web
 
 from adapters.slack.door import SLACK_DOOR
-from adapters.teams import TEAMS
+from adapters.teams.door import TEAMS
 from bot.checkins import agenda
 from bot.checkins.scheduler import PassReport, Scheduler
 from bot.checkins.service import CheckIns, install

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.teams import ConnectorCache, RetryPolicy, retry_after
+from adapters.teams.connector import ConnectorCache
+from adapters.teams.delivery import RetryPolicy, retry_after
 from bot.pacing import ConversationPacer
 
 

@@ -14,7 +14,8 @@ import jwt
 import pytest
 from aiohttp import web
 
-from adapters.teams import TEAMS, DeliveryError
+from adapters.teams.delivery import DeliveryError
+from adapters.teams.door import TEAMS
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Coach

@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from adapters.teams_package import HERE, PackageInfo, icons, manifest, write_package
+from adapters.teams.app_package import HERE, PackageInfo, icons, manifest, write_package
 from bot.cli import main
 
 # Copied from the shared schemas; tests/schemas/README.md names the source.
