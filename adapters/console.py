@@ -11,8 +11,8 @@ import re
 import sys
 from typing import TextIO
 
-from bot.engine import Coach
 from bot.messages import Incoming, MemberKey, Reply
+from bot.port import Port
 from bot.render import reply_text
 
 PLATFORM = "console"
@@ -34,7 +34,7 @@ class ConsoleChat:
 
     def __init__(
         self,
-        coach: Coach,
+        coach: Port,
         *,
         team: str,
         user: str,

@@ -1,6 +1,6 @@
 """Engine throughput, memory against store size, and time to the terminal's first prompt.
 
-    python bench/engine_turns.py [--conversations 10000] [--turns 20000]
+    python -m bench.engine_turns [--conversations 10000] [--turns 20000]
 
 Throughput: answered turns per second through `Coach.handle`, each in its own durable
 transaction (WAL, synchronous=NORMAL, event id recorded), with N conversations in the
@@ -24,12 +24,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bot.engine import Coach
+from bot.messages import Incoming, MemberKey
+from bot.store import Store
 
-from bot.engine import Coach  # noqa: E402
-from bot.messages import Incoming, MemberKey  # noqa: E402
-from bot.store import Store  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ANSWER = "independent bakeries and cafes in Leeds, and the hotel buyers who order weekly"
 
@@ -129,13 +128,13 @@ def peak_rss_child(conversations: int, turns: int, workdir: Path) -> float:
     populate(path, conversations)
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forking parent.
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]);"
-        " from bench.engine_turns import engine_turns; from pathlib import Path;"
-        " engine_turns(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]));"
+        "import sys; from bench.engine_turns import engine_turns; from pathlib import Path;"
+        " engine_turns(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]));"
         " print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, str(ROOT), str(path), str(conversations), str(turns)],
+        [sys.executable, "-c", code, str(path), str(conversations), str(turns)],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,

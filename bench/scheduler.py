@@ -1,7 +1,7 @@
 """The check-in scheduler at scale: finding what is due, a pass's throughput within the
 platforms' rate limits, and its memory.
 
-    python bench/scheduler.py [--teams 100000] [--members 10] [--checkins 10000]
+    python -m bench.scheduler [--teams 100000] [--members 10] [--checkins 10000]
 
 1. Finding what is due: the two index reads a pass starts with (due schedules, due
    deliveries) and the task's next-wake lookup, with 100 teams due, as the store grows from
@@ -23,7 +23,6 @@ import asyncio
 import json
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -34,24 +33,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiohttp import web
+
+from bot.checkins import agenda
+from bot.checkins.scheduler import PassReport, Scheduler
+from bot.checkins.service import CheckIns, install
+from bot.clock import ManualClock, iso
+from bot.config import Config
+from bot.engine import Coach
+from bot.messages import Outgoing, Sender
+from bot.pacing import LIMITS, Pacer
+from bot.server import SENDERS, build_app
+from bot.store import Store
+from tests.checkin_support import VirtualTime
+from tests.fakes.bot_connector import BOT, FakeBotConnector
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from aiohttp import web  # noqa: E402
-
-from bot import agenda  # noqa: E402
-from bot.checkins import CheckIns, install  # noqa: E402
-from bot.clock import ManualClock, iso  # noqa: E402
-from bot.config import Config  # noqa: E402
-from bot.engine import Coach  # noqa: E402
-from bot.messages import Outgoing, Sender  # noqa: E402
-from bot.pacing import LIMITS, Pacer  # noqa: E402
-from bot.scheduler import PassReport, Scheduler  # noqa: E402
-from bot.server import SENDERS, build_app  # noqa: E402
-from bot.store import Store  # noqa: E402
-from tests.checkin_support import VirtualTime  # noqa: E402
-from tests.fakes.bot_connector import BOT, FakeBotConnector  # noqa: E402
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI  # noqa: E402
 
 MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 LATER = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # when the teams not due are due

@@ -12,7 +12,7 @@ signed as Slack signs them. Two figures:
   member after another, against a bolt command listener that only acks (bolt's default
   listener runner polls for the ack every 10 ms). Target: p99 under 20 ms.
 
-    python bench/slack_latency.py [--members 50] [--rounds 10] [--commands 300]
+    python -m bench.slack_latency [--members 50] [--rounds 10] [--commands 300]
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import gc
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,9 +32,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from adapters.slack import blocks_for
+from adapters.slack.blocks import blocks_for
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Choice, Reply

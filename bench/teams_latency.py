@@ -1,6 +1,6 @@
 """Teams door latency: one answer, from the POST to /api/messages to the next prompt.
 
-    python bench/teams_latency.py [--members 50] [--rounds 3]
+    python -m bench.teams_latency [--members 50] [--rounds 3]
 
 Two bots, each in its own process behind the same CloudAdapter (botbuilder-integration-aiohttp,
 ConfigurationBotFrameworkAuthentication, no app id), driven by the same harness:
@@ -35,12 +35,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiohttp import ClientSession, TCPConnector, web
+
+from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from aiohttp import ClientSession, TCPConnector, web  # noqa: E402
-
-from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService  # noqa: E402
 
 ANSWERS = (
     "independent bakeries and cafes in Leeds and York",

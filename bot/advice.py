@@ -9,13 +9,23 @@ asked for; top-rung actions that build on a criterion (`after`) appear only once
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot.reader import Facts, Objective
-from flows import Action, Ladder
+from flows import Action, Criterion, Ladder, Stage
 
-if TYPE_CHECKING:
-    from bot.ladder import Judgement
+
+class Judged(Protocol):
+    """A criterion judged met or not (`bot.ladder.Judgement` is one)."""
+
+    @property
+    def stage(self) -> Stage: ...
+
+    @property
+    def criterion(self) -> Criterion: ...
+
+    @property
+    def met(self) -> bool: ...
 
 MIN_ACTIONS, MAX_ACTIONS = 2, 4
 FACT_CHARS = 60
@@ -95,7 +105,7 @@ def worded(actions: Iterable[Action], filled: Mapping[str, str], model: str | No
 
 
 def next_actions(
-    judgements: Sequence[Judgement],
+    judgements: Sequence[Judged],
     facts: Facts,
     *,
     rung: int,

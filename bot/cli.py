@@ -14,10 +14,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot import commands
+from bot import subcommands
 from bot.engine import Coach
+from bot.errors import CliError
 from bot.export import FORMATS, export_team
 from bot.messages import TeamKey
+from bot.port import CoachPort
 from bot.render import report_lines
 from bot.report import team_report
 from bot.store import Store, StoreError, Team, open_store
@@ -26,16 +28,12 @@ from flows import FlowError
 Command = Callable[[argparse.Namespace], int]
 
 
-class CliError(Exception):
-    """A problem the user can fix; printed without a traceback."""
-
-
 def _store(args: argparse.Namespace) -> Store:
     return open_store(args.db)
 
 
 def _coach(args: argparse.Namespace) -> Coach:
-    from bot.checkins import install
+    from bot.checkins.service import install
 
     coach = Coach(_store(args))
     install(coach)
@@ -57,7 +55,7 @@ def _team(store: Store, args: argparse.Namespace) -> Team:
 def cmd_chat(args: argparse.Namespace) -> int:
     from adapters.console import ConsoleChat
 
-    return ConsoleChat(_coach(args), team=args.team, user=args.user).run()
+    return ConsoleChat(CoachPort(_coach(args)), team=args.team, user=args.user).run()
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -145,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     forget.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     forget.set_defaults(run=cmd_forget)
 
-    commands.register(sub)
+    subcommands.register(sub)
     return parser
 
 

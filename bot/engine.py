@@ -12,9 +12,10 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from bot.clock import Clock, iso
+from bot.export import export_team
 from bot.ladder import (
     MAX_CLARIFY,
     Placement,
@@ -33,8 +34,9 @@ from bot.messages import (
     SummaryCard,
     Turn,
 )
-from bot.schedules import canonical_zone
+from bot.report import team_report, team_rung_line
 from bot.store import Conversation, Member, Store
+from bot.zones import canonical_zone
 from flows import END, Criterion, Flow, Ladder, StateSpec, fire, load_flows, load_ladder
 
 MAX_ANSWER_CHARS = 20_000
@@ -100,9 +102,27 @@ class Step:
 
 # A hook runs inside the turn's transaction when a conversation enters a state or ends.
 EnterHook = Callable[["Coach", Step, Flow], None]
-# A command hook sees each message first (with its cleaned text) and returns True when it
-# handled it; features beyond the interview (scheduling, check-ins) add theirs.
-CommandHook = Callable[["Coach", Step, str], bool]
+# An extension's hook runs around the engine's own (or the next extension's): it calls
+# `proceed()` to let that run, or does not, to replace it.
+AroundHook = Callable[["Coach", Step, Flow, Callable[[], None]], None]
+
+
+class Extension(Protocol):
+    """A feature beyond the interview (check-ins), plugged in with `Coach.extend`.
+
+    It sees each message first and says whether it handled it, adds the lines `help`
+    lists, and may run around what the engine does when a conversation enters a state or
+    ends a flow.
+    """
+
+    @property
+    def help(self) -> Mapping[str, str]: ...
+
+    def command(self, coach: Coach, step: Step, text: str) -> bool: ...
+
+    def around_enter(self, flow: str, state: str) -> AroundHook | None: ...
+
+    def around_finish(self, flow: str) -> AroundHook | None: ...
 
 
 class Coach:
@@ -121,14 +141,22 @@ class Coach:
         self.interview = self.flows[INTERVIEW]
         self.ladder = ladder or load_ladder(flow=self.interview)
         self.clock: Clock = clock or store.clock
-        self.on_enter: dict[tuple[str, str], EnterHook] = {
+        self._on_enter: dict[tuple[str, str], EnterHook] = {
             (INTERVIEW, "clarify"): Coach._enter_clarify,
             (INTERVIEW, "commit"): Coach._enter_commit,
         }
-        self.on_finish: dict[str, EnterHook] = {INTERVIEW: Coach._finish_interview}
-        self.commands: list[CommandHook] = []
-        # What `help` lists; features that add commands add their lines here.
+        self._on_finish: dict[str, EnterHook] = {INTERVIEW: Coach._finish_interview}
+        self.extensions: list[Extension] = []
+        # What `help` lists; each extension adds its commands' lines.
         self.help: dict[str, str] = dict(COMMANDS)
+        # The extensions' hooks for entering each (flow, state), or finishing; found once.
+        self._arounds: dict[tuple[str, str, bool], list[AroundHook]] = {}
+
+    def extend(self, extension: Extension) -> None:
+        """Plug a feature in: it sees messages first and runs around the engine's hooks."""
+        self.extensions.append(extension)
+        self.help.update(extension.help)
+        self._arounds.clear()
 
     # --- the door ---------------------------------------------------------------------
 
@@ -230,7 +258,7 @@ class Coach:
     # --- commands -----------------------------------------------------------------------
 
     def _dispatch(self, step: Step, text: str) -> None:
-        if any(hook(self, step, text) for hook in self.commands):
+        if any(extension.command(self, step, text) for extension in self.extensions):
             return
         command = text.casefold().rstrip(".!")
         conv = step.conv
@@ -242,13 +270,9 @@ class Coach:
         elif command in ("status", "progress"):
             self._status(step)
         elif command == "report":
-            from bot.report import team_report
-
             card = team_report(self, step.member.team)
             step.say(f"Team picture for {step.member.team.label}.", card=card)
         elif m := _EXPORT.match(command):
-            from bot.export import export_team
-
             fmt = {"markdown": "md", None: "md"}.get(m.group(1), m.group(1))
             content, mime = export_team(self, step.member.team, fmt or "md")
             name = f"coffee-coach-{_slug(step.member.team.label)}.{fmt}"
@@ -433,8 +457,6 @@ class Coach:
         )
 
     def _status(self, step: Step) -> None:
-        from bot.report import team_rung_line
-
         conv = step.conv
         lines = []
         interview = self.store.conversation(step.member.id, flow=INTERVIEW)
@@ -539,14 +561,13 @@ class Coach:
         self._save(conv)
         if new != END and (intro := flow.section_intros.get(new)) and trigger != "back":
             step.say(intro)
-        hook = self.on_enter.get((flow.id, new))
-        if hook is not None:
-            hook(self, step, flow)
-            if conv.state != new:
-                # The hook moved on by itself (nothing to clarify): it has prompted.
-                return True
+        self._run_hooks(step, flow, new, self._on_enter.get((flow.id, new)))
+        if conv.state != new:
+            # A hook moved on by itself (nothing to clarify): it has prompted.
+            return True
         if new == END:
-            self.on_finish.get(flow.id, Coach._finish_default)(self, step, flow)
+            own = self._on_finish.get(flow.id, Coach._finish_default)
+            self._run_hooks(step, flow, END, own, finish=True)
         else:
             self._prompt(step)
         return True
@@ -718,6 +739,32 @@ class Coach:
         step.say(f"Updated your answer to {where}.")
 
     # --- hooks ----------------------------------------------------------------------------
+
+    def _run_hooks(
+        self, step: Step, flow: Flow, state: str, own: EnterHook | None, *, finish: bool = False
+    ) -> None:
+        """The engine's own hook for entering `state` (or finishing), inside the arounds."""
+        key = (flow.id, state, finish)
+        arounds = self._arounds.get(key)
+        if arounds is None:
+            found = (
+                e.around_finish(flow.id) if finish else e.around_enter(flow.id, state)
+                for e in self.extensions
+            )
+            arounds = self._arounds[key] = [hook for hook in found if hook is not None]
+        if not arounds:
+            if own is not None:
+                own(self, step, flow)
+            return
+
+        def call(depth: int) -> None:
+            if depth == len(arounds):
+                if own is not None:
+                    own(self, step, flow)
+            else:
+                arounds[depth](self, step, flow, lambda: call(depth + 1))
+
+        call(0)
 
     def placement_for(self, member: Member, conv: Conversation) -> Placement:
         answers = self.store.answers(conv.id)

@@ -6,19 +6,16 @@ import csv
 import io
 import json
 import re
-from typing import TYPE_CHECKING
 
+from bot.coaching import Coaching
 from bot.render import evidence_line
 from bot.report import team_report
 from bot.store import Team
 
-if TYPE_CHECKING:
-    from bot.engine import Coach
-
 FORMATS = {"md": "text/markdown", "json": "application/json", "csv": "text/csv"}
 
 
-def export_team(coach: Coach, team: Team, fmt: str) -> tuple[str, str]:
+def export_team(coach: Coaching, team: Team, fmt: str) -> tuple[str, str]:
     """The export's text and its MIME type."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -31,7 +28,7 @@ def export_team(coach: Coach, team: Team, fmt: str) -> tuple[str, str]:
     return _markdown(coach, team), FORMATS[fmt]
 
 
-def _csv(coach: Coach, team: Team) -> str:
+def _csv(coach: Coaching, team: Team) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -79,7 +76,7 @@ def _cell(text: str) -> str:
     return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
 
 
-def _markdown(coach: Coach, team: Team) -> str:
+def _markdown(coach: Coaching, team: Team) -> str:
     report = team_report(coach, team)
     lines = [f"# Social media strategy: {team.label}", ""]
     if report.summary:

@@ -1,4 +1,8 @@
-"""Keeping proactive sends inside each platform's rate limits.
+"""Keeping sends inside each platform's rate limits: one module for every door.
+
+`ConversationPacer` spaces a door's replies within one conversation (Slack: a post per
+second per channel; Teams: 7 per second); `Pacer` paces the scheduler's proactive sends
+across a workspace and its conversations.
 
 A message goes when its workspace (or tenant) and its conversation are both free; sending
 marks them busy for as long as their limits require. The check and the marking happen
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -81,3 +86,42 @@ class Pacer:
         self._conversation_free[conv_key] = now + messages * limit.gap
         if len(self._conversation_free) > _REMEMBER:
             self._conversation_free = {k: v for k, v in self._conversation_free.items() if v > now}
+
+
+class ConversationPacer:
+    """At most `rate` messages per `per_s` seconds per conversation.
+
+    A slot is reserved synchronously, so concurrent turns in one conversation queue up in
+    order instead of racing for the same second. With `rate=1` it is a cell rate: each
+    conversation's next slot moves on by `per_s` per message. Clock and sleep are injected.
+    """
+
+    def __init__(
+        self,
+        rate: int = 1,
+        per_s: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.rate = rate
+        self.per_s = per_s
+        self._clock = clock
+        self._sleep = sleep
+        self._slots: dict[str, deque[float]] = {}
+
+    def reserve(self, conversation: str) -> float:
+        """Take the next free slot in the conversation; return how long to wait for it."""
+        now = self._clock()
+        if len(self._slots) > _REMEMBER:
+            self._slots = {k: v for k, v in self._slots.items() if v[-1] > now - self.per_s}
+        slots = self._slots.setdefault(conversation, deque(maxlen=self.rate))
+        at = now if len(slots) < self.rate else max(now, slots[0] + self.per_s)
+        slots.append(at)
+        return at - now
+
+    async def wait(self, conversation: str) -> None:
+        """Reserve the conversation's next slot and sleep until it."""
+        wait = self.reserve(conversation)
+        if wait > 0:
+            await self._sleep(wait)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from bot import agenda
 from bot.clock import parse_iso
+from bot.coaching import Coaching as Coach
 from bot.ladder import place, read_answers, team_rung
 from bot.messages import CheckinRound, QuestionView, StageCard, TeamReportCard
-from bot.schedules import today_in
 from bot.store import Answer, Interview, Team
 from bot.summary import (
     MemberView,
@@ -21,10 +19,8 @@ from bot.summary import (
     texts_disagree,
     things_disagree,
 )
+from bot.zones import today_in
 from flows import StateSpec
-
-if TYPE_CHECKING:
-    from bot.engine import Coach
 
 # The open questions whose answers are compared by the things they name.
 NAMED_THINGS = {"customers": customer_groups, "networks": networks, "pathway": purposes}
@@ -202,10 +198,10 @@ def checkin_rounds(coach: Coach, team: Team) -> tuple[CheckinRound, ...]:
     A round is dated by the day it was scheduled for where the team is: a 08:00 check-in in
     Tokyo falls on the previous day in UTC.
     """
-    zone = agenda.rhythm_for(coach.store, team.id, None).zone
+    zone = coach.store.checkin_zone(team.id)
     return tuple(
         CheckinRound(today_in(parse_iso(round_key), zone), asked, answered)
-        for round_key, asked, answered in agenda.checkin_rounds(coach.store, team.id)
+        for round_key, asked, answered in coach.store.checkin_rounds(team.id)
     )
 
 

@@ -9,14 +9,22 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from aiohttp import web
 
-from bot.checkins import install as install_checkins
+from bot.checkins import cli as checkin_cli
+from bot.checkins import scheduler
+from bot.checkins.cli import TerminalSender
+from bot.checkins.scheduler import PassReport, Scheduler
+from bot.checkins.service import CheckIns
+from bot.checkins.service import install as install_checkins
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Sender
+from bot.port import CoachPort
 from bot.store import open_store
 
 log = logging.getLogger("coffee_coach.server")
@@ -40,6 +48,11 @@ async def _checkpoints(app: web.Application) -> AsyncIterator[None]:
     halt()
 
 
+def register(senders: dict[str, Sender], sender: Sender) -> None:
+    """Offer a door's Sender to the scheduler, under its platform's name."""
+    senders[sender.platform] = sender
+
+
 def build_app(coach: Coach, config: Config) -> web.Application:
     """The whole server: health check, the platform doors that are configured, the scheduler."""
     app = web.Application(client_max_size=1024 * 1024)
@@ -51,21 +64,39 @@ def build_app(coach: Coach, config: Config) -> web.Application:
     app.cleanup_ctx.append(_checkpoints)
     # Check-in commands and hooks in every door, whether or not this process schedules.
     install_checkins(coach)
+    port = CoachPort(coach)
+    senders: dict[str, Sender] = app[SENDERS]
     if config.slack_enabled:
-        from adapters import slack
+        from adapters.slack import door as slack
 
-        slack.mount(app, coach, config)
+        register(senders, slack.mount(app, port, config, oauth_db=coach.store.path).sender)
         app[DOORS].append("slack")
     if config.teams_enabled:
-        from adapters import teams
+        from adapters.teams import door as teams
 
-        teams.mount(app, coach, config)
+        register(senders, teams.mount(app, port, config).sender)
         app[DOORS].append("teams")
     if config.scheduler:
-        from bot import scheduler
-
-        scheduler.mount(app, coach, config)
+        scheduler.mount(app, coach, senders)
     return app
+
+
+async def tick(coach: Coach, checkins: CheckIns, config: Config) -> PassReport:
+    """One pass through the platforms' own Senders, set up as `serve` sets them up."""
+    app = build_app(coach, replace(config, scheduler=False))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        doors: dict[str, Sender] = app[SENDERS]
+        senders: dict[str, Sender] = {"console": TerminalSender(sys.stdout), **doors}
+        return await Scheduler(checkins, senders).run_pass()
+    finally:
+        await runner.cleanup()
+
+
+def cmd_tick(args: argparse.Namespace) -> int:
+    """`coffee-coach tick`: its parser is declared in bot/subcommands.py."""
+    return checkin_cli.cmd_tick(args, through_doors=tick)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.checkins import CheckIns
+from bot.checkins.scheduler import PassReport, Scheduler
+from bot.checkins.service import CheckIns
 from bot.engine import Coach
 from bot.messages import Incoming, MemberKey, Outgoing, Undeliverable
-from bot.scheduler import PassReport, Scheduler
 from tests.interview import run_interview
 
 TEAM = "bakers"

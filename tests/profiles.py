@@ -141,7 +141,8 @@ def interview(
     found = store.member(key)
     assert found is not None
     conv = store.conversation(found.id)
-    assert conv is not None and conv.state == "commit", conv.state
+    assert conv is not None
+    assert conv.state == "commit", conv.state
     actions = tuple(conv.context.get("actions", ()))
     rung = int(conv.context["rung"])
     say("none")

@@ -9,15 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import agenda
-from bot.checkin_cli import _tick
-from bot.checkins import CheckIns, install
+from bot.checkins import agenda
+from bot.checkins.schedules import Schedule
+from bot.checkins.service import CheckIns, install
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Incoming
-from bot.schedules import Schedule
+from bot.server import tick
 from bot.store import Store
 from tests.checkin_support import interviewed_team, join, key
 from tests.interview import ANSWERS
@@ -261,7 +261,7 @@ async def test_tick_prints_terminal_check_ins_to_answer_with_chat(
 ) -> None:
     interviewed_team(coach, ["ann"])
     clock.set(datetime(2026, 11, 30, 9, 30, tzinfo=BERLIN))
-    report = await _tick(coach, checkins, Config(scheduler=False))
+    report = await tick(coach, checkins, Config(scheduler=False))
     assert report.sent == 1
     assert "→ ann (console, team bakers)" in capsys.readouterr().out
 

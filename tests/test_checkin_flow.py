@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import agenda
-from bot.checkins import CheckIns, Offer, choose_next, install
+from bot.checkins import agenda
+from bot.checkins.service import CheckIns, Offer, choose_next, install
 from bot.clock import ManualClock, iso
 from bot.engine import Coach
 from bot.messages import Incoming, Outgoing, Reply

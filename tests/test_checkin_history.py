@@ -9,14 +9,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from adapters.slack import home_view, report_blocks
-from adapters.teams import card_for
-from bot import agenda
-from bot.checkins import CheckIns, install
+from adapters.slack.blocks import report_blocks
+from adapters.slack.home import home_view
+from adapters.teams.cards import card_for
+from bot.checkins import agenda
+from bot.checkins.service import CheckIns, install
 from bot.clock import ManualClock
 from bot.engine import Coach
 from bot.export import export_team
 from bot.messages import CheckinRound, Incoming, TeamKey, TeamReportCard
+from bot.port import CoachPort
 from bot.render import RECENT_CHECKINS, checkins_line, report_lines
 from bot.report import team_report
 from bot.store import Store, Team
@@ -96,7 +98,7 @@ def test_the_slack_report_shows_the_check_ins_beside_the_stage_history(
 async def test_the_app_home_shows_the_stage_history_and_the_check_ins(
     coach: Coach, report: TeamReportCard
 ) -> None:
-    text = json.dumps(home_view(coach, key("cem"))["blocks"], ensure_ascii=False)
+    text = json.dumps(home_view(CoachPort(coach).home(key("cem")))["blocks"], ensure_ascii=False)
     assert "Stage history: Listen (2026-11-23)" in text
     assert LINE in text
 

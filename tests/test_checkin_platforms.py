@@ -14,17 +14,16 @@ import pytest
 import yaml
 from aiohttp import web
 
-from adapters.slack import SLACK_DOOR
-from adapters.slack import Pacer as SlackPace
-from adapters.teams import TEAMS
-from bot import agenda
-from bot.checkins import CheckIns, install
+from adapters.slack.door import SLACK_DOOR
+from adapters.teams.door import TEAMS
+from bot.checkins import agenda
+from bot.checkins.scheduler import PassReport, Scheduler
+from bot.checkins.service import CheckIns, install
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import MemberKey, Sender
-from bot.pacing import Pacer
-from bot.scheduler import PassReport, Scheduler
+from bot.pacing import ConversationPacer, Pacer
 from bot.server import SENDERS, build_app
 from tests.checkin_support import VirtualTime
 from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService
@@ -76,10 +75,10 @@ class SlackTeam:
     def __init__(self, app: web.Application, driver: SlackDriver, api: FakeSlackAPI) -> None:
         self.app, self.driver, self.api = app, driver, api
         still = VirtualTime()
-        app[SLACK_DOOR].pacer = SlackPace(clock=still.now, sleep=still.sleep)
+        app[SLACK_DOOR].pacer = ConversationPacer(clock=still.now, sleep=still.sleep)
 
     async def settle(self) -> None:
-        await self.app[SLACK_DOOR].outbox.drain(timeout=5)
+        await self.app[SLACK_DOOR].queue.drain(timeout=5)
 
     def last(self, user: str) -> Message:
         return self.api.conversation(dm_channel(user))[-1]

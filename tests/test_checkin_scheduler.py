@@ -21,15 +21,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot import agenda
-from bot.checkins import CheckIns, install
+from bot.checkins import agenda
+from bot.checkins.scheduler import FIRST_RETRY, LEASE, MAX_ATTEMPTS, Scheduler
+from bot.checkins.service import CheckIns, install
 from bot.cli import main
 from bot.clock import ManualClock, iso
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Incoming, Outgoing
 from bot.pacing import Limit, Pacer
-from bot.scheduler import FIRST_RETRY, LEASE, MAX_ATTEMPTS, Scheduler
 from bot.server import SENDERS, build_app
 from bot.store import Store
 from tests.checkin_support import (

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.schedules import (
+from bot.checkins.schedules import (
     QuietHours,
     Rhythm,
     Schedule,

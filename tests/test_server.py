@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp.test_utils import TestClient
 
 from bot.config import Config
@@ -13,7 +15,7 @@ async def test_health_says_which_doors_are_open_and_checkpoints_run_off_the_turn
     aiohttp_client: object, coach: Coach
 ) -> None:
     app = build_app(coach, Config(teams_dev=True, scheduler=False))
-    client: TestClient = await aiohttp_client(app)  # type: ignore[operator]
+    client: TestClient[Any, Any] = await aiohttp_client(app)  # type: ignore[operator]
     response = await client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {"ok": True, "doors": ["teams"]}

@@ -11,20 +11,22 @@ from typing import Any
 
 import pytest
 
-from adapters.slack import (
+from adapters.slack.blocks import (
     SlackMessage,
     Upload,
-    action_incoming,
     blocks_for,
-    command_incoming,
     escape,
     fit,
-    malformed,
-    message_incoming,
     messages_for,
     plain_text,
     report_blocks,
     settled_blocks,
+)
+from adapters.slack.payloads import (
+    action_incoming,
+    command_incoming,
+    malformed,
+    message_incoming,
     signature_ok,
 )
 from bot.messages import (

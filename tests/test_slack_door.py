@@ -15,10 +15,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from adapters.slack import SENT_TO_DM, SLACK_DOOR, Pacer, SlackDoor, escape
+from adapters.slack.blocks import escape
+from adapters.slack.door import SLACK_DOOR, SlackDoor
+from adapters.slack.names import SENT_TO_DM
 from bot.config import Config
 from bot.engine import COMMANDS, Coach
 from bot.messages import Choice, Incoming, MemberKey, Outgoing, Reply, TeamKey
+from bot.pacing import ConversationPacer
 from bot.server import SENDERS, build_app
 from tests.fakes.slack_api import (
     BOT_ID,
@@ -58,7 +61,7 @@ class Harness:
 
     async def settle(self) -> None:
         """Let the door finish what it does after acknowledging (bounded)."""
-        await self.door.outbox.drain(timeout=5)
+        await self.door.queue.drain(timeout=5)
 
     def dm(self, user: str) -> list[Message]:
         return self.api.conversation(dm_channel(user))
@@ -127,7 +130,7 @@ async def h(
     )
     # Pacing is its own test; here time stands still, so the door never waits a second.
     still = FakeTime()
-    harness.door.pacer = Pacer(clock=still.now, sleep=still.sleep)
+    harness.door.pacer = ConversationPacer(clock=still.now, sleep=still.sleep)
     yield harness
     await harness.settle()
     failures = [
@@ -675,7 +678,7 @@ async def test_report_broadcasts_post_about_one_message_per_second_per_channel(
     h: Harness,
 ) -> None:
     clock = FakeTime()
-    h.door.pacer = Pacer(clock=clock.now, sleep=clock.sleep)
+    h.door.pacer = ConversationPacer(clock=clock.now, sleep=clock.sleep)
     for n in range(30):
         _answer_everything(h.coach, f"U{100 + n}")
     await h.command("U1")
@@ -689,7 +692,7 @@ async def test_report_broadcasts_post_about_one_message_per_second_per_channel(
 
 async def test_posts_to_different_channels_do_not_wait_for_each_other() -> None:
     clock = FakeTime()
-    pacer = Pacer(clock=clock.now, sleep=clock.sleep)
+    pacer = ConversationPacer(clock=clock.now, sleep=clock.sleep)
 
     for channel in ("C1", "C2", "C3", "C1"):
         await pacer.wait(channel)

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from aiohttp.test_utils import TestClient
 
-from adapters.slack import SLACK_DOOR, SlackDoor
+from adapters.slack.door import SLACK_DOOR, SlackDoor
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import MemberKey, Outgoing, Reply, Undeliverable
@@ -46,7 +46,7 @@ async def served(coach: Coach, db_path: Path, aiohttp_client: object) -> AsyncIt
         app = build_app(coach, config)
         client = await aiohttp_client(app)  # type: ignore[operator]
         yield Installed(client, api, app[SLACK_DOOR], db_path)
-        await app[SLACK_DOOR].outbox.drain()
+        await app[SLACK_DOOR].queue.drain()
         assert api.errors() == []
 
 
@@ -95,7 +95,7 @@ async def test_an_installed_workspace_is_served_with_its_own_bot_token(
     slack = SlackDriver(served.client, signing_secret=SECRET, team=WORKSPACE, api=served.api)
 
     response = await slack.command("U7")
-    await served.door.outbox.drain()
+    await served.door.queue.drain()
 
     assert response.status == 200
     [prompt] = served.api.sent("chat.postMessage")
@@ -112,7 +112,7 @@ async def test_a_second_event_from_a_workspace_needs_no_second_auth_test(
 
     await slack.command("U7")
     await slack.message("U7", "b2b")
-    await served.door.outbox.drain()
+    await served.door.queue.drain()
 
     assert len(served.api.sent("auth.test")) == installing + 1
 
@@ -135,7 +135,7 @@ async def test_uninstalling_removes_the_installation_and_keeps_the_coaching_data
     await install(served)
     slack = SlackDriver(served.client, signing_secret=SECRET, team=WORKSPACE, api=served.api)
     await slack.command("U7")
-    await served.door.outbox.drain()
+    await served.door.queue.drain()
 
     response = await slack.event({"type": "app_uninstalled"})
 

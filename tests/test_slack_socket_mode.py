@@ -11,7 +11,8 @@ from urllib.parse import parse_qsl
 import pytest
 from aiohttp.test_utils import TestClient
 
-from adapters.slack import SENT_TO_DM, SLACK_DOOR, SlackDoor
+from adapters.slack.door import SLACK_DOOR, SlackDoor
+from adapters.slack.names import SENT_TO_DM
 from bot.config import Config
 from bot.engine import Coach
 from tests.fakes.slack_api import (
@@ -48,7 +49,7 @@ async def socket(coach: Coach, aiohttp_client: object) -> AsyncIterator[Socket]:
         await api.socket_connected()
         # The driver only builds payloads here; nothing is posted over HTTP.
         yield Socket(client, api, app[SLACK_DOOR], SlackDriver(client, signing_secret="", api=api))
-        await app[SLACK_DOOR].outbox.drain()
+        await app[SLACK_DOOR].queue.drain()
         assert api.errors() == []
 
 

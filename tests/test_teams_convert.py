@@ -7,18 +7,9 @@ from typing import Any
 
 import pytest
 
-from adapters.teams import (
-    MAX_CARD_BYTES,
-    MAX_TEXT_CHARS,
-    card_for,
-    card_markdown,
-    message_markdown,
-    parse_activity,
-    prompt_card,
-    reference_from,
-    to_activity,
-    to_incoming,
-)
+from adapters.teams.activities import parse_activity, reference_from, to_incoming
+from adapters.teams.cards import card_for, card_markdown, message_markdown, prompt_card, to_activity
+from adapters.teams.names import MAX_CARD_BYTES, MAX_TEXT_CHARS
 from bot.messages import (
     Choice,
     Evidence,

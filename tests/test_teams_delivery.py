@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.teams import ConnectorCache, Pacer, RetryPolicy, retry_after
+from adapters.teams.connector import ConnectorCache
+from adapters.teams.delivery import RetryPolicy, retry_after
+from bot.pacing import ConversationPacer
 
 
 def test_seven_messages_a_second_go_at_once_and_the_eighth_waits() -> None:
-    pacer = Pacer(rate=7, per_s=1.0, clock=lambda: 100.0)
+    pacer = ConversationPacer(rate=7, per_s=1.0, clock=lambda: 100.0)
 
     waits = [pacer.reserve("a:1ann") for _ in range(15)]
 
@@ -19,7 +21,7 @@ def test_seven_messages_a_second_go_at_once_and_the_eighth_waits() -> None:
 
 
 def test_conversations_are_paced_separately() -> None:
-    pacer = Pacer(rate=1, per_s=1.0, clock=lambda: 0.0)
+    pacer = ConversationPacer(rate=1, per_s=1.0, clock=lambda: 0.0)
 
     assert [pacer.reserve("a:1ann"), pacer.reserve("a:1bob"), pacer.reserve("a:1ann")] == [
         0.0,
@@ -30,7 +32,7 @@ def test_conversations_are_paced_separately() -> None:
 
 def test_the_pace_frees_up_as_time_passes() -> None:
     now = [0.0]
-    pacer = Pacer(rate=2, per_s=1.0, clock=lambda: now[0])
+    pacer = ConversationPacer(rate=2, per_s=1.0, clock=lambda: now[0])
     pacer.reserve("c")
     pacer.reserve("c")
 

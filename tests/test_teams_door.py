@@ -14,11 +14,13 @@ import jwt
 import pytest
 from aiohttp import web
 
-from adapters.teams import TEAMS, DeliveryError, Pacer
+from adapters.teams.delivery import DeliveryError
+from adapters.teams.door import TEAMS
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import MemberKey, Outgoing, Reply, TeamKey, Undeliverable
+from bot.pacing import ConversationPacer
 from bot.server import SENDERS, build_app
 from bot.store import Store
 from tests.fakes.bot_connector import (
@@ -521,7 +523,9 @@ async def test_a_busy_connector_is_retried_for_a_card_update_too(
 async def test_messages_to_one_conversation_are_paced_at_seven_a_second(
     teams: TeamsService, app: web.Application, waits: list[float]
 ) -> None:
-    app[TEAMS].outbox.pacer = Pacer(clock=lambda: 0.0)  # all within the same instant
+    app[TEAMS].outbox.pacer = ConversationPacer(
+        rate=7, clock=lambda: 0.0
+    )  # all within the same instant
     chat = teams.personal_chat(ANN)
 
     for _ in range(8):

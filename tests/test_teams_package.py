@@ -12,11 +12,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from adapters.teams_package import HERE, PackageInfo, icons, manifest, write_package
+from adapters.teams.app_package import HERE, PackageInfo, icons, manifest, write_package
 from bot.cli import main
 
-# The shared schemas sit beside the repository, as ../shared/schemas.
-SCHEMA = Path(__file__).resolve().parents[2] / "shared/schemas/teams-manifest.v1.17.schema.json"
+# Copied from the shared schemas; tests/schemas/README.md names the source.
+SCHEMA = Path(__file__).resolve().parent / "schemas" / "teams-manifest.v1.17.schema.json"
 APP_ID = "6b1f2a57-3c44-4a0e-9a3e-7d2c1b0f9e11"
 INFO = PackageInfo(app_id=APP_ID, version="1.2.3")
 

@@ -19,13 +19,20 @@ from weakref import WeakKeyDictionary
 
 import yaml
 
-from bot import agenda
-from bot.agenda import CELEBRATION, CHECKIN, REMINDER, Delivery
-from bot.checkin_commands import CheckInCommands
+from bot.checkins import agenda
+from bot.checkins.agenda import Delivery
+from bot.checkins.chat_commands import CheckInCommands
+from bot.checkins.schedules import (
+    Rhythm,
+    add_working_days,
+    default_schedule,
+    deliverable,
+)
 from bot.clock import iso, parse_iso
 from bot.engine import (
     ACTIVE,
     INTERVIEW,
+    AroundHook,
     Coach,
     ConflictError,
     EnterHook,
@@ -36,14 +43,8 @@ from bot.engine import (
 from bot.ladder import Placement, place, team_rung
 from bot.messages import Choice, MemberKey, Outgoing, Reply
 from bot.report import latest_placements
-from bot.schedules import (
-    Rhythm,
-    add_working_days,
-    default_schedule,
-    deliverable,
-    today_in,
-)
-from bot.store import Answer, Conversation, Member, Team
+from bot.store import CELEBRATION, CHECKIN, REMINDER, Answer, Conversation, Member, Team
+from bot.zones import today_in
 from flows import Action, Flow, FlowError, Ladder
 from flows.loader import FLOWS_DIR
 
@@ -503,31 +504,65 @@ class CheckIns:
 
     # --- wrapping the interview's hooks -----------------------------------------------------
 
-    def _celebrating(self, hook: EnterHook) -> EnterHook:
-        def run(coach: Coach, step: Step, flow: Flow) -> None:
-            before = self._team_rung(step.member.team)
-            hook(coach, step, flow)
-            if step.conv is not None:
-                self._celebrate_if_up(step, before, step.conv.id)
+    def _celebrating(
+        self, coach: Coach, step: Step, flow: Flow, proceed: Callable[[], None]
+    ) -> None:
+        """Around placing the member: a placement that lifts the team is celebrated."""
+        before = self._team_rung(step.member.team)
+        proceed()
+        if step.conv is not None:
+            self._celebrate_if_up(step, before, step.conv.id)
 
-        return run
-
-    def _finishing_interview(self, hook: EnterHook) -> EnterHook:
+    def _finishing_interview(
+        self, coach: Coach, step: Step, flow: Flow, proceed: Callable[[], None]
+    ) -> None:
         """After the interview: check-ins turn on for the team, the first time."""
+        self._celebrating(coach, step, flow, proceed)
+        team = step.member.team
+        zone = team.timezone or step.msg.timezone
+        schedule = default_schedule(zone, today_in(self.coach.clock.now(), zone))
+        if agenda.ensure_schedule(self.store, team.id, schedule):
+            step.say(
+                f"Check-ins are now on for {team.label}: {schedule.describe()}."
+                " `schedule` shows it; your lead can change it."
+            )
+            self.changed()
 
-        def run(coach: Coach, step: Step, flow: Flow) -> None:
-            hook(coach, step, flow)
-            team = step.member.team
-            zone = team.timezone or step.msg.timezone
-            schedule = default_schedule(zone, today_in(self.coach.clock.now(), zone))
-            if agenda.ensure_schedule(self.store, team.id, schedule):
-                step.say(
-                    f"Check-ins are now on for {team.label}: {schedule.describe()}."
-                    " `schedule` shows it; your lead can change it."
-                )
-                self.changed()
 
-        return run
+class CheckInExtension:
+    """Check-ins as the engine sees them: their chat commands, and their hooks."""
+
+    help = HELP
+
+    def __init__(self, checkins: CheckIns) -> None:
+        self.checkins = checkins
+        self.command = CheckInCommands(checkins).command
+
+    def around_enter(self, flow: str, state: str) -> AroundHook | None:
+        checkins = self.checkins
+        if flow in CHECKIN_FLOWS and state == "ci_reflect":
+            return _replacing(checkins._enter_reflect)
+        if flow in CHECKIN_FLOWS and state == "ci_next":
+            return _replacing(checkins._enter_next)
+        if (flow, state) == (INTERVIEW, "commit"):
+            return checkins._celebrating
+        return None
+
+    def around_finish(self, flow: str) -> AroundHook | None:
+        if flow in CHECKIN_FLOWS:
+            return _replacing(self.checkins._finish_checkin)
+        if flow == INTERVIEW:
+            return self.checkins._finishing_interview
+        return None
+
+
+def _replacing(hook: EnterHook) -> AroundHook:
+    """An around hook that runs `hook` instead of the engine's own."""
+
+    def run(coach: Coach, step: Step, flow: Flow, proceed: Callable[[], None]) -> None:
+        hook(coach, step, flow)
+
+    return run
 
 
 _INSTALLED: WeakKeyDictionary[Coach, CheckIns] = WeakKeyDictionary()
@@ -538,16 +573,7 @@ def install(coach: Coach) -> CheckIns:
     if coach in _INSTALLED:
         return _INSTALLED[coach]
     checkins = CheckIns(coach)
-    coach.commands.append(CheckInCommands(checkins).command)
-    coach.help.update(HELP)
-    for flow in CHECKIN_FLOWS:
-        coach.on_enter[(flow, "ci_reflect")] = checkins._enter_reflect
-        coach.on_enter[(flow, "ci_next")] = checkins._enter_next
-        coach.on_finish[flow] = checkins._finish_checkin
-    commit = coach.on_enter[(INTERVIEW, "commit")]
-    coach.on_enter[(INTERVIEW, "commit")] = checkins._celebrating(commit)
-    finish = coach.on_finish[INTERVIEW]
-    coach.on_finish[INTERVIEW] = checkins._finishing_interview(checkins._celebrating(finish))
+    coach.extend(CheckInExtension(checkins))
     _INSTALLED[coach] = checkins
     return checkins
 

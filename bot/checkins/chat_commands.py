@@ -10,28 +10,26 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from bot import agenda
-from bot.clock import parse_iso
-from bot.engine import INTERVIEW, Coach, Step
-from bot.schedules import (
+from bot.checkins import agenda
+from bot.checkins.schedules import (
     USAGE,
     Rhythm,
     Schedule,
     ScheduleError,
     apply_change,
-    canonical_zone,
     default_schedule,
     describe_days,
     localize,
     parse_change,
     parse_date,
-    today_in,
 )
-
-if TYPE_CHECKING:
-    from bot.checkins import CheckIns
+from bot.clock import parse_iso
+from bot.engine import INTERVIEW, Coach, Step
+from bot.messages import Reply
+from bot.store import Member, Store
+from bot.zones import canonical_zone, today_in
 
 MAX_SNOOZE_DAYS = 365
 _SNOOZE = re.compile(r"^snooze(?: (?:for )?(\d+)(?: ?days?| ?d)?| until (.+)| (off))?$")
@@ -41,10 +39,26 @@ _CHECKIN_NOW = frozenset({"checkin now", "check-in now", "check in now"})
 _STAGE_CHECK = frozenset({"stage check", "stage-check", "stagecheck"})
 
 
-class CheckInCommands:
-    """A command hook for the engine (`coach.commands`): True when the text was ours."""
+class Rounds(Protocol):
+    """What the commands need of the check-in service (`bot.checkins.CheckIns` is one)."""
 
-    def __init__(self, checkins: CheckIns) -> None:
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def coach(self) -> Coach: ...
+
+    def changed(self) -> None: ...
+
+    def start_round(self, team_id: int, occurrence: datetime) -> int: ...
+
+    def stage_check(self, member: Member) -> list[Reply]: ...
+
+
+class CheckInCommands:
+    """The check-in chat commands, for the engine through `CheckInExtension`: True when ours."""
+
+    def __init__(self, checkins: Rounds) -> None:
         self.checkins = checkins
         self.store = checkins.store
         self.clock = checkins.coach.clock

@@ -25,14 +25,13 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from bot import agenda
-from bot.agenda import Delivery
-from bot.checkins import CheckIns, Defer, Skip, install
-from bot.config import Config
+from bot.checkins import agenda
+from bot.checkins.agenda import Delivery
+from bot.checkins.schedules import catch_up, next_due
+from bot.checkins.service import CheckIns, Defer, Skip, install
 from bot.engine import Coach
 from bot.messages import Outgoing, Sender, Undeliverable
 from bot.pacing import Pacer
-from bot.schedules import catch_up, next_due
 
 log = logging.getLogger("coffee_coach.scheduler")
 
@@ -300,10 +299,11 @@ class Scheduler:
                 await asyncio.wait_for(wake.wait(), nap)
 
 
-def mount(app: web.Application, coach: Coach, config: Config) -> None:
-    """Run the scheduler as a task of the server, sending through the adapters' Senders."""
-    from bot.server import SENDERS
+def mount(app: web.Application, coach: Coach, senders: Mapping[str, Sender]) -> None:
+    """Run the scheduler as a task of the server, sending through the adapters' Senders.
 
+    `senders` is read when the server starts, so doors mounted after this still count.
+    """
     checkins = install(coach)
 
     async def scheduler_task(app: web.Application) -> AsyncIterator[None]:
@@ -315,7 +315,6 @@ def mount(app: web.Application, coach: Coach, config: Config) -> None:
             loop.call_soon_threadsafe(wake.set)
 
         unsubscribe = checkins.subscribe(wake_up)
-        senders: dict[str, Sender] = app[SENDERS]
         scheduler = Scheduler(checkins, senders, pacer=Pacer())
         task = asyncio.create_task(scheduler.run(wake), name="coffee-coach scheduler")
         log.info("check-in scheduler running as %s", scheduler.worker)

@@ -15,20 +15,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
+from bot.checkins.schedules import QuietHours, Rhythm, Schedule, next_due
 from bot.clock import iso, parse_iso
 from bot.messages import Choice, MemberKey, Outgoing, Reply
-from bot.schedules import QuietHours, Rhythm, Schedule, canonical_zone, next_due
-from bot.store import Member, Store
-
-CHECKIN, REMINDER, CELEBRATION = "checkin", "reminder", "celebration"
-# Statuses a delivery ends in; `sending` rows are in flight (or their sender crashed).
-SENT, SKIPPED, FAILED, INTERRUPTED, SUPERSEDED = (
-    "sent",
-    "skipped",
-    "failed",
-    "interrupted",
-    "superseded",
+from bot.store import (
+    FAILED,
+    INTERRUPTED,
+    SENT,
+    SKIPPED,
+    SUPERSEDED,
+    Member,
+    Store,
 )
+from bot.zones import canonical_zone
+
 _WATERMARK = "checkins.interviews_seen_up_to"
 
 
@@ -459,18 +459,7 @@ def checkin_rounds(store: Store, team_id: int) -> list[tuple[str, int, int]]:
     A check-in's conversation starts when its message is prepared, before it is sent: one
     whose send was given up or interrupted never reached the member, so they were not asked.
     """
-    rows = store.conn.execute(
-        "SELECT json_extract(c.context, '$.round') AS round, count(*),"
-        " sum(EXISTS (SELECT 1 FROM answers a"
-        "  WHERE a.conversation_id = c.id AND a.question = 'ci_progress'))"
-        " FROM conversations c JOIN members m ON m.id = c.member_id"
-        " WHERE m.team_id = ? AND c.flow IN ('checkin', 'checkin_stage') AND round IS NOT NULL"
-        " AND NOT EXISTS (SELECT 1 FROM deliveries d"
-        "  WHERE d.key = ? || ':' || c.member_id || ':' || round AND d.status IN (?, ?))"
-        " GROUP BY round ORDER BY round",
-        (team_id, CHECKIN, FAILED, INTERRUPTED),
-    ).fetchall()
-    return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+    return store.checkin_rounds(team_id)
 
 
 def checkin_count(store: Store, member_id: int) -> int:

@@ -9,23 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
-from dataclasses import replace
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from bot import agenda
-from bot.checkin_commands import describe_schedule, when
-from bot.checkins import CheckIns, install
-from bot.cli import CliError
-from bot.clock import Clock, ManualClock, SystemClock
-from bot.config import Config
-from bot.engine import Coach
-from bot.messages import Outgoing, Sender, TeamKey
-from bot.render import reply_text
-from bot.scheduler import PassReport, Scheduler
-from bot.schedules import (
+from bot.checkins import agenda
+from bot.checkins.chat_commands import describe_schedule, when
+from bot.checkins.scheduler import PassReport, Scheduler
+from bot.checkins.schedules import (
     ScheduleChange,
     ScheduleError,
     apply_change,
@@ -39,6 +31,13 @@ from bot.schedules import (
     parse_weekday,
     parse_zone,
 )
+from bot.checkins.service import CheckIns, install
+from bot.clock import Clock, ManualClock, SystemClock
+from bot.config import Config
+from bot.engine import Coach
+from bot.errors import CliError
+from bot.messages import Outgoing, TeamKey
+from bot.render import reply_text
 from bot.store import Store, Team, open_store
 
 
@@ -90,24 +89,11 @@ async def preview(checkins: CheckIns) -> tuple[PassReport, list[Outgoing]]:
     return report, [o for r in recorders.values() for o in r.sent]
 
 
-async def _tick(coach: Coach, checkins: CheckIns, config: Config) -> PassReport:
-    """One pass through the platforms' own Senders, set up as `serve` sets them up."""
-    from aiohttp import web
-
-    from bot.server import SENDERS, build_app
-
-    app = build_app(coach, replace(config, scheduler=False))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        doors: dict[str, Sender] = app[SENDERS]
-        senders: dict[str, Sender] = {"console": TerminalSender(sys.stdout), **doors}
-        return await Scheduler(checkins, senders).run_pass()
-    finally:
-        await runner.cleanup()
+ThroughDoors = Callable[[Coach, CheckIns, Config], Coroutine[Any, Any, PassReport]]
 
 
-def cmd_tick(args: argparse.Namespace) -> int:
+def cmd_tick(args: argparse.Namespace, *, through_doors: ThroughDoors) -> int:
+    """`tick`, given the composition root's way to send one pass through the real doors."""
     if args.at is not None and not args.dry_run:
         raise CliError("--at goes with --dry-run: a real pass runs at the real time.")
     at = _moment(args.at) if args.at is not None else None
@@ -123,7 +109,7 @@ def cmd_tick(args: argparse.Namespace) -> int:
         print(f"Would send {len(outgoing)} message(s). Pass: {report}.")
         return 0
     config = Config.from_env(db=args.db)
-    report = asyncio.run(_tick(coach, checkins, config))
+    report = asyncio.run(through_doors(coach, checkins, config))
     print(f"Pass done: {report}.")
     return 1 if report.failed else 0
 

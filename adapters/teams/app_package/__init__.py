@@ -15,6 +15,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bot.errors import CliError
+
 HERE = Path(__file__).parent
 TEMPLATE = HERE / "manifest.template.json"
 ICONS = ("color.png", "outline.png")
@@ -65,9 +67,7 @@ def write_package(path: Path, info: PackageInfo) -> Path:
 
 
 def cmd_teams_package(args: argparse.Namespace) -> int:
-    """`coffee-coach teams-package`: its parser is declared in bot/commands.py."""
-    from bot.cli import CliError
-
+    """`coffee-coach teams-package`: its parser is declared in bot/subcommands.py."""
     if not _GUID.match(args.app_id):
         raise CliError(
             f"{args.app_id!r} is not a Microsoft app id (a GUID such as"

@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from difflib import get_close_matches
-from functools import cache
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
+
+from bot.zones import canonical_zone, close_zones, zone_named
 
 Cadence = Literal["weekly", "fortnightly", "monthly", "off"]
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -119,11 +120,6 @@ def default_schedule(zone: str | None, today: date) -> Schedule:
     return replace(schedule, anchor=_next_weekday(today, schedule.weekday))
 
 
-def today_in(now: datetime, zone: str | None) -> date:
-    """The date it is now where the team (or member) is; UTC if the zone is unknown."""
-    return now.astimezone(ZoneInfo(canonical_zone(zone) or "UTC")).date()
-
-
 # --- instants ------------------------------------------------------------------------------
 
 
@@ -217,29 +213,12 @@ def _month_before(year: int, month: int) -> tuple[int, int]:
 # --- reading what people type ------------------------------------------------------------
 
 
-@cache
-def _zones() -> dict[str, str]:
-    return {name.casefold(): name for name in available_timezones()}
-
-
-def canonical_zone(name: str | None) -> str | None:
-    """The zone's canonical IANA spelling, or None if it is not a zone zoneinfo can load."""
-    found = _zones().get(name.strip().casefold()) if name else None
-    if found is None:
-        return None
-    try:
-        ZoneInfo(found)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return found
-
-
 def parse_zone(text: str) -> str:
     """An IANA zone name in its canonical spelling; a typo gets a suggestion."""
     found = canonical_zone(text)
     if found is None:
-        close = get_close_matches(text.strip().casefold(), list(_zones()), n=1, cutoff=0.75)
-        hint = f" Did you mean {_zones()[close[0]]}?" if close else ""
+        close = get_close_matches(text.strip().casefold(), close_zones(), n=1, cutoff=0.75)
+        hint = f" Did you mean {zone_named(close[0])}?" if close else ""
         raise ScheduleError(
             f"“{text}” isn't a time zone I know.{hint} Use an IANA name such as"
             " Europe/London, America/New_York or Asia/Tokyo."

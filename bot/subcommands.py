@@ -40,7 +40,7 @@ def _teams_package(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     package.add_argument("--website-url", help="https URL of the publisher's site")
     package.add_argument("--privacy-url", help="https URL of the privacy statement")
     package.add_argument("--terms-url", help="https URL of the terms of use")
-    package.set_defaults(run=lazy("adapters.teams_package:cmd_teams_package"))
+    package.set_defaults(run=lazy("adapters.teams.app_package:cmd_teams_package"))
 
 
 def _checkins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -49,7 +49,7 @@ def _checkins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
         "--dry-run", action="store_true", help="show what would be sent; send and record nothing"
     )
     tick.add_argument("--at", help="with --dry-run: pretend it is this moment (ISO, with offset)")
-    tick.set_defaults(run=lazy("bot.checkin_cli:cmd_tick"))
+    tick.set_defaults(run=lazy("bot.server:cmd_tick"))
 
     schedule = sub.add_parser("schedule", help="show or change a team's check-in schedule")
     schedule.add_argument("--team", required=True, help="the team's name or id")
@@ -63,10 +63,10 @@ def _checkins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     schedule.add_argument("--quiet", help="quiet hours, such as 20:00-08:00")
     schedule.add_argument("--day", help="monthly: day of the month, 1 to 31 or last")
     schedule.add_argument("--stage-check-every", help="stage check every N check-ins, or never")
-    schedule.set_defaults(run=lazy("bot.checkin_cli:cmd_schedule"))
+    schedule.set_defaults(run=lazy("bot.checkins.cli:cmd_schedule"))
 
     status = sub.add_parser("status", help="check-in schedules, deliveries and failed sends")
-    status.set_defaults(run=lazy("bot.checkin_cli:cmd_status"))
+    status.set_defaults(run=lazy("bot.checkins.cli:cmd_status"))
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -1,4 +1,4 @@
-"""Coffee Coach's store: one SQLite file through sqlite-utils.
+"""The SQLite store: one file through sqlite-utils, in WAL mode.
 
 Answers are history (an edit adds a version), stage placements are history, and every
 conversation state change is guarded by a version column, so a repeated delivery or a
@@ -16,7 +16,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,231 +24,24 @@ import sqlite_utils
 
 from bot.clock import Clock, SystemClock, iso
 from bot.messages import MemberKey, TeamKey
+from bot.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from bot.store.records import (
+    CHECKIN,
+    FAILED,
+    INTERRUPTED,
+    Answer,
+    Conversation,
+    Interview,
+    Member,
+    StoreError,
+    Team,
+)
+from bot.zones import canonical_zone
 
 log = logging.getLogger("coffee_coach.store")
 
 DEFAULT_DB = "coffee-coach.db"
-SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used as it is; the message says why and what to do."""
-
-
-@dataclass(slots=True)
-class Team:
-    id: int
-    platform: str
-    workspace: str
-    team: str
-    name: str | None
-    address: str | None
-    timezone: str | None
-    lead: str | None
-
-    @property
-    def key(self) -> TeamKey:
-        return TeamKey(self.platform, self.workspace, self.team)
-
-    @property
-    def label(self) -> str:
-        return self.name or self.team
-
-
-@dataclass(slots=True)
-class Member:
-    id: int
-    team: Team
-    user: str
-    name: str | None
-    address: str | None
-    last_seen: str
-    # The zone the member's platform last reported (IANA name), if any.
-    timezone: str | None = None
-
-    @property
-    def label(self) -> str:
-        return self.name or self.user
-
-    @property
-    def key(self) -> MemberKey:
-        return MemberKey(self.team.platform, self.team.workspace, self.user, self.team.team)
-
-
-@dataclass(slots=True)
-class Conversation:
-    id: int
-    member_id: int
-    flow: str
-    state: str
-    status: str
-    version: int
-    trail: list[str]
-    return_to: str | None
-    followed_up: bool
-    context: dict[str, Any]
-    started_at: str
-    updated_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    question: str
-    version: int
-    text: str
-    value: str | None
-    skipped: bool
-    message_id: str | None
-    created_at: str
-
-
-@dataclass(slots=True)
-class Interview:
-    """A member's latest coffee interview, with its current answers."""
-
-    member: Member
-    conversation: Conversation
-    answers: dict[str, Answer] = field(default_factory=dict)
-
-
-# --- schema ----------------------------------------------------------------------------
-
-_MIGRATIONS: dict[int, str] = {
-    1: """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE teams (
-        id INTEGER PRIMARY KEY,
-        platform TEXT NOT NULL,
-        workspace TEXT NOT NULL,
-        team TEXT NOT NULL,
-        name TEXT,
-        address TEXT,
-        timezone TEXT,
-        lead TEXT,
-        created_at TEXT NOT NULL,
-        UNIQUE (platform, workspace, team)
-    );
-    CREATE TABLE members (
-        id INTEGER PRIMARY KEY,
-        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
-        user TEXT NOT NULL,
-        name TEXT,
-        address TEXT,
-        timezone TEXT,
-        last_seen TEXT NOT NULL,
-        UNIQUE (team_id, user)
-    );
-    CREATE INDEX members_by_user ON members(user, last_seen);
-    CREATE TABLE conversations (
-        id INTEGER PRIMARY KEY,
-        member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
-        flow TEXT NOT NULL,
-        state TEXT NOT NULL,
-        status TEXT NOT NULL,
-        version INTEGER NOT NULL DEFAULT 0,
-        trail TEXT NOT NULL DEFAULT '[]',
-        return_to TEXT,
-        followed_up INTEGER NOT NULL DEFAULT 0,
-        context TEXT NOT NULL DEFAULT '{}',
-        started_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE INDEX conversations_by_member ON conversations(member_id, id);
-    CREATE TABLE answers (
-        id INTEGER PRIMARY KEY,
-        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-        question TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        text TEXT NOT NULL,
-        value TEXT,
-        skipped INTEGER NOT NULL DEFAULT 0,
-        message_id TEXT,
-        created_at TEXT NOT NULL,
-        UNIQUE (conversation_id, question, version)
-    );
-    CREATE INDEX answers_by_message ON answers(message_id) WHERE message_id IS NOT NULL;
-    CREATE TABLE placements (
-        id INTEGER PRIMARY KEY,
-        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
-        member_id INTEGER REFERENCES members(id) ON DELETE CASCADE,
-        conversation_id INTEGER REFERENCES conversations(id) ON DELETE SET NULL,
-        rung INTEGER NOT NULL,
-        stage TEXT NOT NULL,
-        evidence TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX placements_by_team ON placements(team_id, id);
-    CREATE TABLE commitments (
-        id INTEGER PRIMARY KEY,
-        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
-        member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
-        conversation_id INTEGER REFERENCES conversations(id) ON DELETE SET NULL,
-        stage TEXT NOT NULL,
-        action TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'open',
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE INDEX commitments_by_member ON commitments(member_id, id);
-    CREATE TABLE events (
-        platform TEXT NOT NULL,
-        workspace TEXT NOT NULL,
-        event_id TEXT NOT NULL,
-        seen_at TEXT NOT NULL,
-        PRIMARY KEY (platform, workspace, event_id)
-    ) WITHOUT ROWID;
-    CREATE INDEX events_by_age ON events(seen_at);
-    """,
-    # Check-ins (bot/agenda.py): each team's schedule with its next due time, each member's
-    # snooze and opt-out, and the outbox of deliveries, claimed before sending.
-    2: """
-    CREATE TABLE schedules (
-        team_id INTEGER PRIMARY KEY REFERENCES teams(id) ON DELETE CASCADE,
-        cadence TEXT NOT NULL,
-        weekday INTEGER NOT NULL,
-        local_time TEXT NOT NULL,
-        day INTEGER NOT NULL,
-        anchor TEXT NOT NULL,
-        timezone TEXT NOT NULL,
-        working_days TEXT NOT NULL,
-        quiet_start TEXT NOT NULL,
-        quiet_end TEXT NOT NULL,
-        stage_check_every INTEGER NOT NULL,
-        next_due TEXT,
-        updated_at TEXT NOT NULL,
-        updated_by TEXT
-    );
-    CREATE INDEX schedules_by_due ON schedules(next_due) WHERE next_due IS NOT NULL;
-    CREATE TABLE member_prefs (
-        member_id INTEGER PRIMARY KEY REFERENCES members(id) ON DELETE CASCADE,
-        opted_out INTEGER NOT NULL DEFAULT 0,
-        snoozed_until TEXT
-    );
-    CREATE TABLE deliveries (
-        id INTEGER PRIMARY KEY,
-        key TEXT NOT NULL UNIQUE,
-        kind TEXT NOT NULL,
-        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
-        member_id INTEGER REFERENCES members(id) ON DELETE CASCADE,
-        detail TEXT NOT NULL DEFAULT '{}',
-        due_at TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'pending',
-        attempts INTEGER NOT NULL DEFAULT 0,
-        claimed_by TEXT,
-        claimed_at TEXT,
-        payload TEXT,
-        error TEXT,
-        created_at TEXT NOT NULL,
-        finished_at TEXT
-    );
-    CREATE INDEX deliveries_due ON deliveries(due_at) WHERE status = 'pending';
-    CREATE INDEX deliveries_in_flight ON deliveries(claimed_at) WHERE status = 'sending';
-    CREATE INDEX deliveries_by_member ON deliveries(member_id, kind, status);
-    CREATE INDEX deliveries_by_status ON deliveries(status, finished_at);
-    """,
-}
-
 
 _MEMBER = (
     "SELECT m.id, m.user, m.name, m.address, m.last_seen, t.id, t.platform, t.workspace,"
@@ -367,7 +159,7 @@ class Store:
         for version in range(current + 1, SCHEMA_VERSION + 1):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _MIGRATIONS[version].split(";"):
+                for statement in MIGRATIONS[version].split(";"):
                     if statement.strip():
                         self.conn.execute(statement)
                 self.conn.execute(
@@ -879,6 +671,35 @@ class Store:
                 "DELETE FROM members WHERE team_id = ? AND user = ?", (team_id, user)
             )
             return cursor.rowcount
+
+    def checkin_rounds(self, team_id: int) -> list[tuple[str, int, int]]:
+        """Each check-in round of a team: (when, members asked, members who answered).
+
+        A check-in's conversation starts when its message is prepared, before it is sent: one
+        whose send was given up or interrupted never reached the member, so they were not asked.
+        """
+        rows = self.conn.execute(
+            "SELECT json_extract(c.context, '$.round') AS round, count(*),"
+            " sum(EXISTS (SELECT 1 FROM answers a"
+            "  WHERE a.conversation_id = c.id AND a.question = 'ci_progress'))"
+            " FROM conversations c JOIN members m ON m.id = c.member_id"
+            " WHERE m.team_id = ? AND c.flow IN ('checkin', 'checkin_stage') AND round IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries d"
+            "  WHERE d.key = ? || ':' || c.member_id || ':' || round AND d.status IN (?, ?))"
+            " GROUP BY round ORDER BY round",
+            (team_id, CHECKIN, FAILED, INTERRUPTED),
+        ).fetchall()
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    def checkin_zone(self, team_id: int) -> str:
+        """The zone the team's check-ins keep: its schedule's, else the team's, else UTC."""
+        row = self.conn.execute(
+            "SELECT timezone FROM schedules WHERE team_id = ?", (team_id,)
+        ).fetchone()
+        if row is not None:
+            return str(row[0])
+        row = self.conn.execute("SELECT timezone FROM teams WHERE id = ?", (team_id,)).fetchone()
+        return (canonical_zone(row[0]) if row else None) or "UTC"
 
     def stats(self) -> dict[str, int]:
         names = ["teams", "members", "conversations", "answers", "placements", "commitments"]

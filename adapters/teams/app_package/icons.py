@@ -1,6 +1,6 @@
 """Draws the two Teams icons (a coffee cup) as PNG files, with the standard library only.
 
-Run `python -m adapters.teams_package.icons` after changing a shape to redraw the committed
+Run `python -m adapters.teams.app_package.icons` after changing a shape to redraw the committed
 `color.png` (192x192, full colour) and `outline.png` (32x32, white on transparent, as Teams
 requires). The drawing uses no trigonometry, so it is byte-for-byte reproducible; a test
 checks that the committed files are what this module draws.

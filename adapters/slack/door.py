@@ -1,0 +1,540 @@
+"""The Slack door: `/coffee`, the interview in a DM, buttons, App Home, on slack-bolt.
+
+Slash commands, events and button presses arrive at `POST /slack/events` (or over Socket
+Mode) and go through one bolt `AsyncApp`. Each listener turns the payload into an
+`Incoming` (the pure converters in `payloads.py`) and acknowledges; every Web API call happens after
+the ack, in the background and in order per channel. Events and presses are handled by the
+coach before the ack (it is fast and local, and the store records the event id in the
+same transaction as the change, so a retry is recognised however late it comes); `/coffee`
+is acked first, because the interview goes on in a DM the door may first have to open.
+
+Bolt runs with `process_before_response=True`: the listener's return is the HTTP response,
+so the ack never waits on the listener runner's 10 ms polling loop.
+
+Every slack_bolt and slack_sdk import lives in this package.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncBoltRequest
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.oauth.installation_store.async_cacheable_installation_store import (
+    AsyncCacheableInstallationStore,
+)
+from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import (
+    SlackMessage,
+    Upload,
+    _fallback,
+    messages_for,
+    plain_text,
+    settled_blocks,
+)
+from adapters.slack.home import home_view
+from adapters.slack.installations import SQLiteInstallations
+from adapters.slack.names import (
+    ACTION,
+    ANSWERED_IN_PLACE,
+    BOT_SCOPES,
+    COMMAND,
+    DEFAULT_API_URL,
+    MAX_BLOCKS,
+    NAV_ACTION,
+    NOT_IN_CHANNEL,
+    PLATFORM,
+    REPORT,
+    SENT_TO_DM,
+    UNDELIVERABLE,
+)
+from adapters.slack.payloads import (
+    Profile,
+    _action,
+    _workspace,
+    action_incoming,
+    command_incoming,
+    is_dm,
+    malformed,
+    message_incoming,
+    signature_ok,
+    with_profile,
+)
+from adapters.slack.queue import ChannelQueue, logged
+from bot.config import Config
+from bot.messages import (
+    Incoming,
+    MemberKey,
+    Outgoing,
+    Reply,
+    Sender,
+    Turn,
+    Undeliverable,
+)
+from bot.pacing import ConversationPacer
+from bot.port import Port
+from bot.render import reply_text
+
+log = logging.getLogger("coffee_coach.slack")
+
+
+# --- the door -----------------------------------------------------------------------------
+
+
+class SlackDoor:
+    """Coffee Coach in Slack: the bolt app, its listeners, and the proactive `Sender`."""
+
+    platform = PLATFORM
+
+    @property
+    def sender(self) -> Sender:
+        """What the server registers for proactive sends: the door is its own Sender."""
+        return self
+
+    def __init__(
+        self,
+        coach: Port,
+        config: Config,
+        *,
+        oauth_db: str | None = None,
+        pacer: ConversationPacer | None = None,
+    ) -> None:
+        self.coach = coach
+        self.config = config
+        # About one post per second per channel, Slack's limit for chat.postMessage.
+        self.pacer = pacer or ConversationPacer(rate=1, per_s=1.0)
+        self.queue = ChannelQueue()
+        self._dms: dict[tuple[str, str], str] = {}
+        self._profiles: dict[tuple[str, str], Profile] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        base_url = config.slack_api_url or DEFAULT_API_URL
+        self.client = AsyncWebClient(
+            token=None if self.multi_workspace else config.slack_bot_token,
+            base_url=base_url if base_url.endswith("/") else base_url + "/",
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            ],
+        )
+        self.installations: AsyncCacheableInstallationStore | None = None
+        self.bolt = self._bolt_app(oauth_db or config.db)
+        self.bolt.command(COMMAND)(self._on_command)
+        self.bolt.event("message")(self._on_message)
+        self.bolt.event("app_home_opened")(self._on_home_opened)
+        self.bolt.event("app_uninstalled")(self._on_uninstalled)
+        self.bolt.event("tokens_revoked")(self._on_tokens_revoked)
+        self.bolt.action(re.compile("^" + re.escape(ACTION)))(self._on_action)
+
+    @property
+    def multi_workspace(self) -> bool:
+        return bool(self.config.slack_client_id and self.config.slack_client_secret)
+
+    def _bolt_app(self, path: str) -> AsyncApp:
+        config = self.config
+        common: dict[str, Any] = {
+            "name": "coffee-coach",
+            "client": self.client,
+            "signing_secret": config.slack_signing_secret or "",
+            "process_before_response": True,
+            # Verified in `_events` before the body is parsed: bolt checks only after parsing,
+            # too late to answer a malformed unsigned body with a 401.
+            "request_verification_enabled": False,
+        }
+        if not self.multi_workspace:
+            if not config.slack_bot_token:
+                raise ValueError(
+                    "Slack needs SLACK_BOT_TOKEN (one workspace), or SLACK_CLIENT_ID and"
+                    " SLACK_CLIENT_SECRET (installs over OAuth)"
+                )
+            return AsyncApp(**common)
+        assert config.slack_client_id and config.slack_client_secret
+        # Installations and OAuth states: their own tables in the database at `path`.
+        self.installations = AsyncCacheableInstallationStore(
+            SQLiteInstallations(database=path, client_id=config.slack_client_id)
+        )
+        settings = AsyncOAuthSettings(
+            client_id=config.slack_client_id,
+            client_secret=config.slack_client_secret,
+            scopes=list(BOT_SCOPES),
+            installation_store=self.installations,
+            state_store=SQLite3OAuthStateStore(database=path, expiration_seconds=600),
+        )
+        # Cached, so an event costs no auth.test round trip once the workspace was seen.
+        settings.authorize = AsyncInstallationStoreAuthorize(
+            client_id=config.slack_client_id,
+            client_secret=config.slack_client_secret,
+            installation_store=self.installations,
+            cache_enabled=True,
+            logger=log,
+        )
+        return AsyncApp(**common, oauth_settings=settings)
+
+    # --- wiring -------------------------------------------------------------------------
+
+    def attach(self, app: web.Application) -> None:
+        if self.config.slack_signing_secret:
+            app.router.add_post("/slack/events", self._events)
+        flow = self.bolt.oauth_flow
+        if flow is not None:
+            app.router.add_get(flow.install_path, self._oauth(flow.handle_installation))
+            app.router.add_get(flow.redirect_uri_path, self._oauth(flow.handle_callback))
+        app.on_startup.append(self._start)
+        app.on_cleanup.append(self._stop)
+        app[SLACK_DOOR] = self
+
+    async def _start(self, app: web.Application) -> None:
+        # One connection pool for every Web API call, bolt's per-request clients included.
+        self._session = aiohttp.ClientSession()
+        self.client.session = self._session
+        if self.config.slack_app_token:
+            self._socket = AsyncSocketModeHandler(
+                self.bolt, self.config.slack_app_token, web_client=self.client
+            )
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+
+    async def _stop(self, app: web.Application) -> None:
+        await self.queue.drain(timeout=10)
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+        if self._session is not None:
+            await self._session.close()
+
+    async def _events(self, request: web.Request) -> web.Response:
+        """POST /slack/events: verify, reject what Slack would never send, then bolt."""
+        body = await request.read()
+        if not signature_ok(
+            self.config.slack_signing_secret or "",
+            body,
+            timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
+            signature=request.headers.get("X-Slack-Signature", ""),
+            now=time.time(),
+        ):
+            return web.json_response({"error": "invalid signature"}, status=401)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
+            )
+        except (UnicodeDecodeError, ValueError, TypeError, AttributeError, KeyError):
+            return web.json_response({"error": "malformed body"}, status=400)
+        if problem := malformed(bolt_request.body):
+            return web.json_response({"error": problem}, status=400)
+        return await to_aiohttp_response(await self.bolt.async_dispatch(bolt_request))
+
+    def _oauth(
+        self, handle: Callable[[AsyncBoltRequest], Awaitable[Any]]
+    ) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def route(request: web.Request) -> web.Response:
+            bolt_request = AsyncBoltRequest(
+                body="", query=request.query_string, headers=dict(request.headers)
+            )
+            return await to_aiohttp_response(await handle(bolt_request))
+
+        return route
+
+    # --- listeners ----------------------------------------------------------------------
+
+    async def _on_command(
+        self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        text = plain_text(str(command.get("text") or "")).strip()
+        word = text.split(maxsplit=1)[0].casefold() if text else ""
+        workspace, user = str(command["team_id"]), str(command["user_id"])
+        client: AsyncWebClient = context.client
+        if word in ANSWERED_IN_PLACE:
+            incoming = command_incoming(command, dm=self._known_dm(workspace, user))
+            turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
+            blocks = [
+                b
+                for m in messages_for(turn.replies)
+                if isinstance(m, SlackMessage)
+                for b in m.blocks
+            ]
+            await ack(
+                text=_fallback([reply_text(r) for r in turn.replies]),
+                blocks=blocks[:MAX_BLOCKS],
+                response_type="ephemeral",
+            )
+            return
+        in_app_dm = command["channel_id"] == self._known_dm(workspace, user)
+        if in_app_dm or word == REPORT:
+            await ack()
+        else:
+            await ack(text=SENT_TO_DM, response_type="ephemeral")
+        self.queue.spawn(logged(self._run_command(client, command, word), "/coffee " + word))
+
+    async def _run_command(
+        self, client: AsyncWebClient, command: dict[str, Any], word: str
+    ) -> None:
+        workspace, user = str(command["team_id"]), str(command["user_id"])
+        profile = await self._profile(client, workspace, user)
+        dm = await self._dm(client, workspace, user)
+        turn = self.coach.handle(with_profile(command_incoming(command, dm=dm), profile))
+        if turn.duplicate:
+            return
+        if word == REPORT:
+            await self._deliver_report(client, turn, str(command["channel_id"]), user, dm)
+        else:
+            await self.queue.submit(dm, lambda: self._post(client, dm, turn.replies))
+
+    async def _deliver_report(
+        self, client: AsyncWebClient, turn: Turn, channel: str, user: str, dm: str
+    ) -> None:
+        """In the team's channel for everyone; anywhere else, only for the member who asked."""
+        try:
+            if turn.team is not None and turn.team.team == channel:
+                await self.queue.submit(channel, lambda: self._post(client, channel, turn.replies))
+            else:
+                await self.queue.submit(
+                    channel, lambda: self._ephemeral(client, channel, user, turn.replies)
+                )
+        except SlackApiError as error:
+            if error.response.get("error") not in ("not_in_channel", "channel_not_found"):
+                raise
+            note = Reply(NOT_IN_CHANNEL)
+            await self.queue.submit(dm, lambda: self._post(client, dm, [note, *turn.replies]))
+
+    async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        incoming = message_incoming(body)
+        if incoming is None or incoming.dm_address is None:
+            return
+        client: AsyncWebClient = context.client
+        channel = incoming.dm_address
+        self._dms[(incoming.key.workspace, incoming.key.user)] = channel
+        turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
+        if turn.replies:
+            self.queue.submit(
+                channel, lambda: logged(self._post(client, channel, turn.replies), "DM reply")
+            )
+
+    async def _on_action(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        client: AsyncWebClient = context.client
+        container = body.get("container") or {}
+        channel = str(container.get("channel_id") or "")
+        incoming = action_incoming(body)
+        if incoming is None:
+            await ack()
+            return
+        if container.get("type") != "message" or not is_dm(channel):
+            # App Home, or a message in a channel: the conversation goes on in the DM.
+            await ack()
+            work = self._run_press_elsewhere(client, body, home=container.get("type") == "view")
+            self.queue.spawn(logged(work, "button press"))
+            return
+        self._dms[(incoming.key.workspace, incoming.key.user)] = channel
+        turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
+        await ack()
+        if turn.duplicate:
+            return
+        user = incoming.key.user
+        if turn.stale:
+            job = self._ephemeral(client, channel, user, turn.replies)
+        else:
+            job = self._settle(client, body, turn)
+        self.queue.submit(channel, lambda: logged(job, "button press"))
+
+    async def _settle(self, client: AsyncWebClient, body: dict[str, Any], turn: Turn) -> None:
+        """Replace the pressed prompt's buttons with the answer, then send what comes next."""
+        action = _action(body) or {}
+        channel = str(body["container"]["channel_id"])
+        message = body.get("message") or {}
+        chosen = next((r.answered for r in turn.replies if r.answered), None)
+        label = chosen or str((action.get("text") or {}).get("text") or action.get("value"))
+        blocks = settled_blocks(
+            message.get("blocks") or [], label, nav=str(action["action_id"]).startswith(NAV_ACTION)
+        )
+        await client.chat_update(
+            channel=channel,
+            ts=str(body["container"]["message_ts"]),
+            text=str(message.get("text") or label),
+            blocks=blocks,
+        )
+        await self._post(client, channel, turn.replies)
+
+    async def _run_press_elsewhere(
+        self, client: AsyncWebClient, body: dict[str, Any], *, home: bool
+    ) -> None:
+        workspace, user = _workspace(body), str(body["user"]["id"])
+        profile = await self._profile(client, workspace, user)
+        dm = await self._dm(client, workspace, user)
+        incoming = action_incoming(body, dm=dm)
+        assert incoming is not None
+        turn = self.coach.handle(with_profile(incoming, profile))
+        if turn.duplicate:
+            return
+        await self.queue.submit(dm, lambda: self._post(client, dm, turn.replies))
+        if home:
+            await self._publish_home(client, workspace, user)
+
+    async def _on_home_opened(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        if event.get("tab") != "home" or not isinstance(event.get("user"), str):
+            return
+        work = self._publish_home(context.client, str(context.team_id), event["user"])
+        self.queue.spawn(logged(work, "App Home"))
+
+    async def _publish_home(self, client: AsyncWebClient, workspace: str, user: str) -> None:
+        view = home_view(self.coach.home(MemberKey(PLATFORM, workspace, user)))
+        await client.views_publish(user_id=user, view=view)
+
+    async def _on_uninstalled(self, context: AsyncBoltContext) -> None:
+        log.info("Slack: uninstalled from %s; the coaching data is kept", context.team_id)
+        self._forget_workspace(str(context.team_id))
+        if self.installations is not None:
+            await AsyncTokenRevocationListeners(self.installations).handle_app_uninstalled_events(
+                context
+            )
+
+    async def _on_tokens_revoked(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        self._forget_workspace(str(context.team_id))
+        if self.installations is not None:
+            await AsyncTokenRevocationListeners(self.installations).handle_tokens_revoked_events(
+                event, context
+            )
+
+    def _forget_workspace(self, workspace: str) -> None:
+        for cache in (self._dms, self._profiles):
+            for key in [k for k in cache if k[0] == workspace]:
+                del cache[key]
+
+    # --- Web API --------------------------------------------------------------------------
+
+    async def _post(self, client: AsyncWebClient, channel: str, replies: Sequence[Reply]) -> None:
+        for item in messages_for(replies):
+            if isinstance(item, Upload):
+                await client.files_upload_v2(
+                    channel=channel,
+                    filename=item.file.name,
+                    title=item.file.name,
+                    content=item.file.content,
+                    initial_comment=item.comment or None,
+                )
+                continue
+            await self.pacer.wait(channel)
+            await client.chat_postMessage(channel=channel, text=item.text, blocks=list(item.blocks))
+
+    async def _ephemeral(
+        self, client: AsyncWebClient, channel: str, user: str, replies: Sequence[Reply]
+    ) -> None:
+        for item in messages_for(replies):
+            if isinstance(item, SlackMessage):
+                await client.chat_postEphemeral(
+                    channel=channel, user=user, text=item.text, blocks=list(item.blocks)
+                )
+
+    async def _dm(self, client: AsyncWebClient, workspace: str, user: str) -> str:
+        """The member's DM channel with the app: remembered, stored, or opened now."""
+        known = self._known_dm(workspace, user)
+        if known is None:
+            response = await client.conversations_open(users=user)
+            known = str(response["channel"]["id"])
+            self._dms[(workspace, user)] = known
+        return known
+
+    def _known_dm(self, workspace: str, user: str) -> str | None:
+        known = self._dms.get((workspace, user))
+        if known is None:
+            stored = self.coach.known_address(MemberKey(PLATFORM, workspace, user))
+            if stored:
+                known = self._dms[(workspace, user)] = stored
+        return known
+
+    async def _profile(self, client: AsyncWebClient, workspace: str, user: str) -> Profile:
+        profile = self._profiles.get((workspace, user))
+        if profile is not None:
+            return profile
+        try:
+            info = (await client.users_info(user=user))["user"]
+        except SlackApiError as error:
+            log.warning("Slack: users.info %s failed: %s", user, error.response.get("error"))
+            return Profile()
+        names = info.get("profile") or {}
+        profile = Profile(
+            name=names.get("display_name") or info.get("real_name") or info.get("name"),
+            timezone=info.get("tz"),
+            is_admin=bool(info.get("is_admin") or info.get("is_owner")),
+        )
+        self._profiles[(workspace, user)] = profile
+        return profile
+
+    def _cached_profile(self, client: AsyncWebClient, incoming: Incoming) -> Profile:
+        """The member's profile if known; otherwise fetched for next time, not waited for."""
+        key = (incoming.key.workspace, incoming.key.user)
+        profile = self._profiles.get(key)
+        if profile is None:
+            self.queue.spawn(logged(self._profile(client, *key), "users.info"))
+            return Profile()
+        return profile
+
+    # --- Sender ---------------------------------------------------------------------------
+
+    def messages(self, outgoing: Outgoing) -> int:
+        """A check-in's replies are packed into as few posts as Slack allows."""
+        return len(messages_for(outgoing.replies))
+
+    async def send(self, outgoing: Outgoing) -> None:
+        """Post the coach's own messages to a stored address, in order and paced.
+
+        Multi-workspace installs need `outgoing.key` to pick the workspace's bot token.
+        Raises `Undeliverable` when Slack's answer cannot change on a retry (the channel is
+        gone, the bot was removed, the member deactivated), and the Web API's error otherwise,
+        so the scheduler can record it and try again.
+        """
+        client = await self._client_for(outgoing.key)
+        channel = outgoing.address
+        try:
+            await self.queue.submit(channel, lambda: self._post(client, channel, outgoing.replies))
+        except SlackApiError as error:
+            code = error.response.get("error")
+            if code in UNDELIVERABLE:
+                raise Undeliverable(f"Slack answered {code} for {channel}") from error
+            raise
+
+    async def _client_for(self, key: MemberKey | None) -> AsyncWebClient:
+        if self.installations is None:
+            return self.client
+        if key is None:
+            raise ValueError("a multi-workspace Slack send needs Outgoing.key")
+        bot = await self.installations.async_find_bot(enterprise_id=None, team_id=key.workspace)
+        if bot is None:
+            # Uninstalling deletes the workspace's installation: nobody is left to send as.
+            raise Undeliverable(f"Coffee Coach is not installed in Slack workspace {key.workspace}")
+        return AsyncWebClient(
+            token=bot.bot_token,
+            base_url=self.client.base_url,
+            session=self.client.session,
+            retry_handlers=list(self.client.retry_handlers),
+        )
+
+
+SLACK_DOOR: web.AppKey[SlackDoor] = web.AppKey("slack_door", SlackDoor)
+
+
+def mount(
+    app: web.Application, coach: Port, config: Config, *, oauth_db: str | None = None
+) -> SlackDoor:
+    """Open the Slack door on `app`: /slack/events, OAuth routes, Socket Mode.
+
+    The caller registers the returned door's `sender` for proactive sends.
+    """
+    door = SlackDoor(coach, config, oauth_db=oauth_db)
+    door.attach(app)
+    return door

@@ -1,0 +1,180 @@
+"""Pure converters from Slack payloads (commands, events, presses) to `Incoming`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from adapters.slack.blocks import plain_text
+from adapters.slack.names import ACTION, BLOCK, MAX_AGE_S, PLATFORM
+from bot.messages import (
+    Incoming,
+    MemberKey,
+)
+
+# --- Slack payloads to the coach's messages -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What users.info says about a member, for names in reports and the team's time zone."""
+
+    name: str | None = None
+    timezone: str | None = None
+    is_admin: bool = False
+
+
+def is_dm(channel: str) -> bool:
+    return channel.startswith("D")
+
+
+def _team_name(name: object) -> str | None:
+    return name if isinstance(name, str) and name not in ("directmessage", "privategroup") else None
+
+
+def command_incoming(command: Mapping[str, Any], *, dm: str | None) -> Incoming:
+    """`/coffee [sub]`: in a channel, that channel is the team; in a DM, the member's team."""
+    channel = str(command["channel_id"])
+    in_dm = is_dm(channel)
+    team = None if in_dm else channel
+    return Incoming(
+        key=MemberKey(PLATFORM, str(command["team_id"]), str(command["user_id"]), team),
+        text=plain_text(str(command.get("text") or "")).strip() or "start",
+        event_id=f"command:{command['trigger_id']}",
+        dm_address=dm,
+        team_address=team,
+        display_name=command.get("user_name") or None,
+        team_name=None if in_dm else _team_name(command.get("channel_name")),
+    )
+
+
+def message_incoming(body: Mapping[str, Any]) -> Incoming | None:
+    """A member's message in their DM with the app, or an edit of one.
+
+    None for everything else: bots (this one included), channel messages, and subtypes
+    that are not a person typing (joins, deletions, unfurls, file shares).
+    """
+    event = body.get("event")
+    if not isinstance(event, dict) or event.get("channel_type") != "im":
+        return None
+    edits = None
+    message: Any = event
+    if event.get("subtype") == "message_changed":
+        message = event.get("message")
+        previous = event.get("previous_message")
+        if not isinstance(message, dict):
+            return None
+        if isinstance(previous, dict) and previous.get("text") == message.get("text"):
+            return None
+        edits = message.get("ts")
+    elif event.get("subtype") is not None:
+        return None
+    user, text = message.get("user"), message.get("text")
+    if message.get("bot_id") or not isinstance(user, str) or not isinstance(text, str):
+        return None
+    channel = event.get("channel")
+    return Incoming(
+        key=MemberKey(PLATFORM, _workspace(body), user),
+        text=plain_text(text),
+        event_id=body.get("event_id"),
+        message_id=None if edits else message.get("ts"),
+        edits=edits if isinstance(edits, str) else None,
+        dm_address=channel if isinstance(channel, str) else None,
+    )
+
+
+def action_incoming(body: Mapping[str, Any], *, dm: str | None = None) -> Incoming | None:
+    """A press on one of the coach's buttons: the answer it carries and its prompt token.
+
+    A press on a message is keyed by (channel, message, member), so a double click, or a
+    second button on an already answered prompt, is a duplicate the store turns away.
+    """
+    action = _action(body)
+    if action is None:
+        return None
+    user = str(body["user"]["id"])
+    container = body.get("container") or {}
+    block_id = str(action.get("block_id") or "")
+    token = block_id.removeprefix(BLOCK).rpartition(":")[0] if block_id.startswith(BLOCK) else ""
+    channel = str(container.get("channel_id") or "")
+    team = channel if channel and not is_dm(channel) else None
+    event_id = None
+    if container.get("type") == "message":
+        event_id = f"press:{channel}:{container.get('message_ts')}:{user}"
+    return Incoming(
+        key=MemberKey(PLATFORM, _workspace(body), user, team),
+        value=str(action.get("value") or ""),
+        prompt_token=token or None,
+        event_id=event_id,
+        dm_address=channel if is_dm(channel) else dm,
+        team_address=team,
+    )
+
+
+def with_profile(incoming: Incoming, profile: Profile) -> Incoming:
+    return replace(
+        incoming,
+        display_name=profile.name or incoming.display_name,
+        timezone=profile.timezone,
+        is_admin=profile.is_admin,
+    )
+
+
+def _action(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        return None
+    action: dict[str, Any] = actions[0]
+    return action if str(action.get("action_id", "")).startswith(ACTION) else None
+
+
+def _workspace(body: Mapping[str, Any]) -> str:
+    team = body.get("team")
+    if isinstance(team, dict) and team.get("id"):
+        return str(team["id"])
+    user = body.get("user")
+    if isinstance(user, dict) and user.get("team_id"):
+        return str(user["team_id"])
+    return str(body.get("team_id") or body.get("enterprise_id") or "")
+
+
+def signature_ok(secret: str, body: bytes, *, timestamp: str, signature: str, now: float) -> bool:
+    """Slack's v0 signature of the raw bytes, stamped within the last five minutes."""
+    if not secret or not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_AGE_S:
+        return False
+    signed = b"v0:" + timestamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+def malformed(body: Any) -> str | None:
+    """Why a signed body is not a request Slack sends this app, or None if it is one."""
+    if not isinstance(body, dict):
+        return "the body is not an object"
+
+    def text(mapping: Any, *names: str) -> str | None:
+        if not isinstance(mapping, dict):
+            return "expected an object"
+        missing = [n for n in names if not isinstance(mapping.get(n), str) or not mapping[n]]
+        return f"missing {', '.join(missing)}" if missing else None
+
+    if "command" in body:
+        return text(body, "command", "team_id", "user_id", "channel_id", "trigger_id")
+    if body.get("ssl_check"):
+        return None
+    kind = body.get("type")
+    if kind == "url_verification":
+        return text(body, "challenge")
+    if kind == "event_callback":
+        return text(body, "event_id", "team_id") or text(body.get("event"), "type")
+    if kind == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "no actions"
+        return text(body.get("user"), "id") or next(
+            (problem for a in actions if (problem := text(a, "action_id"))), None
+        )
+    return f"not a request this app handles (type {kind!r})"

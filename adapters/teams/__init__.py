@@ -1,0 +1,8 @@
+"""Coffee Coach in Microsoft Teams, on botbuilder.
+
+Pure converters (`activities`: an activity to `Incoming`; `cards`: replies to Adaptive
+Cards) apart from the I/O (`door`: the HTTP handler, the turn and the proactive Sender;
+`delivery`: paced, retried sends; `connector`: clients kept across turns). `names` holds
+the door's limits and fixed texts; `app_package` writes the app package to upload.
+`door.mount()` is what the composition root calls.
+"""

@@ -1,0 +1,178 @@
+"""Pure converters from Bot Framework activities to `Incoming` and addresses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    ChannelAccount,
+    ConversationAccount,
+    ConversationReference,
+)
+
+from adapters.teams.names import DATA_KEY, PLATFORM, Scope
+from bot.messages import (
+    Incoming,
+    MemberKey,
+)
+
+# --- reading an activity -------------------------------------------------------------------
+
+
+def parse_activity(body: object) -> Activity:
+    """A Bot Framework activity from a request's JSON; ValueError if it is not one."""
+    if not isinstance(body, dict):
+        raise ValueError("the body is not a JSON object")
+    return Activity.deserialize(body)  # msrest's DeserializationError is a ValueError
+
+
+def channel_data(activity: Activity) -> dict[str, Any]:
+    data = activity.channel_data
+    return data if isinstance(data, dict) else {}
+
+
+def tenant_of(activity: Activity) -> str:
+    """The tenant, from channelData: CloudAdapter drops Teams' `conversation.tenantId`."""
+    tenant = channel_data(activity).get("tenant") or {}
+    found = tenant.get("id") or activity.conversation.tenant_id or activity.channel_id
+    return str(found)
+
+
+def scope_of(activity: Activity) -> Scope:
+    kind = activity.conversation.conversation_type
+    return "channel" if kind == "channel" else "groupChat" if kind == "groupChat" else "personal"
+
+
+def thread_root(conversation_id: str) -> str:
+    """A channel conversation id names its thread after `;messageid=`; the channel is before."""
+    return conversation_id.split(";messageid=", 1)[0]
+
+
+def team_of(activity: Activity) -> str | None:
+    """The Teams team (or the group chat itself); None in a personal chat."""
+    if scope_of(activity) == "personal":
+        return None
+    team = channel_data(activity).get("team") or {}
+    return str(team.get("id") or thread_root(activity.conversation.id))
+
+
+def team_name_of(activity: Activity) -> str | None:
+    team = channel_data(activity).get("team") or {}
+    name = team.get("name") or (
+        activity.conversation.name if scope_of(activity) == "groupChat" else None
+    )
+    return str(name) if name else None
+
+
+def timezone_of(activity: Activity) -> str | None:
+    if activity.local_timezone:
+        return str(activity.local_timezone)
+    for entity in activity.entities or ():
+        if entity.type == "clientInfo" and entity.additional_properties.get("timezone"):
+            return str(entity.additional_properties["timezone"])
+    return None
+
+
+def command_text(activity: Activity) -> str:
+    """The text with the bot's own @mention taken out (other mentions stay)."""
+    text = str(activity.text or "")
+    for entity in activity.entities or ():
+        props = entity.additional_properties or {}
+        mentioned = props.get("mentioned") or {}
+        if entity.type == "mention" and mentioned.get("id") == activity.recipient.id:
+            text = text.replace(str(props.get("text") or ""), " ")
+    return text.replace("&nbsp;", " ").strip()
+
+
+def address_of(activity: Activity) -> str:
+    """Where to reach this conversation later: a serialised ConversationReference.
+
+    Only the stable fields are kept (no activity id, no display names), so the address of a
+    conversation is the same string from one message to the next, and the tenant is stored
+    with it, since CloudAdapter loses it.
+    """
+    conversation = activity.conversation
+    personal = scope_of(activity) == "personal"
+    sender = activity.from_property
+    reference = ConversationReference(
+        channel_id=activity.channel_id,
+        service_url=activity.service_url,
+        bot=ChannelAccount(id=activity.recipient.id),
+        user=ChannelAccount(id=sender.id, aad_object_id=sender.aad_object_id)
+        if personal and sender is not None
+        else None,
+        conversation=ConversationAccount(
+            id=thread_root(conversation.id),
+            conversation_type=conversation.conversation_type,
+            is_group=conversation.is_group,
+            tenant_id=tenant_of(activity),
+        ),
+    )
+    return json.dumps(reference.serialize(), sort_keys=True, separators=(",", ":"))
+
+
+def reference_from(address: str) -> ConversationReference:
+    return ConversationReference.deserialize(json.loads(address))
+
+
+def event_id_of(activity: Activity) -> str | None:
+    """Teams' message ids are unique per conversation only, so the conversation is part of it."""
+    if not activity.id:
+        return None
+    event = f"{activity.conversation.id}|{activity.id}"
+    if activity.type == ActivityTypes.message_update:
+        # An edit keeps the message's id: tell one edit from the next by what it says.
+        event += "|edit:" + hashlib.sha256((activity.text or "").encode()).hexdigest()[:16]
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """What a pressed card button carried back (see `_submit`)."""
+
+    value: str
+    label: str
+    prompt: str
+    token: str | None
+
+
+def press_of(activity: Activity) -> Press | None:
+    data = activity.value.get(DATA_KEY) if isinstance(activity.value, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("value"), str):
+        return None
+    token = data.get("token")
+    return Press(
+        value=data["value"],
+        label=str(data.get("label") or data["value"]),
+        prompt=str(data.get("prompt") or ""),
+        token=token if isinstance(token, str) else None,
+    )
+
+
+def to_incoming(activity: Activity) -> Incoming:
+    """A message, card press or edit from Teams, as the coach reads it."""
+    sender = activity.from_property
+    scope = scope_of(activity)
+    press = press_of(activity)
+    edit = activity.type == ActivityTypes.message_update
+    typed = press is None and not edit
+    address = address_of(activity)
+    return Incoming(
+        key=MemberKey(PLATFORM, tenant_of(activity), str(sender.id), team_of(activity)),
+        text=command_text(activity),
+        value=press.value if press else None,
+        prompt_token=press.token if press else None,
+        event_id=event_id_of(activity),
+        message_id=activity.id if typed else None,
+        edits=activity.id if edit else None,
+        dm_address=address if scope == "personal" else None,
+        team_address=address if scope != "personal" else None,
+        display_name=sender.name or None,
+        team_name=team_name_of(activity),
+        timezone=timezone_of(activity),
+    )

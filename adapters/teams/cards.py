@@ -1,0 +1,274 @@
+"""Pure converters from the coach's replies and cards to Adaptive Cards and activities."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+)
+
+from adapters.teams.activities import Press
+from adapters.teams.names import (
+    ADAPTIVE_CARD,
+    CARD_VERSION,
+    DATA_KEY,
+    MAX_CARD_BYTES,
+    MAX_TEXT_CHARS,
+)
+from bot.messages import (
+    Card,
+    Choice,
+    Evidence,
+    Reply,
+    StageCard,
+    SummaryCard,
+    TeamReportCard,
+)
+from bot.render import checkins_line, cited_parts
+
+# --- writing a reply ---------------------------------------------------------------------
+
+_BOLD = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def message_markdown(text: str) -> str:
+    """The coach writes `*bold*` (as Slack does); Teams reads `**bold**` and needs blank lines."""
+    return "\n\n".join(_BOLD.sub(r"**\1**", line) for line in text.split("\n") if line.strip())
+
+
+def card_markdown(text: str) -> str:
+    """Adaptive Cards have no inline code: commands are shown in bold instead."""
+    return _CODE.sub(r"**\1**", _BOLD.sub(r"**\1**", text))
+
+
+def _text(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _lines(text: str, **style: Any) -> list[dict[str, Any]]:
+    return [_text(card_markdown(line), **style) for line in text.split("\n") if line.strip()]
+
+
+def _run(text: str, **style: Any) -> dict[str, Any]:
+    # A TextRun is never read as markdown: member text in one cannot become a link or image.
+    return {"type": "TextRun", "text": text, **style}
+
+
+def evidence_block(evidence: Evidence) -> dict[str, Any]:
+    """One "Why" line: the coach's words as they are, the member's quoted words inert."""
+    color = "Good" if evidence.met else "Attention"
+    mark = "✓" if evidence.met else "✗"
+    inlines = [_run(f"{mark} {evidence.because} ({evidence.stage})", color=color)]
+    for i, cited in enumerate(evidence.cited):
+        lead, words, tail = cited_parts(cited)
+        inlines += [
+            _run(("; " if i else ": ") + lead),
+            _run(words, italic=True),
+            _run(tail),
+        ]
+    return {"type": "RichTextBlock", "inlines": inlines, "spacing": "Small"}
+
+
+def _heading(text: str) -> dict[str, Any]:
+    return _text(text, weight="Bolder", spacing="Medium")
+
+
+def _facts(rows: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    return {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in rows]}
+
+
+def adaptive_card(
+    body: Sequence[dict[str, Any]],
+    actions: Sequence[dict[str, Any]] = (),
+    *,
+    wide: bool = False,
+) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": CARD_VERSION,
+        "body": list(body),
+    }
+    if actions:
+        card["actions"] = list(actions)
+    if wide:
+        card["msteams"] = {"width": "Full"}
+    return card
+
+
+def _submit(choice: Choice, reply: Reply) -> dict[str, Any]:
+    """A button that sends its value back, with the prompt it belongs to.
+
+    Teams returns only the pressed button's data, so the data carries the prompt's text (to
+    redraw the card with the answer) and token (so a press on an old card is recognised).
+    """
+    data: dict[str, Any] = {"value": choice.value, "label": choice.label, "prompt": reply.text}
+    if reply.prompt_token is not None:
+        data["token"] = reply.prompt_token
+    action: dict[str, Any] = {"type": "Action.Submit", "title": choice.label}
+    action["data"] = {DATA_KEY: data}
+    if choice.style is not None:
+        action["style"] = "positive" if choice.style == "primary" else "destructive"
+    return action
+
+
+def prompt_card(reply: Reply) -> dict[str, Any]:
+    """A question with its answers stacked one per row and navigation along the bottom."""
+    body = _lines(reply.text)
+    body += [
+        {"type": "ActionSet", "actions": [_submit(choice, reply)]}
+        for choice in reply.choices
+        if not choice.nav
+    ]
+    nav = [_submit(choice, reply) for choice in reply.choices if choice.nav]
+    return adaptive_card(body, nav)
+
+
+def answered_card(press: Press, shown: str, *, stale: bool = False) -> dict[str, Any]:
+    """The prompt again with the answer in place of its buttons, so it cannot be pressed twice."""
+    mark = _text(shown, isSubtle=True) if stale else _text(f"✓ {shown}", weight="Bolder")
+    return adaptive_card([*_lines(press.prompt), mark])
+
+
+def link_card(text: str, title: str, url: str) -> dict[str, Any]:
+    return adaptive_card(_lines(text), [{"type": "Action.OpenUrl", "title": title, "url": url}])
+
+
+def stage_body(card: StageCard) -> list[dict[str, Any]]:
+    body = [
+        _text(
+            f"Rung {card.rung} of {len(card.ladder)}: {card.stage}", size="Medium", weight="Bolder"
+        ),
+        {
+            "type": "ColumnSet",
+            "columns": [
+                {
+                    "type": "Column",
+                    "width": "stretch",
+                    "items": [
+                        _text(name, horizontalAlignment="Center", weight="Bolder", color="Accent")
+                        if rung == card.rung
+                        else _text(name, horizontalAlignment="Center", isSubtle=True)
+                    ],
+                }
+                for rung, name in enumerate(card.ladder, start=1)
+            ],
+        },
+    ]
+    if card.summary:
+        body.append(_text(card.summary))
+    if card.evidence:
+        body.append(_heading("Why"))
+        body += [evidence_block(e) for e in card.evidence]
+    if card.actions:
+        toward = f" toward {card.next_stage}" if card.next_stage else ""
+        body.append(_heading(f"Next actions{toward}"))
+        body += [_text(f"{i}. {a}", spacing="Small") for i, a in enumerate(card.actions, 1)]
+    return body
+
+
+def summary_body(card: SummaryCard) -> list[dict[str, Any]]:
+    body = [_text(card.title, size="Medium", weight="Bolder")]
+    for question, answer in card.rows:
+        body += [_heading(question), _text(answer, spacing="None")]
+    return body
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def report_body(card: TeamReportCard, *, clip: int) -> list[dict[str, Any]]:
+    """The team picture; answers clipped to `clip` characters, or left out when it is 0."""
+    members = ", ".join(card.members) or "nobody yet"
+    body = [
+        _text(f"Team {card.team}", size="Large", weight="Bolder"),
+        _text(f"{len(card.members)} member(s): {members}", isSubtle=True, spacing="None"),
+    ]
+    body += [
+        {"type": "RichTextBlock", "inlines": [_run(line)], "spacing": "Small"}
+        for line in card.summary
+    ]
+    if card.stage is not None:
+        body += stage_body(card.stage)
+    if card.placements:
+        body += [_heading("Members' placements"), _facts(card.placements)]
+    if card.stage_history:
+        history = " → ".join(f"{stage} ({day})" for day, stage in card.stage_history)
+        body.append(_text(f"Stage history: {history}", isSubtle=True))
+    if card.checkins:
+        body.append(_text(checkins_line(card.checkins), isSubtle=True, spacing="None"))
+    for q in card.questions:
+        title = f"{q.number}. {q.title}" if q.number is not None else q.title
+        items = [_heading(title)]
+        if q.disagreement:
+            items.append(_text("Members disagree here.", color="Attention", spacing="None"))
+        if q.gaps:
+            gaps = ", ".join(q.gaps)
+            items.append(_text(f"No answer from {gaps}.", color="Warning", spacing="None"))
+        if clip and q.answers:
+            items.append(_facts((who, _clip(text, clip)) for who, text in q.answers))
+        body.append({"type": "Container", "items": items})
+    if not clip and any(q.answers for q in card.questions):
+        body.append(_text("Too many answers to show here: `export` has them all.", isSubtle=True))
+    if card.commitments:
+        body += [_heading("Commitments"), _facts(card.commitments)]
+    return body
+
+
+def card_for(card: Card, heading: str = "") -> dict[str, Any]:
+    """A coach card as an Adaptive Card, the team picture shortened to fit Teams' size limit."""
+    top = _lines(heading, isSubtle=True)
+    if isinstance(card, StageCard):
+        return adaptive_card([*top, *stage_body(card)], wide=True)
+    if isinstance(card, SummaryCard):
+        return adaptive_card([*top, *summary_body(card)], wide=True)
+    for clip in (600, 240, 80):
+        rendered = adaptive_card([*top, *report_body(card, clip=clip)], wide=True)
+        if len(json.dumps(rendered, ensure_ascii=False).encode()) <= MAX_CARD_BYTES:
+            return rendered
+    return adaptive_card([*top, *report_body(card, clip=0)], wide=True)
+
+
+def card_activity(card: dict[str, Any], *, summary: str = "") -> Activity:
+    return Activity(
+        type=ActivityTypes.message,
+        summary=_clip(summary.split("\n", 1)[0], 120) or None,
+        attachments=[Attachment(content_type=ADAPTIVE_CARD, content=card)],
+    )
+
+
+def _file_text(reply: Reply) -> str:
+    assert reply.file is not None
+    content = reply.file.content
+    clipped = len(content) > MAX_TEXT_CHARS
+    if clipped:
+        content = content[:MAX_TEXT_CHARS]
+    if reply.file.mime != "text/markdown":
+        content = f"```\n{content}\n```"
+    parts = [message_markdown(reply.text), f"**{reply.file.name}**", content]
+    if clipped:
+        parts.append("(Clipped to fit in Teams: `coffee-coach export` writes the whole file.)")
+    return "\n\n".join(part for part in parts if part)
+
+
+def to_activity(reply: Reply) -> Activity | None:
+    """A coach reply as a Teams message; None for a reply that only marks an answered card."""
+    if reply.card is not None:
+        return card_activity(card_for(reply.card, reply.text), summary=reply.text)
+    if reply.choices:
+        return card_activity(prompt_card(reply), summary=reply.text)
+    if reply.file is not None:
+        return Activity(type=ActivityTypes.message, text=_file_text(reply), text_format="markdown")
+    if not reply.text:
+        return None
+    return Activity(
+        type=ActivityTypes.message, text=message_markdown(reply.text), text_format="markdown"
+    )

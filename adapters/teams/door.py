@@ -1,0 +1,281 @@
+"""The Microsoft Teams door: Bot Framework activities in, Adaptive Cards out.
+
+Every botbuilder import lives in this package, so that a move to botbuilder's successor stays
+one package's work. Pure converters turn an activity into an `Incoming` and a `Reply` into an
+activity; `TeamsDoor` is the HTTP handler and the turn; `Outbox` and `ConnectorCache` add what
+the SDK lacks (retries on throttling, a pace per conversation, connector clients kept across
+turns); `TeamsSender` sends on the coach's own initiative to a stored, serialised
+conversation reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any, Final
+
+from aiohttp import web
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+)
+
+from adapters.teams.activities import (
+    Press,
+    address_of,
+    event_id_of,
+    parse_activity,
+    press_of,
+    reference_from,
+    scope_of,
+    team_name_of,
+    team_of,
+    tenant_of,
+    thread_root,
+    to_incoming,
+)
+from adapters.teams.cards import answered_card, card_activity, link_card, prompt_card, to_activity
+from adapters.teams.connector import ConnectorCache, SdkSettings, chat_link
+from adapters.teams.delivery import UNDELIVERABLE, DeliveryError, Outbox
+from adapters.teams.names import (
+    OPEN_CHAT,
+    PERSONAL_WELCOME,
+    PLATFORM,
+    SHARED_COMMANDS,
+    SHARED_WELCOME,
+    WELCOME_WINDOW,
+)
+from bot.config import Config
+from bot.messages import (
+    Incoming,
+    Outgoing,
+    TeamKey,
+    Turn,
+    Undeliverable,
+)
+from bot.port import Port
+
+log = logging.getLogger("coffee_coach.teams")
+
+
+class TeamsSender:
+    """Proactive delivery (check-ins) to a stored conversation reference, after any restart."""
+
+    platform: str = PLATFORM
+
+    def __init__(self, adapter: CloudAdapter, outbox: Outbox, *, app_id: str | None) -> None:
+        self.adapter = adapter
+        self.outbox = outbox
+        self.app_id = app_id
+
+    def messages(self, outgoing: Outgoing) -> int:
+        return sum(1 for reply in outgoing.replies if to_activity(reply) is not None)
+
+    async def send(self, outgoing: Outgoing) -> None:
+        """Deliver the replies in order.
+
+        Raises `Undeliverable` when the connector's answer cannot change on a retry (the
+        conversation is gone, the bot was removed), and `DeliveryError` otherwise.
+        """
+        activities = [a for a in map(to_activity, outgoing.replies) if a is not None]
+
+        async def deliver(context: TurnContext) -> None:
+            # The continuation activity's id is made up: without it the SDK would send each
+            # message as a reply to that id instead of posting to the conversation.
+            context.activity.id = None
+            for activity in activities:
+                await self.outbox.send(context, activity)
+
+        try:
+            await self.adapter.continue_conversation(
+                reference_from(outgoing.address), deliver, bot_app_id=self.app_id
+            )
+        except DeliveryError as exc:
+            if exc.status in UNDELIVERABLE:
+                raise Undeliverable(str(exc)) from exc
+            raise
+
+
+class TeamsDoor:
+    """`POST /api/messages`: authenticates, hands the activity to CloudAdapter, runs the turn."""
+
+    def __init__(self, coach: Port, config: Config) -> None:
+        self.coach = coach
+        self.app_id = config.microsoft_app_id or None
+        self.auth = ConfigurationBotFrameworkAuthentication(
+            SdkSettings(
+                APP_ID=self.app_id,
+                APP_PASSWORD=config.microsoft_app_password,
+                APP_TYPE=config.microsoft_app_type,
+                APP_TENANTID=config.microsoft_app_tenant_id,
+            )
+        )
+        self.adapter = CloudAdapter(self.auth)
+        self.outbox = Outbox()
+        self.sender = TeamsSender(self.adapter, self.outbox, app_id=self.app_id)
+        self.connectors = ConnectorCache()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        try:
+            activity = parse_activity(await request.json())
+        except ValueError as exc:
+            return _bad_request(f"the body is not a Bot Framework activity ({exc})")
+        try:
+            # Authenticating here rather than in CloudAdapter.process: the SDK answers 500 to
+            # an Authorization header it cannot parse, where the answer is 401.
+            auth = await self.auth.authenticate_request(
+                activity, request.headers.get("Authorization", "")
+            )
+        except Exception as exc:  # any failure to authenticate is a refusal
+            log.warning("Refused an unauthenticated request to /api/messages: %s", exc)
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if not (activity.type and activity.service_url and activity.conversation):
+            return _bad_request("an activity needs a type, a serviceUrl and a conversation")
+        auth.connector_factory = self.connectors.around(auth.connector_factory)
+        response = await self.adapter.process_activity(auth, activity, self.on_turn)
+        if response is None:
+            return web.Response(status=200)
+        # expectReplies and invokes answer in the HTTP response (CloudAdapter.process fails
+        # to serialise the former in 4.17.1).
+        return web.json_response(response.body, status=response.status)
+
+    async def on_turn(self, context: TurnContext) -> None:
+        activity = context.activity
+        kind = activity.type
+        if kind in (ActivityTypes.message, ActivityTypes.message_update):
+            if activity.from_property is not None and activity.from_property.id:
+                await self._on_message(context)
+        elif kind == ActivityTypes.conversation_update:
+            added = activity.members_added or ()
+            if any(member.id == activity.recipient.id for member in added):
+                await self._on_install(context)
+        elif kind == ActivityTypes.installation_update and str(activity.action or "").startswith(
+            "add"
+        ):
+            await self._on_install(context)
+
+    async def _on_message(self, context: TurnContext) -> None:
+        activity = context.activity
+        shared = scope_of(activity) != "personal"
+        if shared and activity.type == ActivityTypes.message_update:
+            return  # an edit in a channel is never an answer, nor worth a reply
+        incoming = to_incoming(activity)
+        command = (incoming.value or incoming.text).casefold().rstrip(".!")
+        if shared and command not in SHARED_COMMANDS:
+            if self._seen_in_team(incoming):
+                await self._send(context, [card_activity(self._open_chat_card(activity))])
+            return
+        turn = self.coach.handle(incoming)
+        if turn.duplicate:
+            return
+        press = press_of(activity)
+        redraw = None
+        if press is not None and activity.reply_to_id:
+            # The redraw goes alongside the replies; the next prompt is sent at once, not
+            # queued behind the redraw or behind other turns.
+            redraw = asyncio.create_task(
+                self._update(context, self._redraw(activity.reply_to_id, press, turn))
+            )
+        await self._send(context, [a for a in map(to_activity, turn.replies) if a is not None])
+        if redraw is not None:
+            await redraw
+
+    def _redraw(self, card_id: str, press: Press, turn: Turn) -> Activity:
+        if turn.stale:
+            card = answered_card(press, "Already answered.", stale=True)
+        else:
+            shown = next((r.answered for r in turn.replies if r.answered), press.label)
+            card = answered_card(press, shown)
+        redrawn = card_activity(card)
+        redrawn.id = card_id
+        return redrawn
+
+    async def _send(self, context: TurnContext, activities: Iterable[Activity]) -> None:
+        for activity in activities:
+            try:
+                await self.outbox.send(context, activity)
+            except DeliveryError as exc:
+                # The turn is saved; what is lost is the message. Stop here rather than send
+                # the rest out of order; the member's next `start` shows where they are.
+                log.error("A reply to %s was not delivered: %s", context.activity.id, exc)
+                return
+
+    async def _update(self, context: TurnContext, activity: Activity) -> None:
+        try:
+            await self.outbox.update(context, activity)
+        except DeliveryError as exc:
+            log.warning("A card was not redrawn after its button was pressed: %s", exc)
+
+    def _seen_in_team(self, incoming: Incoming) -> bool:
+        """Note the member in this team (their personal chat now belongs to it), once per event."""
+        return self.coach.note_member(incoming)
+
+    def _open_chat_card(self, activity: Activity) -> dict[str, Any]:
+        name = self.coach.team_name(TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or ""))
+        text = OPEN_CHAT.format(
+            name=activity.from_property.name or "Hi",
+            where=name or "this team",
+            bot=activity.recipient.name or "Coffee Coach",
+        )
+        return link_card(text, "Open our chat", chat_link(activity.recipient.id))
+
+    async def _on_install(self, context: TurnContext) -> None:
+        activity = context.activity
+        if not self._first_welcome(activity):
+            return
+        if scope_of(activity) == "personal":
+            await self._send(context, [card_activity(prompt_card(PERSONAL_WELCOME))])
+            return
+        name = self._register_team(activity)
+        text = SHARED_WELCOME.format(
+            where=name or "everyone", bot=activity.recipient.name or "Coffee Coach"
+        )
+        card = link_card(text, "Open a chat with Coffee Coach", chat_link(activity.recipient.id))
+        await self._send(context, [card_activity(card)])
+
+    def _first_welcome(self, activity: Activity) -> bool:
+        """One welcome per install: Teams sends two events for it, and retries either."""
+        # Claimed in the store, so that every server process agrees on the first one.
+        return self.coach.welcome_once(
+            TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or ""),
+            event_id=event_id_of(activity),
+            welcome=f"welcome:{thread_root(activity.conversation.id)}",
+            within=WELCOME_WINDOW,
+        )
+
+    def _register_team(self, activity: Activity) -> str | None:
+        """Record the team (or group chat), its name and where to post to it; return its name."""
+        key = TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or "")
+        name = team_name_of(activity)
+        installer = activity.from_property.id if activity.from_property else None
+        return self.coach.register_team(
+            key, name=name, lead=installer, address=address_of(activity)
+        )
+
+
+def _bad_request(reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=400)
+
+
+TEAMS: Final = web.AppKey("teams", TeamsDoor)
+
+
+def mount(app: web.Application, coach: Port, config: Config) -> TeamsDoor:
+    """Open the Teams door on the serve app; the caller registers its `sender`."""
+    door = TeamsDoor(coach, config)
+    app[TEAMS] = door
+    app.router.add_post("/api/messages", door.handle)
+    if door.app_id:
+        log.info("Teams: POST /api/messages for Microsoft app id %s", door.app_id)
+    else:
+        log.warning(
+            "Teams: POST /api/messages is open WITHOUT authentication (no MicrosoftAppId):"
+            " anyone who can reach it can speak as any Teams user. Local development only."
+        )
+    return door

@@ -1,0 +1,142 @@
+"""The schema, as numbered migrations applied forward on start."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 2
+
+# --- schema ----------------------------------------------------------------------------
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE teams (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        team TEXT NOT NULL,
+        name TEXT,
+        address TEXT,
+        timezone TEXT,
+        lead TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (platform, workspace, team)
+    );
+    CREATE TABLE members (
+        id INTEGER PRIMARY KEY,
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        user TEXT NOT NULL,
+        name TEXT,
+        address TEXT,
+        timezone TEXT,
+        last_seen TEXT NOT NULL,
+        UNIQUE (team_id, user)
+    );
+    CREATE INDEX members_by_user ON members(user, last_seen);
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+        flow TEXT NOT NULL,
+        state TEXT NOT NULL,
+        status TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 0,
+        trail TEXT NOT NULL DEFAULT '[]',
+        return_to TEXT,
+        followed_up INTEGER NOT NULL DEFAULT 0,
+        context TEXT NOT NULL DEFAULT '{}',
+        started_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX conversations_by_member ON conversations(member_id, id);
+    CREATE TABLE answers (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        question TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        value TEXT,
+        skipped INTEGER NOT NULL DEFAULT 0,
+        message_id TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (conversation_id, question, version)
+    );
+    CREATE INDEX answers_by_message ON answers(message_id) WHERE message_id IS NOT NULL;
+    CREATE TABLE placements (
+        id INTEGER PRIMARY KEY,
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        member_id INTEGER REFERENCES members(id) ON DELETE CASCADE,
+        conversation_id INTEGER REFERENCES conversations(id) ON DELETE SET NULL,
+        rung INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        evidence TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX placements_by_team ON placements(team_id, id);
+    CREATE TABLE commitments (
+        id INTEGER PRIMARY KEY,
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+        conversation_id INTEGER REFERENCES conversations(id) ON DELETE SET NULL,
+        stage TEXT NOT NULL,
+        action TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX commitments_by_member ON commitments(member_id, id);
+    CREATE TABLE events (
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (platform, workspace, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_by_age ON events(seen_at);
+    """,
+    # Check-ins (bot/checkins/agenda.py): each team's schedule with its next due time, each member's
+    # snooze and opt-out, and the outbox of deliveries, claimed before sending.
+    2: """
+    CREATE TABLE schedules (
+        team_id INTEGER PRIMARY KEY REFERENCES teams(id) ON DELETE CASCADE,
+        cadence TEXT NOT NULL,
+        weekday INTEGER NOT NULL,
+        local_time TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        anchor TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        working_days TEXT NOT NULL,
+        quiet_start TEXT NOT NULL,
+        quiet_end TEXT NOT NULL,
+        stage_check_every INTEGER NOT NULL,
+        next_due TEXT,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT
+    );
+    CREATE INDEX schedules_by_due ON schedules(next_due) WHERE next_due IS NOT NULL;
+    CREATE TABLE member_prefs (
+        member_id INTEGER PRIMARY KEY REFERENCES members(id) ON DELETE CASCADE,
+        opted_out INTEGER NOT NULL DEFAULT 0,
+        snoozed_until TEXT
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        member_id INTEGER REFERENCES members(id) ON DELETE CASCADE,
+        detail TEXT NOT NULL DEFAULT '{}',
+        due_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        claimed_by TEXT,
+        claimed_at TEXT,
+        payload TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+    );
+    CREATE INDEX deliveries_due ON deliveries(due_at) WHERE status = 'pending';
+    CREATE INDEX deliveries_in_flight ON deliveries(claimed_at) WHERE status = 'sending';
+    CREATE INDEX deliveries_by_member ON deliveries(member_id, kind, status);
+    CREATE INDEX deliveries_by_status ON deliveries(status, finished_at);
+    """,
+}

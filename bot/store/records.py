@@ -1,0 +1,99 @@
+"""What the store hands out: typed records, and the names its columns use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.messages import MemberKey, TeamKey
+
+# Check-in deliveries: their kinds, and the statuses one ends in (`sending` rows are in
+# flight, or their sender crashed).
+CHECKIN, REMINDER, CELEBRATION = "checkin", "reminder", "celebration"
+SENT, SKIPPED, FAILED, INTERRUPTED, SUPERSEDED = (
+    "sent",
+    "skipped",
+    "failed",
+    "interrupted",
+    "superseded",
+)
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used as it is; the message says why and what to do."""
+
+
+@dataclass(slots=True)
+class Team:
+    id: int
+    platform: str
+    workspace: str
+    team: str
+    name: str | None
+    address: str | None
+    timezone: str | None
+    lead: str | None
+
+    @property
+    def key(self) -> TeamKey:
+        return TeamKey(self.platform, self.workspace, self.team)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.team
+
+
+@dataclass(slots=True)
+class Member:
+    id: int
+    team: Team
+    user: str
+    name: str | None
+    address: str | None
+    last_seen: str
+    # The zone the member's platform last reported (IANA name), if any.
+    timezone: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.user
+
+    @property
+    def key(self) -> MemberKey:
+        return MemberKey(self.team.platform, self.team.workspace, self.user, self.team.team)
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: int
+    member_id: int
+    flow: str
+    state: str
+    status: str
+    version: int
+    trail: list[str]
+    return_to: str | None
+    followed_up: bool
+    context: dict[str, Any]
+    started_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    question: str
+    version: int
+    text: str
+    value: str | None
+    skipped: bool
+    message_id: str | None
+    created_at: str
+
+
+@dataclass(slots=True)
+class Interview:
+    """A member's latest coffee interview, with its current answers."""
+
+    member: Member
+    conversation: Conversation
+    answers: dict[str, Answer] = field(default_factory=dict)
