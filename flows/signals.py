@@ -48,6 +48,7 @@ _LISTS = {
     "number_words": "number_word",
     "places": "place",
     "place_modifiers": "place_modifier",
+    "function_words": "function_word",
 }
 _NESTED = {
     "listening": {"verbs": "listen_verb", "objects": "listen_object"},
@@ -130,8 +131,8 @@ class Vocabulary:
                 yield words
 
 
-def _forms(word: str) -> set[str]:
-    """The word and its usual English endings; over-generating is harmless, missing is not."""
+def _forms(word: str, *, singular: bool = True) -> set[str]:
+    """The word and its usual English endings; over-generating is cheap, missing is not."""
     forms = {word}
     if not word.isalpha() or len(word) < 3:
         return forms
@@ -140,7 +141,7 @@ def _forms(word: str) -> set[str]:
         forms |= {word[:-1] + "ing", word + "d"}
     if word.endswith("y") and word[-2] not in "aeiou":
         forms |= {word[:-1] + "ies", word[:-1] + "ied"}
-    if word.endswith("s"):
+    if word.endswith("s") and singular:
         forms.add(word[:-1])  # "mentions" in the list also finds "mention"
     vowels = "aeiou"
     if word[-1] not in vowels + "wxy" and word[-2] in vowels and word[-3] not in vowels:
@@ -148,14 +149,14 @@ def _forms(word: str) -> set[str]:
     return forms
 
 
-def _variants(words: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+def _variants(words: tuple[str, ...], *, singular: bool = True) -> Iterator[tuple[str, ...]]:
     if len(words) == 1:
-        for form in _forms(words[0]):
+        for form in _forms(words[0], singular=singular):
             yield (form,)
         return
     # Inflect the first word (the verb of "keep an eye on") and the last (the noun).
     for first in _forms(words[0]):
-        for last in _forms(words[-1]):
+        for last in _forms(words[-1], singular=singular):
             yield (first, *words[1:-1], last)
 
 
@@ -175,6 +176,10 @@ class _Builder:
 
     def add(self, section: str, phrase: Any, group: str, value: str | None = None, kind: str = "",
             exact_ok: bool = False) -> None:  # fmt: skip
+        if isinstance(phrase, bool):
+            raise FlowError(
+                self.path, f"section `{section}`: {phrase!r} was read as true/false; quote it"
+            )
         if not isinstance(phrase, str | int) or not str(phrase).strip():
             raise FlowError(self.path, f"section `{section}`: {phrase!r} is not a word or phrase")
         text = str(phrase).strip()
@@ -184,7 +189,8 @@ class _Builder:
         exact = next((e for e in self.exact if e.lower() == text.lower()), None)
         term = Term(group, value if value is not None else text.lower(), kind,
                     exact if exact_ok else None)  # fmt: skip
-        variants = [words] if term.exact else _variants(words)
+        # A metric's singular is often another word: "likes" but "like", "shares" but "share".
+        variants = [words] if term.exact else _variants(words, singular=group != "metric")
         for variant in variants:
             found = self.terms.setdefault(variant, [])
             if term not in found:

@@ -64,6 +64,7 @@ def _broken(tmp_path: Path, change: dict[str, object]) -> Path:
         ({"criteria": {"listens": {"maybe": {"x": ["y"]}}}}, "criteria.listens.maybe"),
         ({"hedges": ["not sure", {"a": 1}]}, "hedges"),
         ({"language": None}, "language"),
+        ({"negations": ["not", False]}, "negations"),
     ],
 )
 def test_a_broken_signals_file_names_the_file_and_the_section(
