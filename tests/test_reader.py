@@ -1,0 +1,670 @@
+"""The reader of free text: what a member's own words say about each ladder criterion.
+
+Each test is a specification: a real-looking phrasing, and what a consultant would hear
+in it. Every quote must be the member's exact words, sliced from the answer.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.reader import Objective, Quote, Reading, Signal, parse_objectives, read
+from flows.signals import CRITERIA, Vocabulary, default_vocabulary
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return default_vocabulary()
+
+
+def reading(vocab: Vocabulary, *answers: tuple[str, str]) -> Reading:
+    result = read(answers, vocab)
+    texts = dict(answers)
+    for signal in result.signals:
+        quote = signal.quote
+        assert texts[quote.question][quote.start : quote.end] == quote.text
+        assert len(quote.text) <= 120
+    return result
+
+
+def cues(result: Reading, criterion: str) -> list[tuple[str, str]]:
+    return [(s.polarity, s.cue) for s in result.signals_for(criterion)]
+
+
+def one(result: Reading, criterion: str) -> Signal:
+    (signal,) = result.signals_for(criterion)
+    return signal
+
+
+# --- listens ---------------------------------------------------------------------------
+
+
+def test_a_weekly_routine_of_monitoring_mentions_and_competitors_is_listening(
+    vocab: Vocabulary,
+) -> None:
+    result = reading(vocab, ("sustain", "We monitor mentions and competitors every week."))
+    signal = one(result, "listens")
+    assert (signal.polarity, signal.cue, signal.specific) == ("for", "listening routine", True)
+    assert signal.quote.text == "We monitor mentions and competitors every week"
+    assert signal.quote.question == "sustain"
+    assert result.verdict("listens") == "met"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we track where they gather with a listening tool",
+        "Brandwatch alerts us to every mention",
+        "Google Alerts for the brand and two rivals",
+        "we keep an eye on the hashtags our customers use",
+        "I read the Google reviews and what people say in the local Facebook groups",
+        "we follow competitors and industry topics on LinkedIn",
+    ],
+)
+def test_listening_shows_as_a_verb_near_what_customers_say_or_a_listening_tool(
+    vocab: Vocabulary, text: str
+) -> None:
+    result = reading(vocab, ("growth", text))
+    assert result.verdict("listens") == "met", result.signals
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("no time to monitor anything", "negation"),
+        ("we don't really listen, to be honest", "negation"),
+        ("We should start monitoring competitors", "wish"),
+        ("we don't monitor mentions", "negation"),
+        ("would love to track what people say about us one day", "wish"),
+    ],
+)
+def test_no_time_to_monitor_and_we_should_start_are_not_listening(
+    vocab: Vocabulary, text: str, cue: str
+) -> None:
+    result = reading(vocab, ("sustain", text))
+    assert ("against", cue) in cues(result, "listens")
+    assert ("for", "listens") not in cues(result, "listens")
+    assert result.verdict("listens") == "unmet"
+
+
+def test_a_scheduling_tool_alone_is_not_a_listening_tool(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "We schedule everything in Buffer and Hootsuite."))
+    assert result.verdict("listens") is None
+    assert result.facts.tools == ("Buffer", "Hootsuite")
+
+
+# --- tailors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We turn the questions customers ask into posts",
+        "Customers kept asking about grind size, so we changed our posts to short how-tos",
+        "our topics are based on what we hear in the comments",
+        "we use feedback from the reviews to shape next month's content",
+    ],
+)
+def test_a_causal_link_from_what_was_heard_to_what_is_posted_is_tailoring(
+    vocab: Vocabulary, text: str
+) -> None:
+    result = reading(vocab, ("value", text))
+    assert result.verdict("tailors") == "met", result.signals
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["we just post offers", "Mostly promotions and news.", "only announcements and job ads"],
+)
+def test_offers_and_announcements_only_are_broadcasting(vocab: Vocabulary, text: str) -> None:
+    result = reading(vocab, ("pathway", text))
+    assert ("against", "announcements only") in cues(result, "tailors")
+    assert result.verdict("tailors") == "unmet"
+
+
+def test_replying_under_our_posts_is_not_tailoring(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "we reply to comments on our posts so people feel heard"))
+    assert result.verdict("tailors") is None
+
+
+# --- has_objectives --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "purpose"),
+    [
+        ("pathway", "Being found: awareness among clinic managers", "awareness"),
+        ("pathway", "mainly leads for the sales team", "leads"),
+        ("success", "more bookings on weekdays", "bookings"),
+        ("growth", "our main goal is job applications from graduates", "recruitment"),
+        ("pathway", "keeping customers: loyalty and repeat visits", "loyalty"),
+    ],
+)
+def test_a_purpose_is_an_objective_for_social(
+    vocab: Vocabulary, question: str, text: str, purpose: str
+) -> None:
+    result = reading(vocab, (question, text))
+    assert ("for", "purpose") in cues(result, "has_objectives")
+    assert purpose in result.facts.purposes
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["not sure, I guess awareness?", "we haven't agreed", "no idea what it's for honestly"],
+)
+def test_hedges_say_the_team_has_no_objective_yet(vocab: Vocabulary, text: str) -> None:
+    result = reading(vocab, ("pathway", text))
+    assert result.verdict("has_objectives") == "unmet"
+    assert all(s.polarity == "against" for s in result.signals_for("has_objectives"))
+
+
+def test_a_sales_team_is_a_role_not_a_purpose(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("pathway", "our sales team answers questions on LinkedIn"))
+    assert "sales" not in result.facts.purposes
+
+
+# --- converses -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We reply to every comment and DM within 2 hours",
+        "Sam answers reviews daily",
+        "we respond to messages the same day",
+        "we join discussions in the trade forums every week",
+    ],
+)
+def test_replying_with_a_rhythm_or_speed_is_conversing(vocab: Vocabulary, text: str) -> None:
+    result = reading(vocab, ("sustain", text))
+    assert result.verdict("converses") == "met", result.signals
+
+
+def test_answering_questions_with_no_rhythm_is_not_enough_to_converse(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "we answer questions"))
+    assert cues(result, "converses") == [("for", "replies")]
+    assert result.verdict("converses") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("comments sit for days", "no replies"),
+        ("we only read the comments", "no replies"),
+        ("if we actually answered comments we would grow", "wish"),
+        ("we rarely reply to comments", "negation"),
+    ],
+)
+def test_comments_left_waiting_reading_only_and_wishes_are_not_conversing(
+    vocab: Vocabulary, text: str, cue: str
+) -> None:
+    result = reading(vocab, ("sustain", text))
+    assert ("against", cue) in cues(result, "converses")
+    assert result.verdict("converses") == "unmet"
+
+
+# --- owned -----------------------------------------------------------------------------
+
+
+def test_a_named_community_manager_with_a_daily_slot_owns_it(vocab: Vocabulary) -> None:
+    result = reading(
+        vocab,
+        (
+            "owners",
+            "Our full-time community manager runs it, and each site manager spends 20 "
+            "minutes a day on reviews.",
+        ),
+    )
+    assert {c for _, c in cues(result, "owned")} == {"named owner", "cadence"}
+    assert result.verdict("owned") == "met"
+    assert "20 minutes a day" in result.facts.cadences
+    assert "community manager" in " ".join(result.facts.people)
+
+
+@pytest.mark.parametrize(
+    ("text", "person"),
+    [
+        ("Priya runs it and posts 3 times a week", "Priya"),
+        ("owned by Tom, with a content calendar we keep every month", "Tom"),
+        ("our intern Jake posts every weekday", "Jake"),
+    ],
+)
+def test_a_first_name_in_an_owner_position_is_a_person(
+    vocab: Vocabulary, text: str, person: str
+) -> None:
+    result = reading(vocab, ("owners", text))
+    assert person in result.facts.people
+    assert result.verdict("owned") == "met", result.signals
+
+
+def test_tool_network_place_and_day_names_are_not_people(vocab: Vocabulary) -> None:
+    text = (
+        "LinkedIn runs our ads. Sprout handles scheduling. Monday posts, from our Bristol office."
+    )
+    result = reading(vocab, ("owners", text))
+    assert result.facts.people == ()
+    assert ("for", "named owner") not in cues(result, "owned")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I post when I can",
+        "whoever has time",
+        "when I remember, honestly",
+        "it's ad hoc",
+        "nobody really",
+        "nothing yet",
+    ],
+)
+def test_whoever_has_time_and_when_i_can_are_no_owner(vocab: Vocabulary, text: str) -> None:
+    result = reading(vocab, ("owners", text))
+    assert result.verdict("owned") == "unmet"
+    assert [p for p, _ in cues(result, "owned")] == ["against"]
+
+
+def test_we_dont_have_a_calendar_is_no_rhythm(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "we don't have a content calendar"))
+    assert result.verdict("owned") == "unmet"
+
+
+def test_an_owner_without_a_rhythm_is_not_enough_to_say_owned(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "Our marketing manager does it"))
+    assert cues(result, "owned") == [("for", "named owner")]
+    assert result.verdict("owned") is None
+
+
+# --- hub -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "every post links back to our blog",
+        "we publish guides in our resource centre and share them on LinkedIn",
+        "our monthly newsletter is where the long pieces live",
+        "we run a podcast and cut clips from it for Instagram",
+    ],
+)
+def test_an_own_blog_guides_or_newsletter_that_social_points_to_is_a_hub(
+    vocab: Vocabulary, text: str
+) -> None:
+    result = reading(vocab, ("growth", text))
+    assert result.verdict("hub") == "met", result.signals
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("we might start a blog", "wish"),
+        ("we don't have a blog", "negation"),
+        ("we link to the online shop and product pages", "shop or news page"),
+        ("we share the news page", "shop or news page"),
+    ],
+)
+def test_a_blog_we_might_start_the_shop_or_a_news_page_is_no_hub(
+    vocab: Vocabulary, text: str, cue: str
+) -> None:
+    result = reading(vocab, ("growth", text))
+    assert ("against", cue) in cues(result, "hub")
+    assert result.verdict("hub") == "unmet"
+
+
+# --- beyond marketing ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "customer service answers DMs",
+        "our engineers answer questions in the forums",
+        "store staff post their picks every week",
+        "sales reps share our guides with prospects",
+    ],
+)
+def test_staff_beyond_marketing_doing_social_work(vocab: Vocabulary, text: str) -> None:
+    result = reading(vocab, ("owners", text))
+    assert result.verdict("beyond_marketing") == "met", result.signals
+
+
+@pytest.mark.parametrize("text", ["compliance signs off", "legal approves every post"])
+def test_roles_that_only_approve_do_not_take_social_beyond_marketing(
+    vocab: Vocabulary, text: str
+) -> None:
+    result = reading(vocab, ("owners", text))
+    assert ("against", "approval only") in cues(result, "beyond_marketing")
+    assert result.verdict("beyond_marketing") == "unmet"
+
+
+# --- measured and the objective parser -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "number", "metric", "period"),
+    [
+        ("120 MQLs a quarter", "120", "MQLs", "a quarter"),
+        ("+15% revenue from social by June", "15%", "revenue from social", "by June"),
+        ("reply time under 2 hours", "2", "reply time", "under 2 hours"),
+        ("20 qualified leads a month from LinkedIn", "20", "qualified leads", "a month"),
+        ("500 newsletter subscribers by the end of the year", "500", "newsletter subscribers",
+         "by the end of the year"),
+        ("twenty bookings per week", "twenty", "bookings", "per week"),
+        ("engagement rate of 4% each month", "4%", "engagement rate", "each month"),
+        ("10k followers by Q3", "10k", "followers", "by Q3"),
+    ],
+)  # fmt: skip
+def test_a_number_a_metric_and_a_period_make_a_measurable_objective(
+    vocab: Vocabulary, text: str, number: str, metric: str, period: str
+) -> None:
+    objectives = [o for o in parse_objectives("success", text, vocab) if o.complete]
+    assert objectives, parse_objectives("success", text, vocab)
+    first = objectives[0]
+    assert (first.number, first.metric, first.period) == (number, metric, period)
+    assert first.missing() == ()
+
+
+def test_an_mql_target_and_a_cost_ceiling_are_both_complete(vocab: Vocabulary) -> None:
+    text = "40 MQLs a quarter, cost per MQL under $150"
+    found = parse_objectives("sustain", text, vocab)
+    assert [(o.number, o.metric, o.complete) for o in found] == [
+        ("40", "MQLs", True),
+        ("$150", "cost per MQL", True),
+    ]
+    assert found[0].quote.text == "40 MQLs a quarter"
+    assert text[found[1].quote.start : found[1].quote.end] == found[1].quote.text
+
+
+def test_a_kpi_written_outside_question_nine_counts(vocab: Vocabulary) -> None:
+    result = reading(
+        vocab,
+        ("sustain", "We report 40 MQLs a quarter to the board"),
+        ("success", "more leads"),
+    )
+    assert result.verdict("measured") == "met"
+    signal = next(s for s in result.signals_for("measured") if s.polarity == "for")
+    assert signal.quote.question == "sustain"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sales going up and ppl loving the reels",
+        "more followers",
+        "more leads",
+        "we have 3 people on it",
+        "5 posts a week",
+        "$150 a month for the tool",
+        "we've been on Instagram since 2019",
+        "we don't measure social at all",
+        "we don't measure anything",
+    ],
+)
+def test_bare_metrics_team_sizes_post_counts_prices_and_years_are_not_measurable(
+    vocab: Vocabulary, text: str
+) -> None:
+    result = reading(vocab, ("success", text))
+    assert result.verdict("measured") != "met"
+    assert not any(o.complete for o in parse_objectives("success", text, vocab))
+
+
+def test_an_incomplete_objective_says_what_it_is_missing(vocab: Vocabulary) -> None:
+    (leads,) = parse_objectives("success", "more leads from LinkedIn", vocab)
+    assert leads.metric == "leads from LinkedIn"
+    assert leads.missing() == ("a number", "a date or period")
+    (dated,) = parse_objectives("success", "50 demo requests", vocab)
+    assert dated.missing() == ("a date or period",)
+
+
+def test_negation_cancels_an_objective(vocab: Vocabulary) -> None:
+    text = "we don't have a target like 20 leads a month"
+    (objective,) = parse_objectives("success", text, vocab)
+    assert objective.negated and not objective.complete
+    assert reading(vocab, ("success", text)).verdict("measured") == "unmet"
+
+
+def test_objective_missing_lists_every_gap() -> None:
+    empty = Objective(Quote("success", 0, 1, "x"), None, None, None, False)
+    assert empty.missing() == ("a metric", "a number", "a date or period")
+
+
+# --- negation, wishes and clauses ------------------------------------------------------
+
+
+def test_a_negation_in_one_clause_does_not_cancel_another(vocab: Vocabulary) -> None:
+    text = "We don't have a blog, but we reply to every comment within a day."
+    result = reading(vocab, ("sustain", text))
+    assert result.verdict("hub") == "unmet"
+    assert result.verdict("converses") == "met"
+
+
+def test_a_negation_stops_at_and_we(vocab: Vocabulary) -> None:
+    text = "we don't post offers and we monitor mentions every week"
+    result = reading(vocab, ("sustain", text))
+    assert result.verdict("listens") == "met"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We should reply to every comment within 2 hours",
+        "we would like to monitor competitors weekly",
+        "If we had a blog, every post would link to it",
+        "We plan to start a newsletter",
+        "we want to join discussions in the forums every week",
+        "one day we hope to have a community manager posting daily",
+    ],
+)
+def test_wishes_and_plans_are_not_practice(vocab: Vocabulary, text: str) -> None:
+    result = reading(vocab, ("sustain", text))
+    assert not [s for s in result.signals if s.polarity == "for" and s.criterion != "measured"]
+
+
+def test_not_only_and_never_miss_are_not_negations(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "We never miss a week: we monitor mentions every Monday"))
+    assert result.verdict("listens") == "met"
+
+
+def test_question_three_is_a_hope_and_gives_no_practice(vocab: Vocabulary) -> None:
+    text = "We monitor mentions daily, reply within an hour and share our blog on LinkedIn"
+    result = reading(vocab, ("experience", text))
+    assert [s for s in result.signals if s.polarity == "for"] == []
+    assert result.facts.networks == ("LinkedIn",)
+
+
+def test_follow_ups_and_edits_are_read_together(vocab: Vocabulary) -> None:
+    result = reading(
+        vocab,
+        ("owners", "idk"),
+        ("owners", "Priya owns it; she plans a content calendar every month"),
+    )
+    assert result.verdict("owned") == "met"
+
+
+def test_a_concrete_statement_beats_a_vague_one_on_the_same_criterion(vocab: Vocabulary) -> None:
+    result = reading(
+        vocab,
+        ("owners", "Priya runs it and posts 3 times a week"),
+        ("sustain", "sometimes it's ad hoc when she's away"),
+    )
+    assert result.verdict("owned") == "met"
+
+
+# --- typos and informal writing --------------------------------------------------------
+
+
+def test_typos_and_shorthand_are_tolerated(vocab: Vocabulary) -> None:
+    result = reading(
+        vocab,
+        ("networks", "insta, fb and tik tok mostly, bit of linkedin"),
+        ("sustain", "we montior mentions wkly"),
+    )
+    assert result.facts.networks == ("Instagram", "Facebook", "TikTok", "LinkedIn")
+    assert result.verdict("listens") == "met"
+
+
+def test_british_and_american_spellings_are_both_read(vocab: Vocabulary) -> None:
+    for text in ("our resource centre links from every post", "our resource center is shared"):
+        assert reading(vocab, ("growth", text)).verdict("hub") == "met"
+
+
+# --- facts -----------------------------------------------------------------------------
+
+
+def test_facts_keep_the_members_own_words(vocab: Vocabulary) -> None:
+    result = reading(
+        vocab,
+        ("customers", "Mainly dentists, clinic managers in the UK, and parents of toddlers"),
+        ("networks", "LinkedIn groups where clinic managers gather, r/espresso, Instagram"),
+        ("owners", "Priya runs it with Brandwatch, 3 posts a week"),
+        ("pathway", "leads, then loyalty"),
+        ("success", "40 MQLs a quarter"),
+    )
+    facts = result.facts
+    assert facts.customers == ("dentists", "clinic managers in the UK", "parents of toddlers")
+    assert facts.networks == ("LinkedIn", "Instagram")
+    assert "LinkedIn groups where clinic managers gather" in facts.places
+    assert "r/espresso" in facts.places
+    assert "Priya" in facts.people
+    assert facts.tools == ("Brandwatch",)
+    assert "3 posts a week" in facts.cadences
+    assert facts.purposes[:2] == ("leads", "loyalty")
+    assert [o.quote.text for o in facts.objectives if o.complete] == ["40 MQLs a quarter"]
+
+
+# --- bad input -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nous surveillons les mentions chaque semaine et répondons aux commentaires.",
+        "Wir beantworten jeden Kommentar innerhalb von zwei Stunden.",
+        "😀🔥🚀☕️ 👍👍👍",
+        "- \n- \n* \n1.\n2.\n",
+        "",
+        "   ",
+        "???!!!...;;;",
+        "İİİ ﬁ ß ǅ",
+    ],
+)
+def test_other_languages_emoji_and_empty_lists_invent_no_signal(
+    vocab: Vocabulary, text: str
+) -> None:
+    result = reading(vocab, *((q, text) for q in ("customers", "owners", "sustain", "success")))
+    assert result.signals == ()
+    assert result.facts.objectives == ()
+    for criterion in CRITERIA:
+        assert result.verdict(criterion) is None
+
+
+def test_a_pure_list_is_read_item_by_item(vocab: Vocabulary) -> None:
+    text = "- LinkedIn\n- Instagram\n- monitoring: weekly\n- replies: within 2 hours"
+    result = reading(vocab, ("networks", text))
+    assert result.facts.networks == ("LinkedIn", "Instagram")
+
+
+def test_twenty_thousand_characters_read_fast_and_quote_exactly(vocab: Vocabulary) -> None:
+    chunk = (
+        "We monitor mentions every week, Priya replies to every comment within 2 hours, "
+        "and we don't have a blog; our goal is 40 MQLs a quarter. "
+    )
+    text = (chunk * (20_000 // len(chunk) + 1))[:20_000]
+    started = time.perf_counter()
+    result = reading(vocab, ("sustain", text))
+    assert time.perf_counter() - started < 2.0
+    assert result.verdict("listens") == "met"
+
+
+@pytest.mark.parametrize("text", ["a" * 20_000, "1 " * 10_000, "not " * 5_000, "(" * 20_000])
+def test_pathological_inputs_stay_linear(vocab: Vocabulary, text: str) -> None:
+    started = time.perf_counter()
+    reading(vocab, ("sustain", text))
+    assert time.perf_counter() - started < 2.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["customers", "owners", "sustain", "success", "experience", "x"]),
+            st.text(max_size=300),
+        ),
+        max_size=4,
+    )
+)
+def test_random_text_never_crashes_and_quotes_are_exact_slices(
+    answers: list[tuple[str, str]],
+) -> None:
+    vocab = default_vocabulary()
+    result = read(answers, vocab)
+    texts: dict[str, list[str]] = {}
+    for question, text in answers:
+        texts.setdefault(question, []).append(text)
+    for signal in result.signals:
+        q = signal.quote
+        assert any(t[q.start : q.end] == q.text for t in texts[q.question])
+        assert signal.criterion in CRITERIA
+    for objective in result.facts.objectives:
+        q = objective.quote
+        assert any(t[q.start : q.end] == q.text for t in texts[q.question])
+
+
+WORDS = [
+    "we",
+    "don't",
+    "monitor",
+    "mentions",
+    "every",
+    "week",
+    ",",
+    "Priya",
+    "replies",
+    "to",
+    "comments",
+    "within",
+    "2",
+    "hours",
+    "should",
+    "blog",
+    "our",
+    "newsletter",
+    "40",
+    "MQLs",
+    "a",
+    "quarter",
+    "$150",
+    "not",
+    "only",
+    ".",
+    ";",
+    "but",
+    "if",
+    "whoever",
+    "LinkedIn",
+    "Later",
+    "later",
+    "Threads",
+    "threads",
+    "X",
+    "x",
+    "😀",
+    "İ",
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(WORDS),
+        max_size=60,
+    )
+)
+def test_random_sentences_from_the_vocabulary_keep_exact_quotes(words: list[str]) -> None:
+    text = " ".join(words)
+    result = read([("sustain", text)], default_vocabulary())
+    for signal in result.signals:
+        assert text[signal.quote.start : signal.quote.end] == signal.quote.text
