@@ -27,6 +27,7 @@ class Judged(Protocol):
     @property
     def met(self) -> bool: ...
 
+
 MIN_ACTIONS, MAX_ACTIONS = 2, 4
 FACT_CHARS = 60
 

@@ -143,7 +143,9 @@ def judge(answers: Mapping[str, Answer], reading: Reading, *, ladder: Ladder) ->
             met, source = text == "met", "text" if pick is None else "both"
         elif clarified is not None:
             met, source = clarified.value == "met", "clarified"
-        elif any(s.specific for s in signals):
+        elif text == "unmet" or any(s.specific for s in signals):
+            # The member's own account of their practice beats a button, unless it is a
+            # generic claim of doing it ("we engage a lot") against a pick saying not.
             met, source = text == "met", "text"
         else:
             met, source = pick_met, "pick"

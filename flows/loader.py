@@ -147,7 +147,12 @@ def _build_machine(flow: Flow) -> Machine:
         if spec.skippable:
             machine.add_transition("skip", spec.id, spec.next)
     for spec in flow.states.values():
-        for earlier in flow.predecessors(spec.id):
+        earliers = list(flow.predecessors(spec.id))
+        # A clarifying question is a detour: `back` past it reaches the state before it.
+        for earlier in list(earliers):
+            if flow.states[earlier].answer == "clarify":
+                earliers.extend(flow.predecessors(earlier))
+        for earlier in dict.fromkeys(earliers):
             machine.add_transition(
                 "back", spec.id, earlier, conditions=[partial(_is_target, earlier)]
             )

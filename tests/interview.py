@@ -19,6 +19,13 @@ ANSWERS = {
     "success": "20 new wholesale leads a month by June",
 }
 
+# Below the top rung the words describe no routine, so the stage-check picks decide the
+# rung, as the tests that use `rung=` expect; ANSWERS itself describes a publisher's team.
+PLAIN = {
+    "owners": "Mia and Sam in the office",
+    "sustain": "we'll keep it going together",
+}
+
 # Stage-check answers (choice values) that place a team on each rung.
 RUNGS: dict[int, dict[str, str]] = {
     1: dict(sc_posts="announce", sc_listen="never", sc_reply="rarely", sc_hub="none",
@@ -42,12 +49,27 @@ def run_interview(
     commit: str = "1",
 ) -> list[Turn]:
     """Answer every question; returns the turns, the last one closing the interview."""
-    given = {**ANSWERS, **(answers or {})}
+    given = {**ANSWERS, **(PLAIN if rung < 4 else {}), **(answers or {})}
     turns = [coach.handle(Incoming(key=key, text="start"))]
     turns.append(coach.handle(Incoming(key=key, text=model)))
     for question in ANSWERS:
         turns.append(coach.handle(Incoming(key=key, text=given[question])))
     for value in RUNGS[rung].values():
         turns.append(coach.handle(Incoming(key=key, text=value)))
+    turns.extend(settle_clarifications(coach, key, rung))
     turns.append(coach.handle(Incoming(key=key, text=commit)))
     return turns
+
+
+def settle_clarifications(coach: Coach, key: MemberKey, rung: int) -> list[Turn]:
+    """Answer any clarifying question as the picks for `rung` mean it: met up to that rung."""
+    turns = []
+    rungs = {c.id: stage.rung for stage, c in coach.ladder.criteria()}
+    while True:
+        member = coach.store.member(key)
+        conv = coach.store.conversation(member.id) if member is not None else None
+        if conv is None or conv.state != "clarify":
+            return turns
+        criterion = str(conv.context["clarifying"])
+        answer = "met" if rungs[criterion] <= rung else "unmet"
+        turns.append(coach.handle(Incoming(key=key, text=answer)))

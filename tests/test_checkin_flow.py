@@ -19,11 +19,12 @@ from tests.checkin_support import FakeSender, interviewed_team, key, run_pass
 from tests.interview import RUNGS
 
 NEXT = datetime(2026, 11, 30, 9, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+# The Engage rung's actions for the interview's answers: they name the team's own network
+# and the rhythm it mentioned.
 LISTEN_TO_ENGAGE = [
-    "Reply to every comment within one working day, and join two industry discussions a week"
-    " as a helpful expert rather than a seller.",
-    "Name one owner for social and block a fixed weekly slot for planning and replies; add a"
-    " stand-in for holidays.",
+    "Reply to every comment on Instagram within one working day, and join two industry"
+    " discussions a week there as a helpful expert rather than a seller.",
+    "You keep a rhythm (monthly): name the one person who owns it, and a stand-in for holidays.",
 ]
 
 

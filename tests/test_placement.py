@@ -46,7 +46,8 @@ def quote(question: str, text: str) -> Quote:
 
 
 def signal(criterion: str, polarity: str, question: str, text: str, *, specific: bool) -> Signal:
-    return Signal(criterion, polarity, "cue", quote(question, text), specific)  # type: ignore[arg-type]
+    cue = "measurable objective" if criterion == "measured" else "cue"
+    return Signal(criterion, polarity, cue, quote(question, text), specific)  # type: ignore[arg-type]
 
 
 def objective(
@@ -94,13 +95,15 @@ def test_a_specific_statement_beats_a_generic_pick(flow: Flow, ladder: Ladder) -
     assert result.stage.name == "Listen"
 
 
-def test_a_generic_statement_leaves_the_pick_standing(flow: Flow, ladder: Ladder) -> None:
+def test_a_generic_claim_leaves_the_pick_standing(flow: Flow, ladder: Ladder) -> None:
     reading = Reading(
-        (signal("owned", "against", "owners", "we all chip in", specific=False),), Facts()
+        (signal("listens", "for", "sustain", "we keep an eye on things", specific=False),),
+        Facts(),
     )
-    result = placed(flow, ladder, picks(flow, **HONEST_ENGAGE), reading)
-    assert evidence(result, "owned")[0]
-    assert result.stage.name == "Engage"
+    answers = picks(flow, **dict(HONEST_ENGAGE, sc_listen="never"))
+    result = placed(flow, ladder, answers, reading)
+    assert not evidence(result, "listens")[0]
+    assert result.stage.name == "Broadcast"
 
 
 def test_a_clarifying_answer_settles_the_disagreement(flow: Flow, ladder: Ladder) -> None:
