@@ -63,7 +63,7 @@ def run_interview(
 
 def settle_clarifications(coach: Coach, key: MemberKey, rung: int) -> list[Turn]:
     """Answer any clarifying question as the picks for `rung` mean it: met up to that rung."""
-    turns = []
+    turns: list[Turn] = []
     rungs = {c.id: stage.rung for stage, c in coach.ladder.criteria()}
     while True:
         member = coach.store.member(key)
