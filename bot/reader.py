@@ -306,7 +306,7 @@ def _analyse(question: str, text: str, vocab: Vocabulary) -> _Answer:
     previous_end = 0
     for match in TOKEN.finditer(low):
         start = match.start()
-        while b < len(boundaries) and boundaries[b] < start:
+        while b < len(boundaries) and boundaries[b] <= start:
             b += 1
             clause = b
         words.append(vocab.normalise(match.group()))
@@ -615,6 +615,14 @@ def _objectives(cl: _Clause, vocab: Vocabulary) -> list[Objective]:
             if counted and m.first != j + 1:
                 continue  # "5 posts a week", "3 people": a cadence or a team, not a target
             pairs.append((distance, j, m))
+    # "from 4,000 to 6,000 subscribers": the target is the number after "to".
+    pairs = [
+        p
+        for p in pairs
+        if not (
+            cl.word(p[1] - 1) == "from" and any(cl.word(k) == "to" for k in (p[1] + 1, p[1] + 2))
+        )
+    ]
     pairs.sort(key=lambda p: (p[0], p[1]))
     chosen: list[tuple[int, _Match]] = []
     for _, j, m in pairs:
@@ -644,8 +652,52 @@ def _objectives(cl: _Clause, vocab: Vocabulary) -> list[Objective]:
             continue
         if goal_context:
             found.append(_make(cl, vocab, None, m, None, periods))
+    if goal_context:
+        # "We'd like 15 a month by Q2": a number and a period whose metric may be in the
+        # clause before ("Leads from LinkedIn."); `_merge` joins them.
+        in_periods = {k for p in periods for k in range(p[0], p[1])}
+        for j in sorted(numbers - used_numbers - in_periods):
+            word = cl.words[j]
+            if word[:1] in "$€£" or cl.starts_group(j + 1, "count_noun") or _unit_at(cl, j + 1):
+                continue
+            if any(m.first - 5 <= j <= m.last + 4 for m in metrics):
+                continue  # "from 4,000 to 6,000 subscribers": it belongs to that metric
+            beside = [p for p in periods if max(p[0] - j - 1, j - p[1], 0) <= 3]
+            if beside:
+                found.append(_bare(cl, j, beside[0]))
     found.sort(key=lambda o: o.quote.start)
     return found
+
+
+def _bare(cl: _Clause, number: int, period: tuple[int, int]) -> Objective:
+    first, last = min(number, period[0]), max(number + 1, period[1])
+    negated = any(cl.modes[k - cl.first] == "negation" for k in range(first, last))
+    return Objective(
+        _span_quote(cl, first, last),
+        cl.text[cl.starts[number] : cl.ends[number]].lstrip("+"),
+        None,
+        cl.text[cl.starts[period[0]] : cl.ends[period[1] - 1]],
+        negated,
+    )
+
+
+def _merge(text: str, per_clause: list[list[Objective]]) -> list[list[Objective]]:
+    """Join a metric with no number to a number with no metric in the next clause."""
+    for i in range(1, len(per_clause)):
+        before, after = per_clause[i - 1], per_clause[i]
+        metric = next((o for o in before if o.metric and not o.number), None)
+        bare = next((o for o in after if o.number and not o.metric), None)
+        if not metric or not bare:
+            continue
+        start, end = metric.quote.start, bare.quote.end
+        quote = Quote(bare.quote.question, start, end, text[start:end])
+        if end - start > MAX_QUOTE:
+            quote = bare.quote
+        joined = Objective(quote, bare.number, metric.metric, bare.period,
+                           metric.negated or bare.negated)  # fmt: skip
+        before.remove(metric)
+        after[after.index(bare)] = joined
+    return per_clause
 
 
 def _make(
@@ -666,10 +718,11 @@ def _make(
     anchor = [metric.first, metric_last]
     if number is not None:
         anchor += [number, number + 1]
-    if period is None and periods:
-        centre = number if number is not None else metric.first
-        period = min(periods, key=lambda p: min(abs(p[0] - centre), abs(p[1] - centre)))
     first, last = min(anchor), max(anchor)
+    # "Our weekly newsletter": a rhythm word before the target describes, it doesn't bound.
+    usable = [p for p in periods if p[0] >= first or not cl.starts_group(p[0], "relative")]
+    if period is None and usable:
+        period = min(usable, key=lambda p: max(p[0] - last, first - p[1], 0))
     # The period joins the quote when it sits right beside the number and metric.
     if period is not None and (0 <= period[0] - last <= 1 or 0 <= first - period[1] <= 1):
         first, last = min(first, period[0]), max(last, period[1])
@@ -952,7 +1005,13 @@ def _hub(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]]) -> None:
     off = [h for h in hubs if cl.mode(h) != "plain"]
     if off and not plain:
         emit("hub", "against", _mode_cue(cl.mode(off[0])), off[0], False)
-    shop = cl.of("hub_against")
+    # "The shop staff" are people, not a shop page.
+    roles = cl.of("beyond_role", None) + cl.of("owner_role", None)
+    shop = [
+        m
+        for m in cl.of("hub_against")
+        if not any(r.first < m.last and m.first < r.last for r in roles)
+    ]
     if shop and not plain:
         emit("hub", "against", "shop or news page", shop[0], False)
 
@@ -1101,7 +1160,10 @@ class _FactsBuilder:
             cl.of("owner_verb", None) or cl.of("work_verb", None) or cl.of("reply_verb", None)
         )
         if about_work:
-            for role in cl.of("owner_role") + cl.of("beyond_role"):
+            roles = cl.of("owner_role") + cl.of("beyond_role")
+            for role in roles:
+                if any(o.first <= role.first and role.last <= o.last and o != role for o in roles):
+                    continue  # "staff" inside "shop staff"
                 first = role.first
                 if first > cl.first and cl.words[first - 1] in _ROLE_DETERMINERS:
                     first -= 1
@@ -1146,8 +1208,8 @@ def parse_objectives(question: str, text: str, vocabulary: Vocabulary) -> tuple[
     found: list[Objective] = []
     if _foreign(answer):
         return ()
-    for cl in answer.clauses:
-        found.extend(_objectives(cl, vocabulary))
+    for objectives in _merge(text, [_objectives(cl, vocabulary) for cl in answer.clauses]):
+        found.extend(objectives)
     return tuple(found)
 
 
@@ -1165,12 +1227,12 @@ def read(texts: Sequence[tuple[str, str]], vocabulary: Vocabulary) -> Reading:
         if question == "customers":
             for item in _customers(text, vocabulary):
                 facts._add(facts.customers, item)
-        foreign = _foreign(answer)
         for cl in answer.clauses:
             facts.clause(cl, vocabulary)
-            if foreign:
-                continue  # an English word inside French is no English statement
-            objectives = _objectives(cl, vocabulary)
+        if _foreign(answer):
+            continue  # an English word inside French is no English statement
+        per_clause = _merge(text, [_objectives(cl, vocabulary) for cl in answer.clauses])
+        for cl, objectives in zip(answer.clauses, per_clause, strict=True):
             facts.objectives.extend(objectives)
             _rules(cl, vocabulary, out, objectives)
     return Reading(signals=tuple(out.signals), facts=facts.build())

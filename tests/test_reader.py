@@ -668,3 +668,57 @@ def test_random_sentences_from_the_vocabulary_keep_exact_quotes(words: list[str]
     result = read([("sustain", text)], default_vocabulary())
     for signal in result.signals:
         assert text[signal.quote.start : signal.quote.end] == signal.quote.text
+
+
+# --- more of the objective parser ------------------------------------------------------
+
+
+def test_a_metric_in_one_sentence_and_its_number_in_the_next_are_one_objective(
+    vocab: Vocabulary,
+) -> None:
+    text = "Leads from LinkedIn. We'd like 15 a month by Q2 but nothing formal."
+    (objective,) = parse_objectives("success", text, vocab)
+    assert (objective.number, objective.metric, objective.complete) == (
+        "15",
+        "Leads from LinkedIn",
+        True,
+    )
+    assert text[objective.quote.start : objective.quote.end] == objective.quote.text
+
+
+def test_from_one_number_to_another_targets_the_second(vocab: Vocabulary) -> None:
+    text = "Grow newsletter subscribers from 4,000 to 6,000 by December"
+    (objective,) = parse_objectives("success", text, vocab)
+    assert (objective.number, objective.period) == ("6,000", "by December")
+
+
+def test_a_current_audience_size_with_a_rhythm_word_is_not_a_target(vocab: Vocabulary) -> None:
+    text = "Our weekly newsletter goes to 4,000 subscribers"
+    assert not any(o.complete for o in parse_objectives("sustain", text, vocab))
+
+
+def test_two_targets_in_one_sentence_each_take_the_nearest_period(vocab: Vocabulary) -> None:
+    text = "6,000 subscribers by December and 30 demo requests a month"
+    found = parse_objectives("success", text, vocab)
+    assert [(o.number, o.period) for o in found] == [("6,000", "by December"), ("30", "a month")]
+
+
+# --- more clauses and facts ------------------------------------------------------------
+
+
+def test_a_quote_ends_before_the_but_that_turns_the_sentence(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "We reply to DMs but comments often sit unanswered"))
+    quotes = [s.quote.text for s in result.signals_for("converses")]
+    assert quotes == ["We reply to DMs", "comments often sit unanswered"]
+
+
+def test_a_hedge_in_its_own_sentence_still_hedges_the_purpose(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("pathway", "awareness i think? not really sure tbh"))
+    assert result.verdict("has_objectives") == "unmet"
+
+
+def test_shop_staff_are_people_not_a_shop_page(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("growth", "the shop staff reply to comments every day"))
+    assert result.signals_for("hub") == ()
+    assert result.facts.people == ("the shop staff",)
+    assert result.verdict("beyond_marketing") == "met"
