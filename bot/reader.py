@@ -59,6 +59,8 @@ _CADENCE_LEADS = frozenset({"a", "an", "per", "each", "every", "/"})
 _JOIN_VERBS = frozenset(
     {"join", "take part in", "jump into", "participate in", "chime in", "weigh in", "engage"}
 )
+# Verbs that are social work by themselves: "store staff post their picks".
+_SOCIAL_VERBS = frozenset({"post", "repost", "reshare", "film", "go live", "take over", "moderate"})
 # How many words apart two parts of one piece of evidence may be.
 _NEAR = 12
 _MODIFIERS = frozenset({"negation", "not_negation", "wish", "hedge", "restrictive"})
@@ -744,7 +746,8 @@ def _is_name(cl: _Clause, vocab: Vocabulary, index: int) -> bool:
     if len(raw) < 2 or not raw.isalpha() or not raw[0].isupper() or not raw[1:].islower():
         return False
     word = cl.words[index]
-    return word not in vocab.not_names and (word,) not in vocab.terms
+    # A word that starts any known phrase ("Google" of "Google reviews") is not a name.
+    return word not in vocab.not_names and word not in vocab.lengths
 
 
 def _people(cl: _Clause, vocab: Vocabulary) -> list[tuple[int, int]]:
@@ -762,7 +765,12 @@ def _people(cl: _Clause, vocab: Vocabulary) -> list[tuple[int, int]]:
         if cl.word(k) == "our":
             after = after or _role_near(cl, k + 1)
         before = any(cl.ends_group(j, g) for g in ("owner_prep", "owner_role", "beyond_role"))
-        if after or before:
+        # "Tom in sales and Priya in marketing share it": names before the verb.
+        later = cl.question == "owners" and any(
+            cl.starts_group(i, "owner_verb") or cl.starts_group(i, "work_verb")
+            for i in range(j + 1, min(j + 8, cl.last))
+        )
+        if after or before or later:
             found.append((j, j + 1))
     return found
 
@@ -960,6 +968,8 @@ def _converses(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]]) -> Non
                  cl.has("network"))  # fmt: skip
         else:
             emit("converses", "for", "replies", verb, False)
+    if verbs and not objects and cl.mode(verbs[0]) == "wish":
+        emit("converses", "against", "wish", verbs[0], False)  # "we'd love to reply more"
     for neglect in cl.of("neglect"):
         emit("converses", "against", "no replies", neglect, False)
 
@@ -974,13 +984,19 @@ def _owned(
     about_work = cl.question in OWNER_QUESTIONS or bool(
         cl.of("owner_verb", None) or cl.of("owner_prep", None) or cl.of("content", None)
     )
-    roles = cl.of("owner_role", None) + cl.of("beyond_role", None)
+    # A marketing role owns the work when the answer is about who does it; staff beyond
+    # marketing only when the answer says they run it ("run by the support team").
+    roles = cl.of("owner_role", None) if (
+        cl.question in OWNER_QUESTIONS or cl.has("owner_verb", None) or cl.has("owner_prep", None)
+    ) else []  # fmt: skip
+    if cl.has("owner_prep", None):
+        roles += cl.of("beyond_role", None)
     people = _people(cl, vocab)
     if people and cl.modes[people[0][0] - cl.first] == "plain":
         j = people[0][0]
         emit("owned", "for", "named owner", _Match(Term("person", ""), j, j + 1, cl.starts[j],
              cl.ends[j]), True)  # fmt: skip
-    elif roles and about_work:
+    elif roles:
         role = roles[0]
         if cl.mode(role) == "plain":
             emit("owned", "for", "named owner", role, True)
@@ -1018,8 +1034,12 @@ def _hub(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]]) -> None:
 
 def _beyond(cl: _Clause, emit: _Emit) -> None:
     roles = cl.of("beyond_role", None)
-    work = cl.of("work_verb", None) + cl.of("reply_verb", None) + cl.of("reply_object", None)
-    if roles and work:
+    work = cl.of("work_verb", None) + cl.of("reply_verb", None)
+    # The work is social work: on posts, comments, a network or a hub, or posting itself.
+    social = any(
+        cl.has(g, None) for g in ("reply_object", "content", "network", "place", "hub")
+    ) or any(w.term.value in _SOCIAL_VERBS for w in work)
+    if roles and work and social:
         role = roles[0]
         mode = cl.mode(role) if cl.mode(role) != "plain" else cl.mode(work[0])
         if mode == "plain":
@@ -1076,6 +1096,8 @@ def _customers(text: str, vocab: Vocabulary) -> list[str]:
         tokens = [t for t in TOKEN.finditer(text, lo, hi)]
         while tokens and vocab.normalise(tokens[0].group().lower()) in _LEADING:
             tokens.pop(0)
+        if tokens and tokens[0].group().lower() in ("who", "that", "which", "where", "whom"):
+            continue  # "mums, who follow us for recipes": a remark about a group, not a group
         if not tokens or not any(c.isalpha() for t in tokens for c in t.group()):
             continue
         item = text[tokens[0].start() : tokens[-1].end()]
@@ -1140,13 +1162,18 @@ class _FactsBuilder:
             items.append(value)
 
     def clause(self, cl: _Clause, vocab: Vocabulary) -> None:
+        purpose_context = (
+            cl.question in PURPOSE_QUESTIONS
+            or cl.question in HYPOTHETICAL_QUESTIONS
+            or cl.has("goal_marker", None)
+        )
         for m in cl.matches:
             if m.group == "network":
                 self._add(self.networks, m.term.value)
             elif m.group == "tool" and m.term.value not in self.tool_values:
                 self.tool_values.add(m.term.value)
                 self.tools.append(cl.text[m.start : m.end])
-            elif m.group == "purpose" and cl.mode(m) != "negation":
+            elif m.group == "purpose" and cl.mode(m) != "negation" and purpose_context:
                 self._add(self.purposes, m.term.value)
         for first, last in _place_spans(cl, vocab):
             self._add(self.places, cl.text[cl.starts[first] : cl.ends[last - 1]])

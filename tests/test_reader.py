@@ -722,3 +722,44 @@ def test_shop_staff_are_people_not_a_shop_page(vocab: Vocabulary) -> None:
     assert result.signals_for("hub") == ()
     assert result.facts.people == ("the shop staff",)
     assert result.verdict("beyond_marketing") == "met"
+
+
+def test_what_customers_value_about_staff_is_not_social_work_beyond_marketing(
+    vocab: Vocabulary,
+) -> None:
+    text = "Customers say the staff remember their names and follow up after every job."
+    assert reading(vocab, ("value", text)).signals_for("beyond_marketing") == ()
+
+
+def test_staff_sharing_posts_is_beyond_marketing_but_not_ownership(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("growth", "Employees are encouraged to share our job posts"))
+    assert result.verdict("beyond_marketing") == "met"
+    assert result.signals_for("owned") == ()
+
+
+def test_what_the_team_used_to_do_is_not_practice(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "We used to have an agency posting daily"))
+    assert [s.polarity for s in result.signals_for("owned")] == ["against"]
+
+
+def test_names_before_the_verb_in_the_owners_answer_are_people(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "Tom in sales and Priya in marketing share it"))
+    assert result.facts.people == ("Tom", "Priya")
+    assert result.facts.purposes == ()
+
+
+def test_a_word_that_starts_a_known_phrase_is_not_a_name(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "Google reviews get answered by whoever is in"))
+    assert result.facts.people == ()
+
+
+def test_a_wish_to_reply_with_no_object_is_still_a_wish(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("growth", "We'd love to reply more but there's no time"))
+    assert cues(result, "converses") == [("against", "wish")]
+
+
+def test_working_hours_are_a_speed(vocab: Vocabulary) -> None:
+    text = "Our customer service team answers every message within 4 working hours"
+    result = reading(vocab, ("sustain", text))
+    assert result.verdict("converses") == "met"
+    assert result.facts.people == ("Our customer service team",)
