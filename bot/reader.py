@@ -43,12 +43,16 @@ OWNER_QUESTIONS = frozenset({"owners", "sustain"})
 # the conjunctions that turn a sentence around. Each alternative is a fixed word or a
 # single character class, so the scan is linear.
 _BOUNDARY = re.compile(
-    r"[.!?;:](?!\d)|[\n\r•|()\[\]]|\s[-–—]+\s"
+    r"[.!?;](?!\d)|[\n\r•|()\[\]]|\s[-–—]+\s"
     r"|\b(?:but|although|though|however|whereas|except|otherwise|apart from)\b",
     re.IGNORECASE,
 )
 _SPLIT_WORDS = frozenset({"but", "although", "though", "however", "whereas", "except", "and"})
 _PRONOUNS = frozenset({"we", "i", "they", "our", "you", "he", "she", "it", "my", "their"})
+_VERB_GROUPS = frozenset({"listen_verb", "reply_verb", "work_verb", "owner_verb"})
+_DETERMINERS = frozenset(
+    {"the", "a", "an", "our", "their", "your", "my", "his", "her", "its", "these", "those"}
+)
 # Words after which "review" or "reviews" is a verb rather than a noun.
 _VERB_CONTEXT = frozenset({"we", "i", "they", "you", "to", "also", "then", "she", "he", "who"})
 _NUMBER = re.compile(r"[$€£+]?\d")
@@ -61,6 +65,11 @@ _JOIN_VERBS = frozenset(
 )
 # Verbs that are social work by themselves: "store staff post their picks".
 _SOCIAL_VERBS = frozenset({"post", "repost", "reshare", "film", "go live", "take over", "moderate"})
+# Words between a subject and its verb: "customers who often reply".
+_SUBJECT_SKIP = frozenset(
+    {"who", "also", "often", "usually", "always", "sometimes", "then", "really", "all",
+     "regularly", "actually", "just", "do", "that", "will", "would", "can"}
+)  # fmt: skip
 # How many words apart two parts of one piece of evidence may be.
 _NEAR = 12
 _MODIFIERS = frozenset({"negation", "not_negation", "wish", "hedge", "restrictive"})
@@ -314,7 +323,8 @@ def _analyse(question: str, text: str, vocab: Vocabulary) -> _Answer:
         words.append(vocab.normalise(match.group()))
         starts.append(start)
         ends.append(match.end())
-        soft.append("," in low[previous_end:start])
+        gap = low[previous_end:start]
+        soft.append("," in gap or ":" in gap)
         clause_of.append(clause)
         previous_end = match.end()
 
@@ -409,6 +419,8 @@ def _prune(found: list[_Match], words: list[str]) -> list[_Match]:
 def _keep_noun(
     m: _Match, by_first: dict[int, list[_Match]], words: list[str], kept: list[_Match]
 ) -> None:
+    if m.group in _VERB_GROUPS and m.first > 0 and words[m.first - 1] in _DETERMINERS:
+        return  # "the answers", "our posts": a noun, whatever else the word can be
     if m.group == "listen_verb" and m.last - m.first == 1:
         # "reviews" and "comments" are nouns unless a subject or "to" comes before.
         noun = any(o.group in ("listen_object", "reply_object") for o in by_first[m.first])
@@ -613,7 +625,7 @@ def _objectives(cl: _Clause, vocab: Vocabulary) -> list[Objective]:
             money = word[:1] in "$€£" or cl.word(j + 1) in ("dollars", "euros", "pounds", "k")
             if money and "money" not in kinds[(m.first, m.last)]:
                 continue
-            counted = cl.starts_group(j + 1, "count_noun")
+            counted = cl.starts_group(j + 1, "count_noun") and not word.endswith("%")
             if counted and m.first != j + 1:
                 continue  # "5 posts a week", "3 people": a cadence or a team, not a target
             pairs.append((distance, j, m))
@@ -878,8 +890,24 @@ def _cue_phrases(cl: _Clause, emit: _Emit) -> None:
         emit(criterion, "against", cue, m, False)
 
 
+def _by_others(cl: _Clause, verb: _Match) -> bool:
+    """The verb's subject is the customers, not the team: "homeowners who read reviews"."""
+    if cl.question == "customers" and not any(
+        cl.words[k] in ("we", "i") for k in range(cl.first, verb.first)
+    ):
+        return True  # the customers answer describes them unless it says "we"
+    k = verb.first - 1
+    while k >= cl.first and k >= verb.first - 4:
+        if cl.starts_group(k, "other"):
+            return True
+        if cl.words[k] not in _SUBJECT_SKIP:
+            return False
+        k -= 1
+    return False
+
+
 def _listens(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]], concrete: bool) -> None:
-    verbs = cl.of("listen_verb")
+    verbs = [v for v in cl.of("listen_verb") if not _by_others(cl, v)]
     objects = cl.of("listen_object")
     at = {o.first for o in objects}
     for verb in verbs:
@@ -953,7 +981,7 @@ def _frequency(cl: _Clause, cadences: list[tuple[int, int]]) -> bool:
 
 
 def _converses(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]]) -> None:
-    verbs = cl.of("reply_verb", None)
+    verbs = [v for v in cl.of("reply_verb", None) if not _by_others(cl, v)]
     objects = cl.of("reply_object", None) + cl.of("place", None)
     if verbs and objects:
         verb = verbs[0]

@@ -763,3 +763,40 @@ def test_working_hours_are_a_speed(vocab: Vocabulary) -> None:
     result = reading(vocab, ("sustain", text))
     assert result.verdict("converses") == "met"
     assert result.facts.people == ("Our customer service team",)
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        ("customers", "Homeowners who read reviews before they buy and follow local groups."),
+        ("growth", "Customers reply to our stories every day"),
+        ("value", "our followers often check the comments daily"),
+    ],
+)
+def test_what_customers_do_is_not_the_teams_practice(
+    vocab: Vocabulary, question: str, text: str
+) -> None:
+    result = reading(vocab, (question, text))
+    assert result.signals_for("listens") == ()
+    assert result.signals_for("converses") == ()
+
+
+def test_a_noun_after_a_determiner_is_not_a_verb(vocab: Vocabulary) -> None:
+    text = "We asked our followers what they wanted and started a weekly Q&A based on the answers"
+    result = reading(vocab, ("growth", text))
+    assert result.signals_for("converses") == ()
+    assert result.verdict("tailors") == "met"
+
+
+def test_a_colon_introduces_the_detail_of_the_same_practice(vocab: Vocabulary) -> None:
+    text = "We engage daily: comment on partners' posts, reply to DMs, join Twitter chats."
+    assert reading(vocab, ("sustain", text)).verdict("converses") == "met"
+
+
+def test_a_percentage_growth_year_on_year_is_measurable(vocab: Vocabulary) -> None:
+    (objective, *_) = parse_objectives("success", "Website traffic from social up 20% YoY", vocab)
+    assert (objective.number, objective.metric, objective.period) == (
+        "20%",
+        "Website traffic from social",
+        "YoY",
+    )
