@@ -43,12 +43,16 @@ OWNER_QUESTIONS = frozenset({"owners", "sustain"})
 # the conjunctions that turn a sentence around. Each alternative is a fixed word or a
 # single character class, so the scan is linear.
 _BOUNDARY = re.compile(
-    r"[.!?;:](?!\d)|[\n\r•|()\[\]]|\s[-–—]+\s"
+    r"[.!?;](?!\d)|[\n\r•|()\[\]]|\s[-–—]+\s"
     r"|\b(?:but|although|though|however|whereas|except|otherwise|apart from)\b",
     re.IGNORECASE,
 )
 _SPLIT_WORDS = frozenset({"but", "although", "though", "however", "whereas", "except", "and"})
 _PRONOUNS = frozenset({"we", "i", "they", "our", "you", "he", "she", "it", "my", "their"})
+_VERB_GROUPS = frozenset({"listen_verb", "reply_verb", "work_verb", "owner_verb"})
+_DETERMINERS = frozenset(
+    {"the", "a", "an", "our", "their", "your", "my", "his", "her", "its", "these", "those"}
+)
 # Words after which "review" or "reviews" is a verb rather than a noun.
 _VERB_CONTEXT = frozenset({"we", "i", "they", "you", "to", "also", "then", "she", "he", "who"})
 _NUMBER = re.compile(r"[$€£+]?\d")
@@ -59,6 +63,13 @@ _CADENCE_LEADS = frozenset({"a", "an", "per", "each", "every", "/"})
 _JOIN_VERBS = frozenset(
     {"join", "take part in", "jump into", "participate in", "chime in", "weigh in", "engage"}
 )
+# Verbs that are social work by themselves: "store staff post their picks".
+_SOCIAL_VERBS = frozenset({"post", "repost", "reshare", "film", "go live", "take over", "moderate"})
+# Words between a subject and its verb: "customers who often reply".
+_SUBJECT_SKIP = frozenset(
+    {"who", "also", "often", "usually", "always", "sometimes", "then", "really", "all",
+     "regularly", "actually", "just", "do", "that", "will", "would", "can"}
+)  # fmt: skip
 # How many words apart two parts of one piece of evidence may be.
 _NEAR = 12
 _MODIFIERS = frozenset({"negation", "not_negation", "wish", "hedge", "restrictive"})
@@ -306,13 +317,14 @@ def _analyse(question: str, text: str, vocab: Vocabulary) -> _Answer:
     previous_end = 0
     for match in TOKEN.finditer(low):
         start = match.start()
-        while b < len(boundaries) and boundaries[b] < start:
+        while b < len(boundaries) and boundaries[b] <= start:
             b += 1
             clause = b
         words.append(vocab.normalise(match.group()))
         starts.append(start)
         ends.append(match.end())
-        soft.append("," in low[previous_end:start])
+        gap = low[previous_end:start]
+        soft.append("," in gap or ":" in gap)
         clause_of.append(clause)
         previous_end = match.end()
 
@@ -407,6 +419,8 @@ def _prune(found: list[_Match], words: list[str]) -> list[_Match]:
 def _keep_noun(
     m: _Match, by_first: dict[int, list[_Match]], words: list[str], kept: list[_Match]
 ) -> None:
+    if m.group in _VERB_GROUPS and m.first > 0 and words[m.first - 1] in _DETERMINERS:
+        return  # "the answers", "our posts": a noun, whatever else the word can be
     if m.group == "listen_verb" and m.last - m.first == 1:
         # "reviews" and "comments" are nouns unless a subject or "to" comes before.
         noun = any(o.group in ("listen_object", "reply_object") for o in by_first[m.first])
@@ -611,10 +625,18 @@ def _objectives(cl: _Clause, vocab: Vocabulary) -> list[Objective]:
             money = word[:1] in "$€£" or cl.word(j + 1) in ("dollars", "euros", "pounds", "k")
             if money and "money" not in kinds[(m.first, m.last)]:
                 continue
-            counted = cl.starts_group(j + 1, "count_noun")
+            counted = cl.starts_group(j + 1, "count_noun") and not word.endswith("%")
             if counted and m.first != j + 1:
                 continue  # "5 posts a week", "3 people": a cadence or a team, not a target
             pairs.append((distance, j, m))
+    # "from 4,000 to 6,000 subscribers": the target is the number after "to".
+    pairs = [
+        p
+        for p in pairs
+        if not (
+            cl.word(p[1] - 1) == "from" and any(cl.word(k) == "to" for k in (p[1] + 1, p[1] + 2))
+        )
+    ]
     pairs.sort(key=lambda p: (p[0], p[1]))
     chosen: list[tuple[int, _Match]] = []
     for _, j, m in pairs:
@@ -644,8 +666,52 @@ def _objectives(cl: _Clause, vocab: Vocabulary) -> list[Objective]:
             continue
         if goal_context:
             found.append(_make(cl, vocab, None, m, None, periods))
+    if goal_context:
+        # "We'd like 15 a month by Q2": a number and a period whose metric may be in the
+        # clause before ("Leads from LinkedIn."); `_merge` joins them.
+        in_periods = {k for p in periods for k in range(p[0], p[1])}
+        for j in sorted(numbers - used_numbers - in_periods):
+            word = cl.words[j]
+            if word[:1] in "$€£" or cl.starts_group(j + 1, "count_noun") or _unit_at(cl, j + 1):
+                continue
+            if any(m.first - 5 <= j <= m.last + 4 for m in metrics):
+                continue  # "from 4,000 to 6,000 subscribers": it belongs to that metric
+            beside = [p for p in periods if max(p[0] - j - 1, j - p[1], 0) <= 3]
+            if beside:
+                found.append(_bare(cl, j, beside[0]))
     found.sort(key=lambda o: o.quote.start)
     return found
+
+
+def _bare(cl: _Clause, number: int, period: tuple[int, int]) -> Objective:
+    first, last = min(number, period[0]), max(number + 1, period[1])
+    negated = any(cl.modes[k - cl.first] == "negation" for k in range(first, last))
+    return Objective(
+        _span_quote(cl, first, last),
+        cl.text[cl.starts[number] : cl.ends[number]].lstrip("+"),
+        None,
+        cl.text[cl.starts[period[0]] : cl.ends[period[1] - 1]],
+        negated,
+    )
+
+
+def _merge(text: str, per_clause: list[list[Objective]]) -> list[list[Objective]]:
+    """Join a metric with no number to a number with no metric in the next clause."""
+    for i in range(1, len(per_clause)):
+        before, after = per_clause[i - 1], per_clause[i]
+        metric = next((o for o in before if o.metric and not o.number), None)
+        bare = next((o for o in after if o.number and not o.metric), None)
+        if not metric or not bare:
+            continue
+        start, end = metric.quote.start, bare.quote.end
+        quote = Quote(bare.quote.question, start, end, text[start:end])
+        if end - start > MAX_QUOTE:
+            quote = bare.quote
+        joined = Objective(quote, bare.number, metric.metric, bare.period,
+                           metric.negated or bare.negated)  # fmt: skip
+        before.remove(metric)
+        after[after.index(bare)] = joined
+    return per_clause
 
 
 def _make(
@@ -666,10 +732,11 @@ def _make(
     anchor = [metric.first, metric_last]
     if number is not None:
         anchor += [number, number + 1]
-    if period is None and periods:
-        centre = number if number is not None else metric.first
-        period = min(periods, key=lambda p: min(abs(p[0] - centre), abs(p[1] - centre)))
     first, last = min(anchor), max(anchor)
+    # "Our weekly newsletter": a rhythm word before the target describes, it doesn't bound.
+    usable = [p for p in periods if p[0] >= first or not cl.starts_group(p[0], "relative")]
+    if period is None and usable:
+        period = min(usable, key=lambda p: max(p[0] - last, first - p[1], 0))
     # The period joins the quote when it sits right beside the number and metric.
     if period is not None and (0 <= period[0] - last <= 1 or 0 <= first - period[1] <= 1):
         first, last = min(first, period[0]), max(last, period[1])
@@ -691,7 +758,8 @@ def _is_name(cl: _Clause, vocab: Vocabulary, index: int) -> bool:
     if len(raw) < 2 or not raw.isalpha() or not raw[0].isupper() or not raw[1:].islower():
         return False
     word = cl.words[index]
-    return word not in vocab.not_names and (word,) not in vocab.terms
+    # A word that starts any known phrase ("Google" of "Google reviews") is not a name.
+    return word not in vocab.not_names and word not in vocab.lengths
 
 
 def _people(cl: _Clause, vocab: Vocabulary) -> list[tuple[int, int]]:
@@ -709,7 +777,12 @@ def _people(cl: _Clause, vocab: Vocabulary) -> list[tuple[int, int]]:
         if cl.word(k) == "our":
             after = after or _role_near(cl, k + 1)
         before = any(cl.ends_group(j, g) for g in ("owner_prep", "owner_role", "beyond_role"))
-        if after or before:
+        # "Tom in sales and Priya in marketing share it": names before the verb.
+        later = cl.question == "owners" and any(
+            cl.starts_group(i, "owner_verb") or cl.starts_group(i, "work_verb")
+            for i in range(j + 1, min(j + 8, cl.last))
+        )
+        if after or before or later:
             found.append((j, j + 1))
     return found
 
@@ -817,8 +890,24 @@ def _cue_phrases(cl: _Clause, emit: _Emit) -> None:
         emit(criterion, "against", cue, m, False)
 
 
+def _by_others(cl: _Clause, verb: _Match) -> bool:
+    """The verb's subject is the customers, not the team: "homeowners who read reviews"."""
+    if cl.question == "customers" and not any(
+        cl.words[k] in ("we", "i") for k in range(cl.first, verb.first)
+    ):
+        return True  # the customers answer describes them unless it says "we"
+    k = verb.first - 1
+    while k >= cl.first and k >= verb.first - 4:
+        if cl.starts_group(k, "other"):
+            return True
+        if cl.words[k] not in _SUBJECT_SKIP:
+            return False
+        k -= 1
+    return False
+
+
 def _listens(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]], concrete: bool) -> None:
-    verbs = cl.of("listen_verb")
+    verbs = [v for v in cl.of("listen_verb") if not _by_others(cl, v)]
     objects = cl.of("listen_object")
     at = {o.first for o in objects}
     for verb in verbs:
@@ -892,7 +981,7 @@ def _frequency(cl: _Clause, cadences: list[tuple[int, int]]) -> bool:
 
 
 def _converses(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]]) -> None:
-    verbs = cl.of("reply_verb", None)
+    verbs = [v for v in cl.of("reply_verb", None) if not _by_others(cl, v)]
     objects = cl.of("reply_object", None) + cl.of("place", None)
     if verbs and objects:
         verb = verbs[0]
@@ -907,6 +996,8 @@ def _converses(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]]) -> Non
                  cl.has("network"))  # fmt: skip
         else:
             emit("converses", "for", "replies", verb, False)
+    if verbs and not objects and cl.mode(verbs[0]) == "wish":
+        emit("converses", "against", "wish", verbs[0], False)  # "we'd love to reply more"
     for neglect in cl.of("neglect"):
         emit("converses", "against", "no replies", neglect, False)
 
@@ -921,13 +1012,19 @@ def _owned(
     about_work = cl.question in OWNER_QUESTIONS or bool(
         cl.of("owner_verb", None) or cl.of("owner_prep", None) or cl.of("content", None)
     )
-    roles = cl.of("owner_role", None) + cl.of("beyond_role", None)
+    # A marketing role owns the work when the answer is about who does it; staff beyond
+    # marketing only when the answer says they run it ("run by the support team").
+    roles = cl.of("owner_role", None) if (
+        cl.question in OWNER_QUESTIONS or cl.has("owner_verb", None) or cl.has("owner_prep", None)
+    ) else []  # fmt: skip
+    if cl.has("owner_prep", None):
+        roles += cl.of("beyond_role", None)
     people = _people(cl, vocab)
     if people and cl.modes[people[0][0] - cl.first] == "plain":
         j = people[0][0]
         emit("owned", "for", "named owner", _Match(Term("person", ""), j, j + 1, cl.starts[j],
              cl.ends[j]), True)  # fmt: skip
-    elif roles and about_work:
+    elif roles:
         role = roles[0]
         if cl.mode(role) == "plain":
             emit("owned", "for", "named owner", role, True)
@@ -952,15 +1049,25 @@ def _hub(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]]) -> None:
     off = [h for h in hubs if cl.mode(h) != "plain"]
     if off and not plain:
         emit("hub", "against", _mode_cue(cl.mode(off[0])), off[0], False)
-    shop = cl.of("hub_against")
+    # "The shop staff" are people, not a shop page.
+    roles = cl.of("beyond_role", None) + cl.of("owner_role", None)
+    shop = [
+        m
+        for m in cl.of("hub_against")
+        if not any(r.first < m.last and m.first < r.last for r in roles)
+    ]
     if shop and not plain:
         emit("hub", "against", "shop or news page", shop[0], False)
 
 
 def _beyond(cl: _Clause, emit: _Emit) -> None:
     roles = cl.of("beyond_role", None)
-    work = cl.of("work_verb", None) + cl.of("reply_verb", None) + cl.of("reply_object", None)
-    if roles and work:
+    work = cl.of("work_verb", None) + cl.of("reply_verb", None)
+    # The work is social work: on posts, comments, a network or a hub, or posting itself.
+    social = any(
+        cl.has(g, None) for g in ("reply_object", "content", "network", "place", "hub")
+    ) or any(w.term.value in _SOCIAL_VERBS for w in work)
+    if roles and work and social:
         role = roles[0]
         mode = cl.mode(role) if cl.mode(role) != "plain" else cl.mode(work[0])
         if mode == "plain":
@@ -1017,6 +1124,8 @@ def _customers(text: str, vocab: Vocabulary) -> list[str]:
         tokens = [t for t in TOKEN.finditer(text, lo, hi)]
         while tokens and vocab.normalise(tokens[0].group().lower()) in _LEADING:
             tokens.pop(0)
+        if tokens and tokens[0].group().lower() in ("who", "that", "which", "where", "whom"):
+            continue  # "mums, who follow us for recipes": a remark about a group, not a group
         if not tokens or not any(c.isalpha() for t in tokens for c in t.group()):
             continue
         item = text[tokens[0].start() : tokens[-1].end()]
@@ -1081,13 +1190,18 @@ class _FactsBuilder:
             items.append(value)
 
     def clause(self, cl: _Clause, vocab: Vocabulary) -> None:
+        purpose_context = (
+            cl.question in PURPOSE_QUESTIONS
+            or cl.question in HYPOTHETICAL_QUESTIONS
+            or cl.has("goal_marker", None)
+        )
         for m in cl.matches:
             if m.group == "network":
                 self._add(self.networks, m.term.value)
             elif m.group == "tool" and m.term.value not in self.tool_values:
                 self.tool_values.add(m.term.value)
                 self.tools.append(cl.text[m.start : m.end])
-            elif m.group == "purpose" and cl.mode(m) != "negation":
+            elif m.group == "purpose" and cl.mode(m) != "negation" and purpose_context:
                 self._add(self.purposes, m.term.value)
         for first, last in _place_spans(cl, vocab):
             self._add(self.places, cl.text[cl.starts[first] : cl.ends[last - 1]])
@@ -1101,7 +1215,10 @@ class _FactsBuilder:
             cl.of("owner_verb", None) or cl.of("work_verb", None) or cl.of("reply_verb", None)
         )
         if about_work:
-            for role in cl.of("owner_role") + cl.of("beyond_role"):
+            roles = cl.of("owner_role") + cl.of("beyond_role")
+            for role in roles:
+                if any(o.first <= role.first and role.last <= o.last and o != role for o in roles):
+                    continue  # "staff" inside "shop staff"
                 first = role.first
                 if first > cl.first and cl.words[first - 1] in _ROLE_DETERMINERS:
                     first -= 1
@@ -1146,8 +1263,8 @@ def parse_objectives(question: str, text: str, vocabulary: Vocabulary) -> tuple[
     found: list[Objective] = []
     if _foreign(answer):
         return ()
-    for cl in answer.clauses:
-        found.extend(_objectives(cl, vocabulary))
+    for objectives in _merge(text, [_objectives(cl, vocabulary) for cl in answer.clauses]):
+        found.extend(objectives)
     return tuple(found)
 
 
@@ -1165,12 +1282,12 @@ def read(texts: Sequence[tuple[str, str]], vocabulary: Vocabulary) -> Reading:
         if question == "customers":
             for item in _customers(text, vocabulary):
                 facts._add(facts.customers, item)
-        foreign = _foreign(answer)
         for cl in answer.clauses:
             facts.clause(cl, vocabulary)
-            if foreign:
-                continue  # an English word inside French is no English statement
-            objectives = _objectives(cl, vocabulary)
+        if _foreign(answer):
+            continue  # an English word inside French is no English statement
+        per_clause = _merge(text, [_objectives(cl, vocabulary) for cl in answer.clauses])
+        for cl, objectives in zip(answer.clauses, per_clause, strict=True):
             facts.objectives.extend(objectives)
             _rules(cl, vocabulary, out, objectives)
     return Reading(signals=tuple(out.signals), facts=facts.build())

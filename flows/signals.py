@@ -49,6 +49,7 @@ _LISTS = {
     "places": "place",
     "place_modifiers": "place_modifier",
     "function_words": "function_word",
+    "others": "other",
 }
 _NESTED = {
     "listening": {"verbs": "listen_verb", "objects": "listen_object"},

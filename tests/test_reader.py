@@ -668,3 +668,135 @@ def test_random_sentences_from_the_vocabulary_keep_exact_quotes(words: list[str]
     result = read([("sustain", text)], default_vocabulary())
     for signal in result.signals:
         assert text[signal.quote.start : signal.quote.end] == signal.quote.text
+
+
+# --- more of the objective parser ------------------------------------------------------
+
+
+def test_a_metric_in_one_sentence_and_its_number_in_the_next_are_one_objective(
+    vocab: Vocabulary,
+) -> None:
+    text = "Leads from LinkedIn. We'd like 15 a month by Q2 but nothing formal."
+    (objective,) = parse_objectives("success", text, vocab)
+    assert (objective.number, objective.metric, objective.complete) == (
+        "15",
+        "Leads from LinkedIn",
+        True,
+    )
+    assert text[objective.quote.start : objective.quote.end] == objective.quote.text
+
+
+def test_from_one_number_to_another_targets_the_second(vocab: Vocabulary) -> None:
+    text = "Grow newsletter subscribers from 4,000 to 6,000 by December"
+    (objective,) = parse_objectives("success", text, vocab)
+    assert (objective.number, objective.period) == ("6,000", "by December")
+
+
+def test_a_current_audience_size_with_a_rhythm_word_is_not_a_target(vocab: Vocabulary) -> None:
+    text = "Our weekly newsletter goes to 4,000 subscribers"
+    assert not any(o.complete for o in parse_objectives("sustain", text, vocab))
+
+
+def test_two_targets_in_one_sentence_each_take_the_nearest_period(vocab: Vocabulary) -> None:
+    text = "6,000 subscribers by December and 30 demo requests a month"
+    found = parse_objectives("success", text, vocab)
+    assert [(o.number, o.period) for o in found] == [("6,000", "by December"), ("30", "a month")]
+
+
+# --- more clauses and facts ------------------------------------------------------------
+
+
+def test_a_quote_ends_before_the_but_that_turns_the_sentence(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "We reply to DMs but comments often sit unanswered"))
+    quotes = [s.quote.text for s in result.signals_for("converses")]
+    assert quotes == ["We reply to DMs", "comments often sit unanswered"]
+
+
+def test_a_hedge_in_its_own_sentence_still_hedges_the_purpose(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("pathway", "awareness i think? not really sure tbh"))
+    assert result.verdict("has_objectives") == "unmet"
+
+
+def test_shop_staff_are_people_not_a_shop_page(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("growth", "the shop staff reply to comments every day"))
+    assert result.signals_for("hub") == ()
+    assert result.facts.people == ("the shop staff",)
+    assert result.verdict("beyond_marketing") == "met"
+
+
+def test_what_customers_value_about_staff_is_not_social_work_beyond_marketing(
+    vocab: Vocabulary,
+) -> None:
+    text = "Customers say the staff remember their names and follow up after every job."
+    assert reading(vocab, ("value", text)).signals_for("beyond_marketing") == ()
+
+
+def test_staff_sharing_posts_is_beyond_marketing_but_not_ownership(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("growth", "Employees are encouraged to share our job posts"))
+    assert result.verdict("beyond_marketing") == "met"
+    assert result.signals_for("owned") == ()
+
+
+def test_what_the_team_used_to_do_is_not_practice(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "We used to have an agency posting daily"))
+    assert [s.polarity for s in result.signals_for("owned")] == ["against"]
+
+
+def test_names_before_the_verb_in_the_owners_answer_are_people(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "Tom in sales and Priya in marketing share it"))
+    assert result.facts.people == ("Tom", "Priya")
+    assert result.facts.purposes == ()
+
+
+def test_a_word_that_starts_a_known_phrase_is_not_a_name(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "Google reviews get answered by whoever is in"))
+    assert result.facts.people == ()
+
+
+def test_a_wish_to_reply_with_no_object_is_still_a_wish(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("growth", "We'd love to reply more but there's no time"))
+    assert cues(result, "converses") == [("against", "wish")]
+
+
+def test_working_hours_are_a_speed(vocab: Vocabulary) -> None:
+    text = "Our customer service team answers every message within 4 working hours"
+    result = reading(vocab, ("sustain", text))
+    assert result.verdict("converses") == "met"
+    assert result.facts.people == ("Our customer service team",)
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        ("customers", "Homeowners who read reviews before they buy and follow local groups."),
+        ("growth", "Customers reply to our stories every day"),
+        ("value", "our followers often check the comments daily"),
+    ],
+)
+def test_what_customers_do_is_not_the_teams_practice(
+    vocab: Vocabulary, question: str, text: str
+) -> None:
+    result = reading(vocab, (question, text))
+    assert result.signals_for("listens") == ()
+    assert result.signals_for("converses") == ()
+
+
+def test_a_noun_after_a_determiner_is_not_a_verb(vocab: Vocabulary) -> None:
+    text = "We asked our followers what they wanted and started a weekly Q&A based on the answers"
+    result = reading(vocab, ("growth", text))
+    assert result.signals_for("converses") == ()
+    assert result.verdict("tailors") == "met"
+
+
+def test_a_colon_introduces_the_detail_of_the_same_practice(vocab: Vocabulary) -> None:
+    text = "We engage daily: comment on partners' posts, reply to DMs, join Twitter chats."
+    assert reading(vocab, ("sustain", text)).verdict("converses") == "met"
+
+
+def test_a_percentage_growth_year_on_year_is_measurable(vocab: Vocabulary) -> None:
+    (objective, *_) = parse_objectives("success", "Website traffic from social up 20% YoY", vocab)
+    assert (objective.number, objective.metric, objective.period) == (
+        "20%",
+        "Website traffic from social",
+        "YoY",
+    )
