@@ -247,9 +247,9 @@ def find_due(store: Store, at: datetime) -> tuple[float, float, int]:
 
     def due() -> None:
         agenda.due_schedules(store, at, 100)
-        agenda.due_deliveries(store, at, 100)
+        store.due_deliveries(at, 100)
 
-    return median_ms(due), median_ms(lambda: agenda.next_wake(store)), found
+    return median_ms(due), median_ms(lambda: store.next_wake()), found
 
 
 async def counted_pass(

@@ -37,7 +37,7 @@ DOORS: web.AppKey[list[str]] = web.AppKey("doors", list)
 
 async def healthz(request: web.Request) -> web.Response:
     coach = request.app[COACH]
-    coach.store.conn.execute("SELECT 1").fetchone()
+    coach.store.ping()
     return web.json_response({"ok": True, "doors": request.app[DOORS]})
 
 

@@ -157,10 +157,10 @@ def test_snooze_pauses_check_ins_and_reminders_until_a_date(
     assert "Snoozed: no check-ins or reminders" in reply and says in reply
     member = store.member(key("ann"))
     assert member is not None
-    prefs = agenda.prefs(store, member.id)
+    prefs = store.prefs_of(member.id)
     assert prefs.snoozed_until is not None and prefs.snoozed_until.astimezone(BERLIN).hour == 0
     say(coach, "snooze off")
-    assert agenda.prefs(store, member.id).snoozed_until is None
+    assert store.prefs_of(member.id).snoozed_until is None
 
 
 @pytest.mark.parametrize(
@@ -180,7 +180,7 @@ def test_a_snooze_that_makes_no_sense_changes_nothing(
     reply = say(coach, command)
     assert says in reply and "Nothing changed." in reply
     member = store.member(key("ann"))
-    assert member is not None and agenda.prefs(store, member.id).snoozed_until is None
+    assert member is not None and store.prefs_of(member.id).snoozed_until is None
 
 
 def test_opting_out_and_back_in_is_each_members_own_choice(
@@ -190,10 +190,10 @@ def test_opting_out_and_back_in_is_each_members_own_choice(
     assert "opted out" in say(coach, "opt out", user="bob")
     bob, ann = store.member(key("bob")), store.member(key("ann"))
     assert bob is not None and ann is not None
-    assert agenda.prefs(store, bob.id).opted_out and not agenda.prefs(store, ann.id).opted_out
+    assert store.prefs_of(bob.id).opted_out and not store.prefs_of(ann.id).opted_out
     assert "You have opted out" in say(coach, "schedule", user="bob")
     assert "back on" in say(coach, "opt in", user="bob")
-    assert not agenda.prefs(store, bob.id).opted_out
+    assert not store.prefs_of(bob.id).opted_out
 
 
 def test_only_the_lead_starts_a_check_in_for_the_whole_team_now(
@@ -203,7 +203,7 @@ def test_only_the_lead_starts_a_check_in_for_the_whole_team_now(
     join(coach, "cem")  # has not done the interview: not checked in with
     assert "Only the team's lead" in say(coach, "checkin now", user="bob")
     assert "Starting a check-in for 2 member(s) of bakers" in say(coach, "checkin now")
-    assert agenda.counts(store) == {"checkin": {"pending": 2}}
+    assert store.delivery_counts() == {"checkin": {"pending": 2}}
 
 
 def test_an_answer_that_starts_with_schedule_stays_an_answer(

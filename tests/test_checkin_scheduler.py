@@ -31,7 +31,7 @@ from bot.engine import Coach
 from bot.messages import Incoming, Outgoing
 from bot.pacing import Limit, Pacer
 from bot.server import SENDERS, build_app
-from bot.store import Store
+from bot.store import Delivery, Store
 from tests.checkin_support import (
     FakeSender,
     VirtualTime,
@@ -66,7 +66,7 @@ def berlin(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
 def checkin_conversations(store: Store, user: str) -> int:
     member = store.member(key(user))
     assert member is not None
-    return agenda.checkin_count(store, member.id)
+    return store.checkin_count(member.id)
 
 
 async def test_check_ins_turn_on_after_the_first_completed_interview(
@@ -352,8 +352,8 @@ def test_finding_what_is_due_reads_indexes_not_tables(store: Store) -> None:
     store.conn.set_trace_callback(executed.append)
     now = datetime.now(UTC)
     agenda.due_schedules(store, now, 100)
-    agenda.due_deliveries(store, now, 100)
-    agenda.next_wake(store)
+    store.due_deliveries(now, 100)
+    store.next_wake()
     store.conn.set_trace_callback(None)
     assert len(executed) == 4
     for query in executed:
@@ -441,7 +441,7 @@ async def test_a_check_in_that_cannot_be_prepared_does_not_hold_up_the_others(
     interviewed_team(coach)
     prepare = checkins.prepare
 
-    def broken_for_ann(delivery: agenda.Delivery, now: datetime) -> object:
+    def broken_for_ann(delivery: Delivery, now: datetime) -> object:
         result = prepare(delivery, now)
         if isinstance(result, Outgoing) and result.key and result.key.user == "ann":
             raise RuntimeError("a bug")
@@ -463,10 +463,10 @@ async def test_delivered_check_ins_are_forgotten_after_90_days_but_their_convers
     await run_pass(checkins, sender)
     clock.set(NEXT + timedelta(days=84))  # twelve weeks on: the latest round only
     await run_pass(checkins, sender)
-    assert agenda.counts(store)["checkin"]["sent"] == 2
+    assert store.delivery_counts()["checkin"]["sent"] == 2
     clock.set(NEXT + timedelta(days=91))
     await run_pass(checkins, sender)
-    assert agenda.counts(store)["checkin"]["sent"] == 2  # one more, and the first is gone
+    assert store.delivery_counts()["checkin"]["sent"] == 2  # one more, and the first is gone
     assert checkin_conversations(store, "ann") == 3
 
 
@@ -536,6 +536,6 @@ def test_dropping_a_refused_address_keeps_one_that_changed_meanwhile(store: Stor
     member = store.ensure_member(key("ann"))
     with store.transaction():
         store.touch_member(member, address="D-NEW")
-        agenda.forget_address(store, team_id=member.team.id, member_id=member.id, address="D-OLD")
+        store.forget_address(team_id=member.team.id, member_id=member.id, address="D-OLD")
     kept = store.member(key("ann"))
     assert kept is not None and kept.address == "D-NEW"

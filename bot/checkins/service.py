@@ -20,7 +20,6 @@ from weakref import WeakKeyDictionary
 import yaml
 
 from bot.checkins import agenda
-from bot.checkins.agenda import Delivery
 from bot.checkins.chat_commands import CheckInCommands
 from bot.checkins.schedules import (
     Rhythm,
@@ -43,7 +42,7 @@ from bot.engine import (
 from bot.ladder import Placement, place, team_rung
 from bot.messages import Choice, MemberKey, Outgoing, Reply
 from bot.report import latest_placements
-from bot.store import CELEBRATION, CHECKIN, REMINDER, Answer, Conversation, Member, Team
+from bot.store import CELEBRATION, CHECKIN, REMINDER, Answer, Conversation, Delivery, Member, Team
 from bot.zones import today_in
 from flows import Action, Flow, FlowError, Ladder
 from flows.loader import FLOWS_DIR
@@ -175,11 +174,10 @@ class CheckIns:
         """Queue one check-in per member for an occurrence; returns how many were queued."""
         round_ = iso(occurrence)
         queued = 0
-        for member_id in agenda.checkin_members(self.store, team_id):
-            agenda.supersede(self.store, member_id, CHECKIN)
+        for member_id in self.store.checkin_members(team_id):
+            self.store.supersede(member_id, CHECKIN)
             rhythm = agenda.rhythm_for(self.store, team_id, member_id)
-            queued += agenda.enqueue(
-                self.store,
+            queued += self.store.enqueue(
                 key=f"{CHECKIN}:{member_id}:{round_}",
                 kind=CHECKIN,
                 team_id=team_id,
@@ -193,7 +191,7 @@ class CheckIns:
 
     def watch_interviews(self, limit: int) -> int:
         """Queue the first reminder for each interview started since the last look."""
-        found = agenda.new_interviews(self.store, limit)
+        found = self.store.new_interviews(limit)
         for conversation, member_id, team_id, activity in found:
             self._queue_reminder(conversation, member_id, team_id, 1, activity)
         return len(found)
@@ -202,8 +200,7 @@ class CheckIns:
         self, conversation: int, member_id: int, team_id: int, n: int, basis: datetime
     ) -> None:
         rhythm = agenda.rhythm_for(self.store, team_id, member_id)
-        agenda.enqueue(
-            self.store,
+        self.store.enqueue(
             key=f"{REMINDER}:{conversation}:{n}",
             kind=REMINDER,
             team_id=team_id,
@@ -221,10 +218,10 @@ class CheckIns:
         if delivery.kind == CELEBRATION:
             return self._prepare_celebration(delivery, now)
         assert delivery.member_id is not None
-        member = agenda.member_by_id(self.store, delivery.member_id)
+        member = self.store.member_by_id(delivery.member_id)
         if member is None:
             return Skip("the member was removed")
-        prefs = agenda.prefs(self.store, member.id)
+        prefs = self.store.prefs_of(member.id)
         if prefs.opted_out:
             return Skip("opted out")
         rhythm = agenda.rhythm_for(self.store, member.team.id, member.id)
@@ -249,7 +246,7 @@ class CheckIns:
             return Defer(later, delivery.detail)
         found = agenda.schedule_of(self.store, member.team.id)
         every = found[0].stage_check_every if found else 0
-        count = agenda.checkin_count(self.store, member.id) + 1
+        count = self.store.checkin_count(member.id) + 1
         flow = STAGE_FLOW if every and count % every == 0 else CHECKIN_FLOW
         context = self.context(member, round_key=delivery.detail.get("round"))
         turn = self.coach.begin_flow(member.key, flow, context)
@@ -257,10 +254,7 @@ class CheckIns:
 
     def recheck(self, delivery: Delivery, now: datetime) -> Skip | Defer | None:
         """A retry resends its claimed message, but still never after an opt-out or at night."""
-        if (
-            delivery.member_id is not None
-            and agenda.prefs(self.store, delivery.member_id).opted_out
-        ):
+        if delivery.member_id is not None and self.store.prefs_of(delivery.member_id).opted_out:
             return Skip("opted out")
         rhythm = agenda.rhythm_for(self.store, delivery.team_id, delivery.member_id)
         if (later := deliverable(now, rhythm)) > now:
@@ -397,7 +391,7 @@ class CheckIns:
         assert conv is not None
         placement = self.placement(member, conv if flow.id == STAGE_FLOW else None)
         outcome = self._outcome(conv)
-        previous = agenda.previous_outcome(self.store, member.id, before=conv.id)
+        previous = self.store.previous_outcome(member.id, before=conv.id)
         model = business_model(self.answers(member, conv))
         done = frozenset(
             str(c["action"])
@@ -488,8 +482,7 @@ class CheckIns:
             f"🎉 {team.label} has moved up the ladder to *{stage.name}* (rung {after} of"
             f" {len(ladder.stages)}): {stage.summary}{following} Well done, everyone!"
         )
-        agenda.enqueue(
-            self.store,
+        self.store.enqueue(
             key=f"{CELEBRATION}:{team.id}:{conversation}:{after}",
             kind=CELEBRATION,
             team_id=team.id,

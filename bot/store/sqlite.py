@@ -24,11 +24,9 @@ import sqlite_utils
 
 from bot.clock import Clock, SystemClock, iso
 from bot.messages import MemberKey, TeamKey
+from bot.store.checkin_tables import CheckinTables
 from bot.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from bot.store.records import (
-    CHECKIN,
-    FAILED,
-    INTERRUPTED,
     Answer,
     Conversation,
     Interview,
@@ -36,7 +34,6 @@ from bot.store.records import (
     StoreError,
     Team,
 )
-from bot.zones import canonical_zone
 
 log = logging.getLogger("coffee_coach.store")
 
@@ -99,7 +96,7 @@ def _conversation_from(row: tuple[Any, ...]) -> Conversation:
     )
 
 
-class Store:
+class Store(CheckinTables):
     """The one store implementation: a SQLite file (or `:memory:`) in WAL mode."""
 
     def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None) -> None:
@@ -672,34 +669,25 @@ class Store:
             )
             return cursor.rowcount
 
-    def checkin_rounds(self, team_id: int) -> list[tuple[str, int, int]]:
-        """Each check-in round of a team: (when, members asked, members who answered).
+    def ping(self) -> None:
+        """Raise if the database cannot be read (the health check)."""
+        self.conn.execute("SELECT 1").fetchone()
 
-        A check-in's conversation starts when its message is prepared, before it is sent: one
-        whose send was given up or interrupted never reached the member, so they were not asked.
-        """
-        rows = self.conn.execute(
-            "SELECT json_extract(c.context, '$.round') AS round, count(*),"
-            " sum(EXISTS (SELECT 1 FROM answers a"
-            "  WHERE a.conversation_id = c.id AND a.question = 'ci_progress'))"
-            " FROM conversations c JOIN members m ON m.id = c.member_id"
-            " WHERE m.team_id = ? AND c.flow IN ('checkin', 'checkin_stage') AND round IS NOT NULL"
-            " AND NOT EXISTS (SELECT 1 FROM deliveries d"
-            "  WHERE d.key = ? || ':' || c.member_id || ':' || round AND d.status IN (?, ?))"
-            " GROUP BY round ORDER BY round",
-            (team_id, CHECKIN, FAILED, INTERRUPTED),
-        ).fetchall()
-        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+    def platforms(self) -> list[str]:
+        """The platforms that have teams."""
+        return [row[0] for row in self.conn.execute("SELECT DISTINCT platform FROM teams")]
 
-    def checkin_zone(self, team_id: int) -> str:
-        """The zone the team's check-ins keep: its schedule's, else the team's, else UTC."""
-        row = self.conn.execute(
-            "SELECT timezone FROM schedules WHERE team_id = ?", (team_id,)
-        ).fetchone()
-        if row is not None:
-            return str(row[0])
-        row = self.conn.execute("SELECT timezone FROM teams WHERE id = ?", (team_id,)).fetchone()
-        return (canonical_zone(row[0]) if row else None) or "UTC"
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: undo what the block wrote if it raises, then re-raise."""
+        self.conn.execute("SAVEPOINT undo")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO undo")
+            raise
+        finally:
+            self.conn.execute("RELEASE undo")
 
     def stats(self) -> dict[str, int]:
         names = ["teams", "members", "conversations", "answers", "placements", "commitments"]
