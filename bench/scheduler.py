@@ -44,10 +44,11 @@ from bot.engine import Coach
 from bot.messages import Outgoing, Sender
 from bot.pacing import LIMITS, Pacer
 from bot.server import SENDERS, build_app
-from bot.store import Store
+from bot.store import SQLiteStore, Store
 from tests.checkin_support import VirtualTime
 from tests.fakes.bot_connector import BOT, FakeBotConnector
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
+from tests.sqlite_support import connection
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -287,7 +288,7 @@ async def through_fakes(
     """One pass at the real pace, through the adapters' Senders, to the fakes over HTTP."""
     async with FakeSlackAPI() as api, FakeBotConnector() as connector:
         with coach.store.transaction():
-            coach.store.conn.execute(
+            connection(coach.store).execute(
                 "UPDATE members SET address = replace(address, ?, ?) WHERE team_id BETWEEN ? AND ?",
                 (PLACEHOLDER, connector.service_url, due.first, due.first + due.count - 1),
             )
@@ -306,7 +307,7 @@ async def through_fakes(
 def workspace_of(store: Store, due: DueSet) -> dict[str, str]:
     """Each Slack DM channel and Teams conversation of a due set, with its workspace."""
     found: dict[str, str] = {}
-    for platform, workspace, address in store.conn.execute(
+    for platform, workspace, address in connection(store).execute(
         "SELECT t.platform, t.workspace, m.address FROM members m JOIN teams t ON t.id = m.team_id"
         " WHERE t.id BETWEEN ? AND ?",
         (due.first, due.first + due.count - 1),
@@ -370,7 +371,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.db"
         clock = ManualClock(MONDAY - timedelta(days=10))
-        Store(path, clock=clock).close()
+        SQLiteStore(path, clock=clock).close()
 
         rows: list[list[object]] = []
         done = 0
@@ -383,7 +384,7 @@ async def main() -> None:
                 add_future_deliveries(path, pending, args.members, size)
             built = time.perf_counter() - start
             done = size
-            store = Store(path, clock=clock)
+            store = SQLiteStore(path, clock=clock)
             find, wake, found = find_due(store, MONDAY)
             store.close()
             rows.append(
@@ -411,7 +412,7 @@ async def main() -> None:
             rows,
         )
 
-        coach = Coach(Store(path, clock=clock))
+        coach = Coach(SQLiteStore(path, clock=clock))
         checkins = install(coach)
         memory_rows: list[list[object]] = []
         for due, batch in ((sets[0], 100), (sets[1], 100), (sets[2], 1_000)):

@@ -21,6 +21,7 @@ from bot.server import tick
 from bot.store import Store
 from tests.checkin_support import interviewed_team, join, key
 from tests.interview import ANSWERS
+from tests.sqlite_support import connection
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -239,14 +240,14 @@ def test_tick_dry_run_prints_what_would_be_sent_and_records_nothing(
     coach: Coach, checkins: CheckIns, store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
     interviewed_team(coach)
-    before = list(store.conn.iterdump())
+    before = list(connection(store).iterdump())
     assert main(["--db", store.path, "tick", "--dry-run", "--at", "2026-11-30T09:31:00+01:00"]) == 0
     out = capsys.readouterr().out
     assert "Dry run at 2026-11-30T09:31:00+01:00: nothing is sent and nothing is recorded." in out
     assert "→ ann (console, team bakers)" in out and "→ bob (console, team bakers)" in out
     assert "How far did you get?" in out and "[Done]  [Partly]  [Not yet]" in out
     assert "Would send 2 message(s)." in out
-    assert list(store.conn.iterdump()) == before
+    assert list(connection(store).iterdump()) == before
 
 
 def test_tick_at_is_only_for_a_dry_run(store: Store, capsys: pytest.CaptureFixture[str]) -> None:

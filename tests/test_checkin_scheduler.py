@@ -31,7 +31,7 @@ from bot.engine import Coach
 from bot.messages import Incoming, Outgoing
 from bot.pacing import Limit, Pacer
 from bot.server import SENDERS, build_app
-from bot.store import Delivery, Store
+from bot.store import Delivery, SQLiteStore, Store
 from tests.checkin_support import (
     FakeSender,
     VirtualTime,
@@ -41,6 +41,7 @@ from tests.checkin_support import (
     run_pass,
 )
 from tests.interview import ANSWERS, run_interview
+from tests.sqlite_support import connection
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The clock starts on Monday 23 November 2026, 10:00 in Berlin; the first check-in after
@@ -123,7 +124,7 @@ async def test_two_schedulers_on_one_database_file_never_send_a_check_in_twice(
     coach: Coach, checkins: CheckIns, clock: ManualClock, db_path: Path
 ) -> None:
     interviewed_team(coach, ["ann", "bob", "cem", "dee", "eve"])
-    other = Store(db_path, clock=clock)
+    other = SQLiteStore(db_path, clock=clock)
     first, second = FakeSender(), FakeSender()
     try:
         clock.set(NEXT)
@@ -349,15 +350,17 @@ async def test_finished_interviews_get_no_reminder(
 
 def test_finding_what_is_due_reads_indexes_not_tables(store: Store) -> None:
     executed: list[str] = []
-    store.conn.set_trace_callback(executed.append)
+    connection(store).set_trace_callback(executed.append)
     now = datetime.now(UTC)
     agenda.due_schedules(store, now, 100)
     store.due_deliveries(now, 100)
     store.next_wake()
-    store.conn.set_trace_callback(None)
+    connection(store).set_trace_callback(None)
     assert len(executed) == 4
     for query in executed:
-        plan = " ".join(str(row[3]) for row in store.conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+        plan = " ".join(
+            str(row[3]) for row in connection(store).execute(f"EXPLAIN QUERY PLAN {query}")
+        )
         assert "INDEX schedules_by_due" in plan or "INDEX deliveries_due" in plan, plan
         assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
 
@@ -387,7 +390,10 @@ async def test_pacing_keeps_each_workspace_and_conversation_inside_its_limit() -
 
 async def first_pass(store: Store) -> None:
     """Until a pass has run: the first one records how far it looked for new interviews."""
-    while store.conn.execute("SELECT 1 FROM meta WHERE key LIKE 'checkins.%'").fetchone() is None:
+    while (
+        connection(store).execute("SELECT 1 FROM meta WHERE key LIKE 'checkins.%'").fetchone()
+        is None
+    ):
         await asyncio.sleep(0)
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.messages import MemberKey, TeamKey
-from bot.store import SCHEMA_VERSION, Store, StoreError
+from bot.store import SCHEMA_VERSION, SQLiteStore, Store, StoreError
+from tests.sqlite_support import connection
 
 ANN = MemberKey("slack", "T1", "U_ANN", "C_MKT")
 
@@ -22,7 +23,7 @@ def any_store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
 ) -> Iterator[Store]:
     path = tmp_path / "contract.db" if request.param == "file" else ":memory:"
-    store = Store(path, clock=clock)
+    store = SQLiteStore(path, clock=clock)
     yield store
     store.close()
 
@@ -121,16 +122,16 @@ class TestStoreContract:
 
 
 def test_a_new_file_gets_the_current_schema_in_wal_mode(tmp_path: Path) -> None:
-    store = Store(tmp_path / "new.db")
+    store = SQLiteStore(tmp_path / "new.db")
     assert store.schema_version == SCHEMA_VERSION
-    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert connection(store).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert connection(store).execute("PRAGMA foreign_keys").fetchone()[0] == 1
     store.close()
 
 
 def test_a_newer_schema_is_refused_and_the_file_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "future.db"
-    Store(path).close()
+    SQLiteStore(path).close()
     conn = sqlite3.connect(path)
     conn.execute(
         "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 5),)
@@ -139,7 +140,7 @@ def test_a_newer_schema_is_refused_and_the_file_left_alone(tmp_path: Path) -> No
     conn.close()
     before = path.read_bytes()
     with pytest.raises(StoreError, match=r"newer than this Coffee Coach knows"):
-        Store(path)
+        SQLiteStore(path)
     assert path.read_bytes() == before
 
 
@@ -147,7 +148,7 @@ def test_a_corrupt_file_is_refused_and_not_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "corrupt.db"
     path.write_bytes(b"this is not a database at all" * 100)
     with pytest.raises(StoreError, match=r"not a usable Coffee Coach database"):
-        Store(path)
+        SQLiteStore(path)
     assert path.read_bytes() == b"this is not a database at all" * 100
 
 
@@ -158,12 +159,12 @@ def test_another_programs_database_is_refused(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     with pytest.raises(StoreError, match=r"database of something else"):
-        Store(path)
+        SQLiteStore(path)
 
 
 def test_two_connections_on_one_file_see_one_history(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
-    first, second = Store(path), Store(path)
+    first, second = SQLiteStore(path), SQLiteStore(path)
     member = first.ensure_member(ANN)
     with first.transaction():
         conv = first.start_conversation(member.id, flow="coffee", state="customers")
@@ -174,9 +175,9 @@ def test_two_connections_on_one_file_see_one_history(tmp_path: Path) -> None:
 
 
 def test_background_checkpoints_catch_up_the_wal_and_stop_cleanly(tmp_path: Path) -> None:
-    store = Store(tmp_path / "busy.db")
+    store = SQLiteStore(tmp_path / "busy.db")
     halt = store.checkpoint_in_background(every_s=0.01)
-    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    assert connection(store).execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
     member = store.ensure_member(ANN)
     with store.transaction():
         conv = store.start_conversation(member.id, flow="coffee", state="customers")
@@ -192,14 +193,14 @@ def test_background_checkpoints_catch_up_the_wal_and_stop_cleanly(tmp_path: Path
     assert store.last_checkpoint is not None
     _, frames, checkpointed = store.last_checkpoint
     assert frames > 0 and checkpointed == frames
-    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert connection(store).execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     store.close()
 
 
 def test_an_event_claimed_with_a_window_can_be_claimed_again_after_it(
     tmp_path: Path, clock: ManualClock
 ) -> None:
-    store = Store(tmp_path / "window.db", clock=clock)
+    store = SQLiteStore(tmp_path / "window.db", clock=clock)
     window = timedelta(minutes=10)
     with store.transaction():
         assert store.claim_event("msteams", "T", "welcome:chat", unless_seen_within=window)

@@ -1,9 +1,11 @@
 """Coffee Coach's store: every SQL statement of the product lives in this package.
 
-`records` are what it hands out, `migrations` the schema, `sqlite` the implementation.
+`interface` is the typed interface (`Store`), `records` what it hands out, `migrations`
+the schema, `sqlite` and `checkin_tables` the SQLite implementation.
 Import what you need from here.
 """
 
+from bot.store.interface import CheckinStore, CoreStore, Store
 from bot.store.migrations import SCHEMA_VERSION
 from bot.store.records import (
     CELEBRATION,
@@ -24,7 +26,7 @@ from bot.store.records import (
     StoreError,
     Team,
 )
-from bot.store.sqlite import DEFAULT_DB, Store, open_store
+from bot.store.sqlite import DEFAULT_DB, SQLiteStore, open_store
 
 __all__ = [
     "CELEBRATION",
@@ -38,11 +40,14 @@ __all__ = [
     "SKIPPED",
     "SUPERSEDED",
     "Answer",
+    "CheckinStore",
     "Conversation",
+    "CoreStore",
     "Delivery",
     "Interview",
     "Member",
     "Prefs",
+    "SQLiteStore",
     "ScheduleColumns",
     "Store",
     "StoreError",

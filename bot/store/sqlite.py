@@ -96,7 +96,7 @@ def _conversation_from(row: tuple[Any, ...]) -> Conversation:
     )
 
 
-class Store(CheckinTables):
+class SQLiteStore(CheckinTables):
     """The one store implementation: a SQLite file (or `:memory:`) in WAL mode."""
 
     def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None) -> None:
@@ -122,24 +122,24 @@ class Store(CheckinTables):
     # --- plumbing -----------------------------------------------------------------------
 
     @property
-    def conn(self) -> sqlite3.Connection:
+    def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection = self.db.conn
         return conn
 
     def _configure(self) -> None:
-        self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.conn.execute("PRAGMA foreign_keys = ON")
+        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._conn.execute("PRAGMA foreign_keys = ON")
         if self.path != ":memory:":
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL in WAL mode survives a process crash; only power loss can drop the
             # last transactions.
-            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
 
     def _migrate(self) -> None:
         tables = set(self.db.table_names())
         current = 0
         if "meta" in tables:
-            row = self.conn.execute(
+            row = self._conn.execute(
                 "SELECT value FROM meta WHERE key = 'schema_version'"
             ).fetchone()
             current = int(row[0]) if row else 0
@@ -154,19 +154,19 @@ class Store(CheckinTables):
                 f" ({SCHEMA_VERSION}). Upgrade Coffee Coach; the file was not changed."
             )
         for version in range(current + 1, SCHEMA_VERSION + 1):
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("BEGIN IMMEDIATE")
             try:
                 for statement in MIGRATIONS[version].split(";"):
                     if statement.strip():
-                        self.conn.execute(statement)
-                self.conn.execute(
+                        self._conn.execute(statement)
+                self._conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (str(version),),
                 )
-                self.conn.execute("COMMIT")
+                self._conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._conn.execute("ROLLBACK")
                 raise
 
     @contextmanager
@@ -179,22 +179,22 @@ class Store(CheckinTables):
             finally:
                 self._depth -= 1
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute("BEGIN IMMEDIATE")
         self._depth = 1
         self._stamp = None
         try:
             yield
         except BaseException:
             self._depth = 0
-            self.conn.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
             raise
         finally:
             self._stamp = None
         self._depth = 0
-        self.conn.execute("COMMIT")
+        self._conn.execute("COMMIT")
 
     def close(self) -> None:
-        self.conn.close()
+        self._conn.close()
 
     def checkpoint_in_background(self, *, every_s: float = 1.0) -> Callable[[], None]:
         """Move WAL checkpoints off the turn path; returns the function that stops it.
@@ -206,7 +206,7 @@ class Store(CheckinTables):
         """
         if self.path == ":memory:":
             return lambda: None
-        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
         stop = threading.Event()
 
         def run() -> None:
@@ -218,7 +218,7 @@ class Store(CheckinTables):
                     self.last_checkpoint = (int(row[0]), int(row[1]), int(row[2]))
             except sqlite3.Error:
                 log.exception("background checkpoints stopped; SQLite will checkpoint inline")
-                self.conn.execute("PRAGMA wal_autocheckpoint = 1000")
+                self._conn.execute("PRAGMA wal_autocheckpoint = 1000")
             finally:
                 conn.close()
 
@@ -230,7 +230,7 @@ class Store(CheckinTables):
             thread.join()
             # A store closed first has no connection left to restore.
             with suppress(sqlite3.ProgrammingError):
-                self.conn.execute("PRAGMA wal_autocheckpoint = 1000")
+                self._conn.execute("PRAGMA wal_autocheckpoint = 1000")
 
         return halt
 
@@ -248,7 +248,7 @@ class Store(CheckinTables):
 
     @property
     def schema_version(self) -> int:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return int(row[0])
 
     # --- events -------------------------------------------------------------------------
@@ -268,7 +268,7 @@ class Store(CheckinTables):
         """
         now = self.moment()
         cutoff = iso(now - unless_seen_within) if unless_seen_within is not None else ""
-        cursor = self.conn.execute(
+        cursor = self._conn.execute(
             "INSERT INTO events (platform, workspace, event_id, seen_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (platform, workspace, event_id) DO UPDATE SET seen_at = excluded.seen_at"
             " WHERE events.seen_at < ?",
@@ -279,13 +279,13 @@ class Store(CheckinTables):
     def prune_events(self, older_than: timedelta) -> int:
         cutoff = iso(self.clock.now() - older_than)
         with self.transaction():
-            cursor = self.conn.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,))
+            cursor = self._conn.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,))
         return cursor.rowcount
 
     # --- teams and members ----------------------------------------------------------------
 
     def team(self, key: TeamKey) -> Team | None:
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
             " WHERE platform = ? AND workspace = ? AND team = ?",
             (key.platform, key.workspace, key.team),
@@ -293,7 +293,7 @@ class Store(CheckinTables):
         return Team(*row) if row else None
 
     def team_by_id(self, team_id: int) -> Team | None:
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
             " WHERE id = ?",
             (team_id,),
@@ -301,7 +301,7 @@ class Store(CheckinTables):
         return Team(*row) if row else None
 
     def teams(self) -> list[Team]:
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
             " ORDER BY id"
         ).fetchall()
@@ -311,7 +311,7 @@ class Store(CheckinTables):
         self, key: TeamKey, *, name: str | None = None, lead: str | None = None
     ) -> Team:
         with self.transaction():
-            self.conn.execute(
+            self._conn.execute(
                 "INSERT INTO teams (platform, workspace, team, name, lead, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (key.platform, key.workspace, key.team, name, lead, self.now()),
@@ -326,7 +326,7 @@ class Store(CheckinTables):
             raise ValueError(f"only {sorted(allowed)} can be updated")
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self.transaction():
-            self.conn.execute(
+            self._conn.execute(
                 f"UPDATE teams SET {assignments} WHERE id = ?", (*fields.values(), team_id)
             )
 
@@ -346,12 +346,12 @@ class Store(CheckinTables):
     def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
         select = _MEMBER_WITH_CONVERSATION if with_conversation else _MEMBER
         if key.team is not None:
-            row = self.conn.execute(
+            row = self._conn.execute(
                 select + " WHERE t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?",
                 (key.platform, key.workspace, key.team, key.user),
             ).fetchone()
         else:
-            row = self.conn.execute(
+            row = self._conn.execute(
                 select + " WHERE t.platform = ? AND t.workspace = ? AND m.user = ?"
                 " ORDER BY m.last_seen DESC, m.id DESC LIMIT 1",
                 (key.platform, key.workspace, key.user),
@@ -367,7 +367,7 @@ class Store(CheckinTables):
                 team = self.ensure_team(
                     TeamKey(key.platform, key.workspace, key.team), lead=key.user
                 )
-            self.conn.execute(
+            self._conn.execute(
                 "INSERT INTO members (team_id, user, name, last_seen) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 (team.id, key.user, name, self.now()),
@@ -380,14 +380,14 @@ class Store(CheckinTables):
         self, member: Member, *, name: str | None = None, address: str | None = None
     ) -> None:
         """Mark the member as seen at this team now; keep a changed name or address."""
-        self.conn.execute(
+        self._conn.execute(
             "UPDATE members SET last_seen = ?, name = coalesce(?, name),"
             " address = coalesce(?, address) WHERE id = ?",
             (self.now(), name, address, member.id),
         )
 
     def members(self, team_id: int) -> list[Member]:
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             _member_select("t.id = ?") + " ORDER BY m.id", (team_id,)
         ).fetchall()
         return [_member_from(row) for row in rows]
@@ -397,13 +397,13 @@ class Store(CheckinTables):
     def conversation(self, member_id: int, *, flow: str | None = None) -> Conversation | None:
         """The member's current conversation (see `_CURRENT`), or their latest of one flow."""
         if flow is None:
-            row = self.conn.execute(
+            row = self._conn.execute(
                 f"SELECT {_CONV_COLUMNS} FROM conversations WHERE member_id = ?"
                 " ORDER BY status IN ('active', 'paused') DESC, id DESC LIMIT 1",
                 (member_id,),
             ).fetchone()
         else:
-            row = self.conn.execute(
+            row = self._conn.execute(
                 f"SELECT {_CONV_COLUMNS} FROM conversations WHERE member_id = ? AND flow = ?"
                 " ORDER BY id DESC LIMIT 1",
                 (member_id, flow),
@@ -414,7 +414,7 @@ class Store(CheckinTables):
         self, member_id: int, *, flow: str, state: str, context: dict[str, Any] | None = None
     ) -> Conversation:
         now = self.now()
-        cursor = self.conn.execute(
+        cursor = self._conn.execute(
             "INSERT INTO conversations (member_id, flow, state, status, trail, context,"
             " started_at, updated_at) VALUES (?, ?, ?, 'active', '[]', ?, ?, ?)",
             (member_id, flow, state, json.dumps(context or {}), now, now),
@@ -441,7 +441,7 @@ class Store(CheckinTables):
         must not apply its change. On success `conv.version` is the new version.
         """
         now = self.now()
-        cursor = self.conn.execute(
+        cursor = self._conn.execute(
             "UPDATE conversations SET state = ?, status = ?, trail = ?, return_to = ?,"
             " followed_up = ?, context = ?, updated_at = ?, version = version + 1"
             " WHERE id = ? AND version = ?",
@@ -485,7 +485,7 @@ class Store(CheckinTables):
         message_id: str | None = None,
     ) -> int:
         """Store an answer as the question's next version; returns that version."""
-        row = self.conn.execute(
+        row = self._conn.execute(
             "INSERT INTO answers (conversation_id, question, version, text, value, skipped,"
             " message_id, created_at)"
             " SELECT ?1, ?2, coalesce(max(version), 0) + 1, ?3, ?4, ?5, ?6, ?7 FROM answers"
@@ -496,7 +496,7 @@ class Store(CheckinTables):
 
     def answers(self, conversation_id: int) -> dict[str, Answer]:
         """The current (latest) version of each answered question."""
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             "SELECT question, version, text, value, skipped, message_id, created_at"
             " FROM answers a WHERE conversation_id = ? AND version = ("
             "  SELECT max(version) FROM answers b"
@@ -510,7 +510,7 @@ class Store(CheckinTables):
         }
 
     def answer_history(self, conversation_id: int, question: str) -> list[Answer]:
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             "SELECT question, version, text, value, skipped, message_id, created_at"
             " FROM answers WHERE conversation_id = ? AND question = ? ORDER BY version",
             (conversation_id, question),
@@ -519,7 +519,7 @@ class Store(CheckinTables):
 
     def answer_for_message(self, member_id: int, message_id: str) -> tuple[int, str] | None:
         """The (conversation id, question) a platform message answered, for that member."""
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT a.conversation_id, a.question FROM answers a"
             " JOIN conversations c ON c.id = a.conversation_id"
             " WHERE a.message_id = ? AND c.member_id = ? ORDER BY a.id DESC LIMIT 1",
@@ -545,7 +545,7 @@ class Store(CheckinTables):
         stage: str,
         evidence: list[dict[str, Any]],
     ) -> None:
-        self.conn.execute(
+        self._conn.execute(
             "INSERT INTO placements (team_id, member_id, conversation_id, rung, stage, evidence,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (team_id, member_id, conversation_id, rung, stage, json.dumps(evidence), self.now()),
@@ -568,7 +568,7 @@ class Store(CheckinTables):
         self, *, team_id: int, member_id: int, conversation_id: int, stage: str, actions: list[str]
     ) -> None:
         now = self.now()
-        self.conn.executemany(
+        self._conn.executemany(
             "INSERT INTO commitments (team_id, member_id, conversation_id, stage, action, status,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
             [(team_id, member_id, conversation_id, stage, action, now, now) for action in actions],
@@ -596,7 +596,7 @@ class Store(CheckinTables):
         )
 
     def set_commitment_status(self, commitment_id: int, member_id: int, status: str) -> None:
-        self.conn.execute(
+        self._conn.execute(
             "UPDATE commitments SET status = ?, updated_at = ? WHERE id = ? AND member_id = ?",
             (status, self.now(), commitment_id, member_id),
         )
@@ -659,45 +659,47 @@ class Store(CheckinTables):
         """Delete a team's data, or one member's within it; returns members removed."""
         with self.transaction():
             if user is None:
-                count = self.conn.execute(
+                count = self._conn.execute(
                     "SELECT count(*) FROM members WHERE team_id = ?", (team_id,)
                 ).fetchone()[0]
-                self.conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
+                self._conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
                 return int(count)
-            cursor = self.conn.execute(
+            cursor = self._conn.execute(
                 "DELETE FROM members WHERE team_id = ? AND user = ?", (team_id, user)
             )
             return cursor.rowcount
 
     def ping(self) -> None:
         """Raise if the database cannot be read (the health check)."""
-        self.conn.execute("SELECT 1").fetchone()
+        self._conn.execute("SELECT 1").fetchone()
 
     def platforms(self) -> list[str]:
         """The platforms that have teams."""
-        return [row[0] for row in self.conn.execute("SELECT DISTINCT platform FROM teams")]
+        return [row[0] for row in self._conn.execute("SELECT DISTINCT platform FROM teams")]
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """Inside a transaction: undo what the block wrote if it raises, then re-raise."""
-        self.conn.execute("SAVEPOINT undo")
+        self._conn.execute("SAVEPOINT undo")
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK TO undo")
+            self._conn.execute("ROLLBACK TO undo")
             raise
         finally:
-            self.conn.execute("RELEASE undo")
+            self._conn.execute("RELEASE undo")
 
     def stats(self) -> dict[str, int]:
         names = ["teams", "members", "conversations", "answers", "placements", "commitments"]
         return {
-            name: int(self.conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+            name: int(self._conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
             for name in names
         }
 
 
-def open_store(path: str | os.PathLike[str] | None = None, *, clock: Clock | None = None) -> Store:
+def open_store(
+    path: str | os.PathLike[str] | None = None, *, clock: Clock | None = None
+) -> SQLiteStore:
     """Open the store at `path`, or at COFFEE_COACH_DB, or ./coffee-coach.db."""
     chosen = path if path is not None else os.environ.get("COFFEE_COACH_DB") or DEFAULT_DB
-    return Store(chosen, clock=clock)
+    return SQLiteStore(chosen, clock=clock)
