@@ -1,7 +1,7 @@
 """The store's typed interface: what the coach, the views and the check-ins may ask of it.
 
 `bot.store.sqlite.SQLiteStore` is one implementation; a second backend implements the same
-two protocols and runs the same contract suite (tests/store_contract/).
+two protocols and passes the same contract suite (tests/test_store_contract.py).
 """
 
 from __future__ import annotations
