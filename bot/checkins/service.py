@@ -445,17 +445,7 @@ class CheckIns:
         member = step.member
         before = self._team_rung(member.team)
         placement = self.placement(member, conv)
-        self.store.add_placement(
-            team_id=member.team.id,
-            member_id=member.id,
-            conversation_id=conv.id,
-            rung=placement.rung,
-            stage=placement.stage.name,
-            evidence=[
-                {"criterion": e.criterion, "stage": e.stage, "met": e.met, "because": e.because}
-                for e in placement.evidence
-            ],
-        )
+        self.coach.save_placement(member, conv.id, placement)
         step.say(
             f"Your rung, from this stage check: *{placement.stage.name}*.",
             card=placement.card(self.coach.ladder),
