@@ -13,18 +13,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.checkins import agenda
-from bot.checkins.schedules import (
-    USAGE,
-    Rhythm,
-    Schedule,
-    ScheduleError,
-    apply_change,
-    default_schedule,
-    describe_days,
-    localize,
-    parse_change,
-    parse_date,
-)
+from bot.checkins.schedules import Rhythm, Schedule, ScheduleError, default_schedule, localize
+from bot.checkins.settings import USAGE, apply_change, describe_days, parse_change, parse_date
 from bot.clock import parse_iso
 from bot.engine import INTERVIEW, Coach, Step
 from bot.messages import Reply

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from bot.checkins import agenda
 from bot.checkins.chat_commands import describe_schedule, when
 from bot.checkins.scheduler import PassReport, Scheduler
-from bot.checkins.schedules import (
+from bot.checkins.schedules import ScheduleError, default_schedule
+from bot.checkins.service import CheckIns, install
+from bot.checkins.settings import (
     ScheduleChange,
-    ScheduleError,
     apply_change,
-    default_schedule,
     parse_cadence,
     parse_days,
     parse_every,
@@ -31,7 +31,6 @@ from bot.checkins.schedules import (
     parse_weekday,
     parse_zone,
 )
-from bot.checkins.service import CheckIns, install
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.config import Config
 from bot.engine import Coach

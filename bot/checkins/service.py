@@ -21,12 +21,7 @@ import yaml
 
 from bot.checkins import agenda
 from bot.checkins.chat_commands import CheckInCommands
-from bot.checkins.schedules import (
-    Rhythm,
-    add_working_days,
-    default_schedule,
-    deliverable,
-)
+from bot.checkins.schedules import Rhythm, add_working_days, default_schedule, deliverable
 from bot.clock import iso, parse_iso
 from bot.engine import (
     ACTIVE,
