@@ -1,8 +1,9 @@
 """Coffee Coach's store: every SQL statement of the product lives in this package.
 
 `interface` is the typed interface (`Store`), `records` what it hands out, `migrations`
-the schema, `sqlite` and `checkin_tables` the SQLite implementation.
-Import what you need from here.
+the schema; the SQLite implementation is `sqlite` (plumbing, events, teams, members,
+conversations) with `answers` (answers, placements, commitments, export, forgetting) and
+`checkin_tables`. Import what you need from here.
 """
 
 from bot.store.interface import CheckinStore, CoreStore, Store
