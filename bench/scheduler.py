@@ -36,8 +36,9 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.checkins import agenda
+from bot.checkins.extension import install
 from bot.checkins.scheduler import PassReport, Scheduler
-from bot.checkins.service import CheckIns, install
+from bot.checkins.service import CheckIns
 from bot.clock import ManualClock, iso
 from bot.config import Config
 from bot.engine import Coach

@@ -18,9 +18,9 @@ from aiohttp import web
 from bot.checkins import cli as checkin_cli
 from bot.checkins import scheduler
 from bot.checkins.cli import TerminalSender
+from bot.checkins.extension import install as install_checkins
 from bot.checkins.scheduler import PassReport, Scheduler
 from bot.checkins.service import CheckIns
-from bot.checkins.service import install as install_checkins
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Sender

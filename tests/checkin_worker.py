@@ -14,8 +14,8 @@ import os
 import sys
 from datetime import datetime
 
+from bot.checkins.extension import install
 from bot.checkins.scheduler import Scheduler
-from bot.checkins.service import install
 from bot.clock import ManualClock
 from bot.engine import Coach
 from bot.messages import Outgoing

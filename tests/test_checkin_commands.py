@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.checkins import agenda
+from bot.checkins.extension import install
 from bot.checkins.schedules import Schedule
-from bot.checkins.service import CheckIns, install
+from bot.checkins.service import CheckIns
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.config import Config

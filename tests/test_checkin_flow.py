@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.checkins.service import CheckIns, Offer, choose_next, install
+from bot.checkins.extension import install
+from bot.checkins.next_steps import Offer, choose_next
+from bot.checkins.service import CheckIns
 from bot.clock import ManualClock, iso
 from bot.engine import Coach
 from bot.messages import Incoming, Outgoing, Reply

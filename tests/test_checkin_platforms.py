@@ -16,8 +16,9 @@ from aiohttp import web
 
 from adapters.slack.door import SLACK_DOOR
 from adapters.teams.door import TEAMS
+from bot.checkins.extension import install
 from bot.checkins.scheduler import PassReport, Scheduler
-from bot.checkins.service import CheckIns, install
+from bot.checkins.service import CheckIns
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Coach

@@ -22,8 +22,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.checkins import agenda
+from bot.checkins.extension import install
 from bot.checkins.scheduler import FIRST_RETRY, LEASE, MAX_ATTEMPTS, Scheduler
-from bot.checkins.service import CheckIns, install
+from bot.checkins.service import CheckIns
 from bot.cli import main
 from bot.clock import ManualClock, iso
 from bot.config import Config

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 
 from bot.checkins import agenda
 from bot.checkins.chat_commands import describe_schedule, when
+from bot.checkins.extension import install
 from bot.checkins.scheduler import PassReport, Scheduler
 from bot.checkins.schedules import ScheduleError, default_schedule
-from bot.checkins.service import CheckIns, install
+from bot.checkins.service import CheckIns
 from bot.checkins.settings import (
     ScheduleChange,
     apply_change,

@@ -1,6 +1,6 @@
 """Check-ins: the coach coming back to each member, and the commands that steer it.
 
-`install(coach)` adds, through the engine's extension points: the `schedule`, `snooze`,
+`extension.install(coach)` adds, through the engine's extension interface: the `schedule`, `snooze`,
 `opt out`, `opt in`, `checkin now` and `stage check` commands; the hooks that run a
 check-in (record how the last step went, pick the next one, store the new commitment and,
 with a stage check, a new placement); turning check-ins on after a team's first completed
@@ -10,26 +10,20 @@ scheduler asks `CheckIns.prepare` for the message each due delivery carries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
-from weakref import WeakKeyDictionary
-
-import yaml
 
 from bot.checkins import agenda
-from bot.checkins.chat_commands import CheckInCommands
+from bot.checkins.next_steps import choose_next, load_smaller_steps
 from bot.checkins.schedules import Rhythm, add_working_days, default_schedule, deliverable
 from bot.clock import iso, parse_iso
 from bot.engine import (
     ACTIVE,
     INTERVIEW,
-    AroundHook,
     Coach,
     ConflictError,
-    EnterHook,
     Step,
     business_model,
     fill,
@@ -39,8 +33,7 @@ from bot.messages import Choice, MemberKey, Outgoing, Reply
 from bot.report import latest_placements
 from bot.store import CELEBRATION, CHECKIN, REMINDER, Answer, Conversation, Delivery, Member, Team
 from bot.zones import today_in
-from flows import Action, Flow, FlowError, Ladder
-from flows.loader import FLOWS_DIR
+from flows import Flow
 
 CHECKIN_FLOW, STAGE_FLOW = "checkin", "checkin_stage"
 CHECKIN_FLOWS = (CHECKIN_FLOW, STAGE_FLOW)
@@ -87,53 +80,6 @@ class Defer:
 
 
 Prepared = Outgoing | Skip | Defer
-
-
-@dataclass(frozen=True, slots=True)
-class Offer:
-    kind: str
-    action: str
-
-
-def choose_next(
-    candidates: Sequence[str],
-    *,
-    recalled: Sequence[str],
-    done: frozenset[str],
-    outcome: str,
-    stalled_twice: bool,
-    smaller: Callable[[str], str | None],
-) -> Offer:
-    """The step to offer: the next toward the next rung; a different one if the last was
-    not done; a smaller one if it stalled twice (or if there is no other to offer)."""
-    fresh = [a for a in candidates if a not in done and a not in recalled]
-    if stalled_twice or (outcome != "done" and not fresh):
-        for action in (*recalled, *candidates):
-            if (small := smaller(action)) is not None and small not in recalled:
-                return Offer("smaller", small)
-    if outcome != "done" and fresh:
-        return Offer("different", fresh[0])
-    return Offer("next", (fresh or [a for a in candidates if a not in done] or candidates)[0])
-
-
-def load_smaller_steps(ladder: Ladder, path: Path | None = None) -> dict[str, Action]:
-    """Each ladder action's wording (B2B and B2C) mapped to its smaller step."""
-    path = path or FLOWS_DIR / "small_steps.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    steps = data.get("steps") or {}
-    smaller: dict[str, Action] = {}
-    for stage in ladder.stages:
-        groups = [(f"{stage.id}.{c.id}", c.actions) for c in stage.criteria]
-        if stage.sustain_actions:
-            groups.append((f"{stage.id}.sustain", stage.sustain_actions))
-        for key, actions in groups:
-            raw = steps.get(key)
-            if not isinstance(raw, dict) or not raw.get("b2b") or not raw.get("b2c"):
-                raise FlowError(path, "needs a smaller step with `b2b` and `b2c`", state=key)
-            step = Action(b2b=str(raw["b2b"]), b2c=str(raw["b2c"]))
-            for action in actions:
-                smaller[action.b2b] = smaller[action.b2c] = step
-    return smaller
 
 
 class CheckIns:
@@ -503,55 +449,6 @@ class CheckIns:
                 " `schedule` shows it; your lead can change it."
             )
             self.changed()
-
-
-class CheckInExtension:
-    """Check-ins as the engine sees them: their chat commands, and their hooks."""
-
-    help = HELP
-
-    def __init__(self, checkins: CheckIns) -> None:
-        self.checkins = checkins
-        self.command = CheckInCommands(checkins).command
-
-    def around_enter(self, flow: str, state: str) -> AroundHook | None:
-        checkins = self.checkins
-        if flow in CHECKIN_FLOWS and state == "ci_reflect":
-            return _replacing(checkins._enter_reflect)
-        if flow in CHECKIN_FLOWS and state == "ci_next":
-            return _replacing(checkins._enter_next)
-        if (flow, state) == (INTERVIEW, "commit"):
-            return checkins._celebrating
-        return None
-
-    def around_finish(self, flow: str) -> AroundHook | None:
-        if flow in CHECKIN_FLOWS:
-            return _replacing(self.checkins._finish_checkin)
-        if flow == INTERVIEW:
-            return self.checkins._finishing_interview
-        return None
-
-
-def _replacing(hook: EnterHook) -> AroundHook:
-    """An around hook that runs `hook` instead of the engine's own."""
-
-    def run(coach: Coach, step: Step, flow: Flow, proceed: Callable[[], None]) -> None:
-        hook(coach, step, flow)
-
-    return run
-
-
-_INSTALLED: WeakKeyDictionary[Coach, CheckIns] = WeakKeyDictionary()
-
-
-def install(coach: Coach) -> CheckIns:
-    """Add check-ins to a coach (once; a second call returns the same CheckIns)."""
-    if coach in _INSTALLED:
-        return _INSTALLED[coach]
-    checkins = CheckIns(coach)
-    coach.extend(CheckInExtension(checkins))
-    _INSTALLED[coach] = checkins
-    return checkins
 
 
 def _capital(text: str) -> str:
