@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bot.engine import Coach
 from bot.messages import Incoming, MemberKey
-from bot.store import Store
+from bot.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,7 +35,7 @@ ANSWER = "independent bakeries and cafes in Leeds, and the hotel buyers who orde
 
 def populate(path: Path, conversations: int) -> None:
     """A store with one team of 10 members per 10 conversations, each at question 1."""
-    Store(path).close()
+    SQLiteStore(path).close()
     now = datetime.now(UTC).isoformat()
     conn = sqlite3.connect(path)
     conn.execute("BEGIN")
@@ -70,7 +70,7 @@ def member_key(n: int, conversations: int) -> MemberKey:
 
 
 def engine_turns(path: Path, conversations: int, turns: int) -> float:
-    coach = Coach(Store(path))
+    coach = Coach(SQLiteStore(path))
     start = time.perf_counter()
     for n in range(turns):
         coach.handle(

@@ -36,18 +36,20 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.checkins import agenda
+from bot.checkins.extension import install
 from bot.checkins.scheduler import PassReport, Scheduler
-from bot.checkins.service import CheckIns, install
+from bot.checkins.service import CheckIns
 from bot.clock import ManualClock, iso
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Outgoing, Sender
 from bot.pacing import LIMITS, Pacer
 from bot.server import SENDERS, build_app
-from bot.store import Store
+from bot.store import SQLiteStore, Store
 from tests.checkin_support import VirtualTime
 from tests.fakes.bot_connector import BOT, FakeBotConnector
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
+from tests.sqlite_support import connection
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -247,9 +249,9 @@ def find_due(store: Store, at: datetime) -> tuple[float, float, int]:
 
     def due() -> None:
         agenda.due_schedules(store, at, 100)
-        agenda.due_deliveries(store, at, 100)
+        store.due_deliveries(at, 100)
 
-    return median_ms(due), median_ms(lambda: agenda.next_wake(store)), found
+    return median_ms(due), median_ms(lambda: store.next_wake()), found
 
 
 async def counted_pass(
@@ -287,7 +289,7 @@ async def through_fakes(
     """One pass at the real pace, through the adapters' Senders, to the fakes over HTTP."""
     async with FakeSlackAPI() as api, FakeBotConnector() as connector:
         with coach.store.transaction():
-            coach.store.conn.execute(
+            connection(coach.store).execute(
                 "UPDATE members SET address = replace(address, ?, ?) WHERE team_id BETWEEN ? AND ?",
                 (PLACEHOLDER, connector.service_url, due.first, due.first + due.count - 1),
             )
@@ -306,7 +308,7 @@ async def through_fakes(
 def workspace_of(store: Store, due: DueSet) -> dict[str, str]:
     """Each Slack DM channel and Teams conversation of a due set, with its workspace."""
     found: dict[str, str] = {}
-    for platform, workspace, address in store.conn.execute(
+    for platform, workspace, address in connection(store).execute(
         "SELECT t.platform, t.workspace, m.address FROM members m JOIN teams t ON t.id = m.team_id"
         " WHERE t.id BETWEEN ? AND ?",
         (due.first, due.first + due.count - 1),
@@ -370,7 +372,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.db"
         clock = ManualClock(MONDAY - timedelta(days=10))
-        Store(path, clock=clock).close()
+        SQLiteStore(path, clock=clock).close()
 
         rows: list[list[object]] = []
         done = 0
@@ -383,7 +385,7 @@ async def main() -> None:
                 add_future_deliveries(path, pending, args.members, size)
             built = time.perf_counter() - start
             done = size
-            store = Store(path, clock=clock)
+            store = SQLiteStore(path, clock=clock)
             find, wake, found = find_due(store, MONDAY)
             store.close()
             rows.append(
@@ -411,7 +413,7 @@ async def main() -> None:
             rows,
         )
 
-        coach = Coach(Store(path, clock=clock))
+        coach = Coach(SQLiteStore(path, clock=clock))
         checkins = install(coach)
         memory_rows: list[list[object]] = []
         for due, batch in ((sets[0], 100), (sets[1], 100), (sets[2], 1_000)):

@@ -37,7 +37,7 @@ from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Choice, Reply
 from bot.server import build_app
-from bot.store import Store
+from bot.store import SQLiteStore
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, SlackDriver, dm_channel
 
 SECRET = "bench-signing-secret"
@@ -153,7 +153,7 @@ async def command_times(slack: SlackDriver, users: list[str], *, at_once: int) -
 async def measure(members: int, rounds: int, commands: int) -> dict[str, list[float]]:
     results: dict[str, list[float]] = {"door": [], "floor": []}
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "bench.db")
+        store = SQLiteStore(Path(tmp) / "bench.db")
         async with FakeSlackAPI() as api, aiohttp.ClientSession() as http:
             config = Config(
                 slack_signing_secret=SECRET,

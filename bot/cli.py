@@ -33,7 +33,7 @@ def _store(args: argparse.Namespace) -> Store:
 
 
 def _coach(args: argparse.Namespace) -> Coach:
-    from bot.checkins.service import install
+    from bot.checkins.extension import install
 
     coach = Coach(_store(args))
     install(coach)

@@ -852,10 +852,15 @@ class Coach:
         conv = step.conv
         assert conv is not None
         placement = self.placement_for(step.member, conv)
+        self.save_placement(step.member, conv.id, placement)
+        return placement
+
+    def save_placement(self, member: Member, conversation_id: int, placement: Placement) -> None:
+        """Add a placement to the member's history, with the evidence for it."""
         self.store.add_placement(
-            team_id=step.member.team.id,
-            member_id=step.member.id,
-            conversation_id=conv.id,
+            team_id=member.team.id,
+            member_id=member.id,
+            conversation_id=conversation_id,
             rung=placement.rung,
             stage=placement.stage.name,
             evidence=[
@@ -863,7 +868,6 @@ class Coach:
                 for e in placement.evidence
             ],
         )
-        return placement
 
     def _finish_interview(self, step: Step, flow: Flow) -> None:
         conv = step.conv

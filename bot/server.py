@@ -18,9 +18,9 @@ from aiohttp import web
 from bot.checkins import cli as checkin_cli
 from bot.checkins import scheduler
 from bot.checkins.cli import TerminalSender
+from bot.checkins.extension import install as install_checkins
 from bot.checkins.scheduler import PassReport, Scheduler
 from bot.checkins.service import CheckIns
-from bot.checkins.service import install as install_checkins
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Sender
@@ -37,7 +37,7 @@ DOORS: web.AppKey[list[str]] = web.AppKey("doors", list)
 
 async def healthz(request: web.Request) -> web.Response:
     coach = request.app[COACH]
-    coach.store.conn.execute("SELECT 1").fetchone()
+    coach.store.ping()
     return web.json_response({"ok": True, "doors": request.app[DOORS]})
 
 

@@ -14,12 +14,12 @@ import os
 import sys
 from datetime import datetime
 
+from bot.checkins.extension import install
 from bot.checkins.scheduler import Scheduler
-from bot.checkins.service import install
 from bot.clock import ManualClock
 from bot.engine import Coach
 from bot.messages import Outgoing
-from bot.store import Store
+from bot.store import SQLiteStore
 
 
 class FileSender:
@@ -47,7 +47,7 @@ class FileSender:
 def main() -> None:
     db, at, out = sys.argv[1:4]
     hang = sys.argv[4:] == ["hang"]
-    coach = Coach(Store(db, clock=ManualClock(datetime.fromisoformat(at))))
+    coach = Coach(SQLiteStore(db, clock=ManualClock(datetime.fromisoformat(at))))
     sys.stdin.readline()
     scheduler = Scheduler(install(coach), {"console": FileSender(out, hang=hang)}, batch=7)
     print(asyncio.run(scheduler.run_pass()), flush=True)

@@ -11,7 +11,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.engine import Coach
 from bot.messages import Incoming, MemberKey, Turn
-from bot.store import Store
+from bot.store import SQLiteStore, Store
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(db_path: Path, clock: ManualClock) -> Iterator[Store]:
-    opened = Store(db_path, clock=clock)
+    opened = SQLiteStore(db_path, clock=clock)
     yield opened
     opened.close()
 

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.checkins import agenda
+from bot.checkins.extension import install
 from bot.checkins.schedules import Schedule
-from bot.checkins.service import CheckIns, install
+from bot.checkins.service import CheckIns
 from bot.cli import main
 from bot.clock import ManualClock
 from bot.config import Config
@@ -21,6 +22,7 @@ from bot.server import tick
 from bot.store import Store
 from tests.checkin_support import interviewed_team, join, key
 from tests.interview import ANSWERS
+from tests.sqlite_support import connection
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -157,10 +159,10 @@ def test_snooze_pauses_check_ins_and_reminders_until_a_date(
     assert "Snoozed: no check-ins or reminders" in reply and says in reply
     member = store.member(key("ann"))
     assert member is not None
-    prefs = agenda.prefs(store, member.id)
+    prefs = store.prefs_of(member.id)
     assert prefs.snoozed_until is not None and prefs.snoozed_until.astimezone(BERLIN).hour == 0
     say(coach, "snooze off")
-    assert agenda.prefs(store, member.id).snoozed_until is None
+    assert store.prefs_of(member.id).snoozed_until is None
 
 
 @pytest.mark.parametrize(
@@ -180,7 +182,7 @@ def test_a_snooze_that_makes_no_sense_changes_nothing(
     reply = say(coach, command)
     assert says in reply and "Nothing changed." in reply
     member = store.member(key("ann"))
-    assert member is not None and agenda.prefs(store, member.id).snoozed_until is None
+    assert member is not None and store.prefs_of(member.id).snoozed_until is None
 
 
 def test_opting_out_and_back_in_is_each_members_own_choice(
@@ -190,10 +192,10 @@ def test_opting_out_and_back_in_is_each_members_own_choice(
     assert "opted out" in say(coach, "opt out", user="bob")
     bob, ann = store.member(key("bob")), store.member(key("ann"))
     assert bob is not None and ann is not None
-    assert agenda.prefs(store, bob.id).opted_out and not agenda.prefs(store, ann.id).opted_out
+    assert store.prefs_of(bob.id).opted_out and not store.prefs_of(ann.id).opted_out
     assert "You have opted out" in say(coach, "schedule", user="bob")
     assert "back on" in say(coach, "opt in", user="bob")
-    assert not agenda.prefs(store, bob.id).opted_out
+    assert not store.prefs_of(bob.id).opted_out
 
 
 def test_only_the_lead_starts_a_check_in_for_the_whole_team_now(
@@ -203,7 +205,7 @@ def test_only_the_lead_starts_a_check_in_for_the_whole_team_now(
     join(coach, "cem")  # has not done the interview: not checked in with
     assert "Only the team's lead" in say(coach, "checkin now", user="bob")
     assert "Starting a check-in for 2 member(s) of bakers" in say(coach, "checkin now")
-    assert agenda.counts(store) == {"checkin": {"pending": 2}}
+    assert store.delivery_counts() == {"checkin": {"pending": 2}}
 
 
 def test_an_answer_that_starts_with_schedule_stays_an_answer(
@@ -239,14 +241,14 @@ def test_tick_dry_run_prints_what_would_be_sent_and_records_nothing(
     coach: Coach, checkins: CheckIns, store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
     interviewed_team(coach)
-    before = list(store.conn.iterdump())
+    before = list(connection(store).iterdump())
     assert main(["--db", store.path, "tick", "--dry-run", "--at", "2026-11-30T09:31:00+01:00"]) == 0
     out = capsys.readouterr().out
     assert "Dry run at 2026-11-30T09:31:00+01:00: nothing is sent and nothing is recorded." in out
     assert "→ ann (console, team bakers)" in out and "→ bob (console, team bakers)" in out
     assert "How far did you get?" in out and "[Done]  [Partly]  [Not yet]" in out
     assert "Would send 2 message(s)." in out
-    assert list(store.conn.iterdump()) == before
+    assert list(connection(store).iterdump()) == before
 
 
 def test_tick_at_is_only_for_a_dry_run(store: Store, capsys: pytest.CaptureFixture[str]) -> None:

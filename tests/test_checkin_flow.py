@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.checkins import agenda
-from bot.checkins.service import CheckIns, Offer, choose_next, install
+from bot.checkins.extension import install
+from bot.checkins.next_steps import Offer, choose_next
+from bot.checkins.service import CheckIns
 from bot.clock import ManualClock, iso
 from bot.engine import Coach
 from bot.messages import Incoming, Outgoing, Reply
@@ -192,7 +193,7 @@ async def test_a_team_that_stays_on_its_rung_is_not_celebrated(
     say(coach, "schedule stage check every 1")
     await check_in(checkins, sender, clock)
     assert "moved up" not in text(say(coach, "done", "skip", *RUNGS[2].values(), "yes"))
-    assert agenda.counts(store).get("celebration") is None
+    assert store.delivery_counts().get("celebration") is None
 
 
 async def test_a_member_can_ask_for_the_stage_check(
@@ -214,7 +215,7 @@ async def test_each_round_counts_who_answered(
     say(coach, "done")
     member = store.member(key("ann"))
     assert member is not None
-    assert agenda.checkin_rounds(store, member.team.id) == [(iso(NEXT), 2, 1)]
+    assert store.checkin_rounds(member.team.id) == [(iso(NEXT), 2, 1)]
     assert "30 Nov: 1 of 2 answered" in text(say(coach, "schedule", user="bob"))
 
 

@@ -13,7 +13,8 @@ from adapters.slack.blocks import report_blocks
 from adapters.slack.home import home_view
 from adapters.teams.cards import card_for
 from bot.checkins import agenda
-from bot.checkins.service import CheckIns, install
+from bot.checkins.extension import install
+from bot.checkins.service import CheckIns
 from bot.clock import ManualClock
 from bot.engine import Coach
 from bot.export import export_team

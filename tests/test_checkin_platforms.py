@@ -16,9 +16,9 @@ from aiohttp import web
 
 from adapters.slack.door import SLACK_DOOR
 from adapters.teams.door import TEAMS
-from bot.checkins import agenda
+from bot.checkins.extension import install
 from bot.checkins.scheduler import PassReport, Scheduler
-from bot.checkins.service import CheckIns, install
+from bot.checkins.service import CheckIns
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Coach
@@ -192,8 +192,8 @@ async def test_a_slack_check_in_that_can_never_arrive_is_given_up_after_one_atte
     checkins, report = await slack_check_in_fails(coach, slack, clock, error)
 
     assert (report.sent, report.retrying, report.failed) == (0, 0, 1)
-    assert agenda.counts(coach.store)["checkin"] == {"failed": 1}
-    [(delivery, _, _)] = agenda.problems(coach.store)
+    assert coach.store.delivery_counts()["checkin"] == {"failed": 1}
+    [(delivery, _, _)] = coach.store.problems()
     assert delivery.attempts == 1
     assert delivery.error == f"undeliverable: Slack answered {error} for {dm_channel('U1')}"
     clock.set(MONDAY.replace(tzinfo=PARIS) + timedelta(hours=2))
@@ -209,7 +209,7 @@ async def test_a_slack_check_in_that_fails_for_a_while_is_retried_and_arrives(
     clock.set(MONDAY.replace(tzinfo=PARIS) + timedelta(minutes=1))
     assert (await scheduler_pass(slack.app, checkins)).sent == 1
     assert "Last time you committed to:" in slack.last("U1").text
-    assert agenda.counts(coach.store)["checkin"] == {"sent": 1}
+    assert coach.store.delivery_counts()["checkin"] == {"sent": 1}
 
 
 # --- Microsoft Teams ---------------------------------------------------------------------------
@@ -301,7 +301,7 @@ async def test_a_teams_send_the_connector_refuses_is_retried_later_and_arrives_o
     assert (await scheduler_pass(app, checkins)).sent == 1
     delivered = [c for c in connector.calls[mark:] if c.is_post() and c.ok]
     assert len(prompts(delivered)) == 1
-    assert agenda.counts(coach.store)["checkin"] == {"sent": 1}
+    assert coach.store.delivery_counts()["checkin"] == {"sent": 1}
 
 
 @pytest.mark.parametrize(
@@ -327,7 +327,7 @@ async def test_a_teams_check_in_to_a_conversation_the_bot_left_is_given_up_after
 
     assert (report.sent, report.retrying, report.failed) == (0, 0, 1)
     assert len(connector.calls[mark:]) == 1
-    [(delivery, _, _)] = agenda.problems(coach.store)
+    [(delivery, _, _)] = coach.store.problems()
     assert delivery.attempts == 1
     assert delivery.error == f"undeliverable: the connector answered {status} ({code})"
     clock.set(MONDAY.replace(tzinfo=LONDON) + timedelta(hours=2))

@@ -22,8 +22,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.checkins import agenda
+from bot.checkins.extension import install
 from bot.checkins.scheduler import FIRST_RETRY, LEASE, MAX_ATTEMPTS, Scheduler
-from bot.checkins.service import CheckIns, install
+from bot.checkins.service import CheckIns
 from bot.cli import main
 from bot.clock import ManualClock, iso
 from bot.config import Config
@@ -31,7 +32,7 @@ from bot.engine import Coach
 from bot.messages import Incoming, Outgoing
 from bot.pacing import Limit, Pacer
 from bot.server import SENDERS, build_app
-from bot.store import Store
+from bot.store import Delivery, SQLiteStore, Store
 from tests.checkin_support import (
     FakeSender,
     VirtualTime,
@@ -41,6 +42,7 @@ from tests.checkin_support import (
     run_pass,
 )
 from tests.interview import ANSWERS, run_interview
+from tests.sqlite_support import connection
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The clock starts on Monday 23 November 2026, 10:00 in Berlin; the first check-in after
@@ -66,7 +68,7 @@ def berlin(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
 def checkin_conversations(store: Store, user: str) -> int:
     member = store.member(key(user))
     assert member is not None
-    return agenda.checkin_count(store, member.id)
+    return store.checkin_count(member.id)
 
 
 async def test_check_ins_turn_on_after_the_first_completed_interview(
@@ -123,7 +125,7 @@ async def test_two_schedulers_on_one_database_file_never_send_a_check_in_twice(
     coach: Coach, checkins: CheckIns, clock: ManualClock, db_path: Path
 ) -> None:
     interviewed_team(coach, ["ann", "bob", "cem", "dee", "eve"])
-    other = Store(db_path, clock=clock)
+    other = SQLiteStore(db_path, clock=clock)
     first, second = FakeSender(), FakeSender()
     try:
         clock.set(NEXT)
@@ -349,15 +351,17 @@ async def test_finished_interviews_get_no_reminder(
 
 def test_finding_what_is_due_reads_indexes_not_tables(store: Store) -> None:
     executed: list[str] = []
-    store.conn.set_trace_callback(executed.append)
+    connection(store).set_trace_callback(executed.append)
     now = datetime.now(UTC)
     agenda.due_schedules(store, now, 100)
-    agenda.due_deliveries(store, now, 100)
-    agenda.next_wake(store)
-    store.conn.set_trace_callback(None)
+    store.due_deliveries(now, 100)
+    store.next_wake()
+    connection(store).set_trace_callback(None)
     assert len(executed) == 4
     for query in executed:
-        plan = " ".join(str(row[3]) for row in store.conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+        plan = " ".join(
+            str(row[3]) for row in connection(store).execute(f"EXPLAIN QUERY PLAN {query}")
+        )
         assert "INDEX schedules_by_due" in plan or "INDEX deliveries_due" in plan, plan
         assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
 
@@ -387,7 +391,10 @@ async def test_pacing_keeps_each_workspace_and_conversation_inside_its_limit() -
 
 async def first_pass(store: Store) -> None:
     """Until a pass has run: the first one records how far it looked for new interviews."""
-    while store.conn.execute("SELECT 1 FROM meta WHERE key LIKE 'checkins.%'").fetchone() is None:
+    while (
+        connection(store).execute("SELECT 1 FROM meta WHERE key LIKE 'checkins.%'").fetchone()
+        is None
+    ):
         await asyncio.sleep(0)
 
 
@@ -441,7 +448,7 @@ async def test_a_check_in_that_cannot_be_prepared_does_not_hold_up_the_others(
     interviewed_team(coach)
     prepare = checkins.prepare
 
-    def broken_for_ann(delivery: agenda.Delivery, now: datetime) -> object:
+    def broken_for_ann(delivery: Delivery, now: datetime) -> object:
         result = prepare(delivery, now)
         if isinstance(result, Outgoing) and result.key and result.key.user == "ann":
             raise RuntimeError("a bug")
@@ -463,10 +470,10 @@ async def test_delivered_check_ins_are_forgotten_after_90_days_but_their_convers
     await run_pass(checkins, sender)
     clock.set(NEXT + timedelta(days=84))  # twelve weeks on: the latest round only
     await run_pass(checkins, sender)
-    assert agenda.counts(store)["checkin"]["sent"] == 2
+    assert store.delivery_counts()["checkin"]["sent"] == 2
     clock.set(NEXT + timedelta(days=91))
     await run_pass(checkins, sender)
-    assert agenda.counts(store)["checkin"]["sent"] == 2  # one more, and the first is gone
+    assert store.delivery_counts()["checkin"]["sent"] == 2  # one more, and the first is gone
     assert checkin_conversations(store, "ann") == 3
 
 
@@ -536,6 +543,6 @@ def test_dropping_a_refused_address_keeps_one_that_changed_meanwhile(store: Stor
     member = store.ensure_member(key("ann"))
     with store.transaction():
         store.touch_member(member, address="D-NEW")
-        agenda.forget_address(store, team_id=member.team.id, member_id=member.id, address="D-OLD")
+        store.forget_address(team_id=member.team.id, member_id=member.id, address="D-OLD")
     kept = store.member(key("ann"))
     assert kept is not None and kept.address == "D-NEW"

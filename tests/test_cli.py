@@ -14,7 +14,7 @@ import pytest
 
 from bot.cli import main
 from bot.messages import MemberKey
-from bot.store import Store
+from bot.store import SQLiteStore
 from tests.interview import ANSWERS, PLAIN, RUNGS
 
 CLI = [sys.executable, "-m", "bot.cli"]
@@ -73,7 +73,7 @@ def test_sigkill_mid_interview_then_restart_resumes_at_the_same_question(db_path
     again = run_cli(db_path, "chat", "--team", "bakers", "--user", "ann", stdin="")
     assert again.returncode == 0, again.stderr
     assert "Welcome back" in again.stdout and "Question 3 of 9" in again.stdout
-    store = Store(db_path)
+    store = SQLiteStore(db_path)
     member = store.member(MemberKey("console", "local", "ann", "bakers"))
     assert member is not None
     conv = store.conversation(member.id)
@@ -108,10 +108,10 @@ def test_forget_refuses_without_confirmation_and_deletes_with_yes(db_path: Path)
     run_cli(db_path, "chat", "--team", "bakers", "--user", "ann", stdin=full_interview_input())
     refused = run_cli(db_path, "forget", "--team", "bakers")
     assert refused.returncode == 2 and "--yes" in refused.stderr
-    assert Store(db_path).stats()["members"] == 1
+    assert SQLiteStore(db_path).stats()["members"] == 1
     done = run_cli(db_path, "forget", "--team", "bakers", "--user", "ann", "--yes")
     assert done.returncode == 0 and "Deleted member 'ann'" in done.stdout
-    assert Store(db_path).stats()["members"] == 0
+    assert SQLiteStore(db_path).stats()["members"] == 0
 
 
 def test_an_unknown_team_gets_a_clear_error(

@@ -383,7 +383,7 @@ def test_the_team_zone_comes_from_its_first_member_and_only_a_real_zone(
 def test_help_lists_the_check_in_commands_once_check_ins_are_installed(
     coach: Coach, ann: Member
 ) -> None:
-    from bot.checkins.service import install
+    from bot.checkins.extension import install
 
     assert "`opt out`" not in ann.text("help")
     install(coach)

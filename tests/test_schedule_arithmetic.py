@@ -13,18 +13,14 @@ from bot.checkins.schedules import (
     QuietHours,
     Rhythm,
     Schedule,
-    ScheduleChange,
     ScheduleError,
     add_working_days,
-    apply_change,
     catch_up,
     default_schedule,
     deliverable,
     next_due,
-    parse_change,
-    parse_date,
-    parse_zone,
 )
+from bot.checkins.settings import ScheduleChange, apply_change, parse_change, parse_date, parse_zone
 
 BERLIN, NEW_YORK, SYDNEY = "Europe/Berlin", "America/New_York", "Australia/Sydney"
 

@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 from bot.config import Config
 from bot.engine import Coach
 from bot.server import build_app
+from tests.sqlite_support import connection
 
 
 async def test_health_says_which_doors_are_open_and_checkpoints_run_off_the_turn_path(
@@ -19,6 +20,6 @@ async def test_health_says_which_doors_are_open_and_checkpoints_run_off_the_turn
     response = await client.get("/healthz")
     assert response.status == 200
     assert await response.json() == {"ok": True, "doors": ["teams"]}
-    assert coach.store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    assert connection(coach.store).execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
     await client.close()
-    assert coach.store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    assert connection(coach.store).execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000

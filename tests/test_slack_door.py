@@ -34,6 +34,7 @@ from tests.fakes.slack_api import (
     dm_channel,
     manifest_scopes,
 )
+from tests.sqlite_support import connection
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0001"
@@ -527,7 +528,7 @@ async def test_the_bots_own_button_updates_are_not_edits(h: Harness) -> None:
 
 
 def _nothing_stored(h: Harness) -> bool:
-    counts = h.coach.store.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    counts = connection(h.coach.store).execute("SELECT count(*) FROM events").fetchone()[0]
     return counts == 0 and set(h.coach.store.stats().values()) == {0}
 
 

@@ -22,7 +22,7 @@ from bot.engine import Coach
 from bot.messages import MemberKey, Outgoing, Reply, TeamKey, Undeliverable
 from bot.pacing import ConversationPacer
 from bot.server import SENDERS, build_app
-from bot.store import Store
+from bot.store import SQLiteStore
 from tests.fakes.bot_connector import (
     TENANT,
     Call,
@@ -557,7 +557,7 @@ async def test_a_proactive_message_reaches_the_personal_chat_after_a_restart(
     await teams.exchange(teams.message(ANN, chat, "start"), replies=2)
     await teams.exchange(teams.message(ANN, chat, "B2B"))
 
-    restarted = Store(db_path, clock=clock)  # a new process: nothing shared but the file
+    restarted = SQLiteStore(db_path, clock=clock)  # a new process: nothing shared but the file
     try:
         app = build_app(Coach(restarted), DEV)
         await aiohttp_server(app)
@@ -648,7 +648,7 @@ async def test_two_servers_on_one_database_welcome_one_install_once(
     clock: ManualClock,
     waits: list[float],
 ) -> None:
-    other = Coach(Store(db_path, clock=clock))
+    other = Coach(SQLiteStore(db_path, clock=clock))
     doors = []
     for each in (coach, other):
         server = await aiohttp_server(record_waits(build_app(each, DEV), waits))

@@ -27,9 +27,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncBoltRequest
-from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
-from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -38,7 +36,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.oauth.installation_store.async_cacheable_installation_store import (
     AsyncCacheableInstallationStore,
 )
-from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import (
@@ -50,11 +47,10 @@ from adapters.slack.blocks import (
     settled_blocks,
 )
 from adapters.slack.home import home_view
-from adapters.slack.installations import SQLiteInstallations
+from adapters.slack.installations import oauth_settings
 from adapters.slack.names import (
     ACTION,
     ANSWERED_IN_PLACE,
-    BOT_SCOPES,
     COMMAND,
     DEFAULT_API_URL,
     MAX_BLOCKS,
@@ -165,26 +161,7 @@ class SlackDoor:
                     " SLACK_CLIENT_SECRET (installs over OAuth)"
                 )
             return AsyncApp(**common)
-        assert config.slack_client_id and config.slack_client_secret
-        # Installations and OAuth states: their own tables in the database at `path`.
-        self.installations = AsyncCacheableInstallationStore(
-            SQLiteInstallations(database=path, client_id=config.slack_client_id)
-        )
-        settings = AsyncOAuthSettings(
-            client_id=config.slack_client_id,
-            client_secret=config.slack_client_secret,
-            scopes=list(BOT_SCOPES),
-            installation_store=self.installations,
-            state_store=SQLite3OAuthStateStore(database=path, expiration_seconds=600),
-        )
-        # Cached, so an event costs no auth.test round trip once the workspace was seen.
-        settings.authorize = AsyncInstallationStoreAuthorize(
-            client_id=config.slack_client_id,
-            client_secret=config.slack_client_secret,
-            installation_store=self.installations,
-            cache_enabled=True,
-            logger=log,
-        )
+        self.installations, settings = oauth_settings(config, path)
         return AsyncApp(**common, oauth_settings=settings)
 
     # --- wiring -------------------------------------------------------------------------

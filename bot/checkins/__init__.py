@@ -1,5 +1,5 @@
 """Check-ins: team schedules, the scheduler that sends them, their chat commands and CLI.
 
-`service.install(coach)` plugs the feature into the engine through its extension
+`extension.install(coach)` plugs the feature into the engine through its extension
 interface; nothing in the core imports this package.
 """

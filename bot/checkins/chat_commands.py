@@ -13,18 +13,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.checkins import agenda
-from bot.checkins.schedules import (
-    USAGE,
-    Rhythm,
-    Schedule,
-    ScheduleError,
-    apply_change,
-    default_schedule,
-    describe_days,
-    localize,
-    parse_change,
-    parse_date,
-)
+from bot.checkins.schedules import Rhythm, Schedule, ScheduleError, default_schedule, localize
+from bot.checkins.settings import USAGE, apply_change, describe_days, parse_change, parse_date
 from bot.clock import parse_iso
 from bot.engine import INTERVIEW, Coach, Step
 from bot.messages import Reply
@@ -68,7 +58,7 @@ class CheckInCommands:
         # changed, without a write on every message.
         zone = canonical_zone(step.msg.timezone)
         if zone is not None and zone != step.member.timezone:
-            agenda.remember_zone(self.store, step.member.id, zone)
+            self.store.remember_zone(step.member.id, zone)
             step.member.timezone = zone
         command = " ".join(text.casefold().split()).rstrip(".!")
         busy = step.conv is not None and step.conv.status == "active"
@@ -123,7 +113,7 @@ class CheckInCommands:
                 lines.append(f"Next check-in: {when(due, schedule.rhythm)}.")
             else:
                 lines.append("Check-ins are off; the lead can turn them on with `schedule weekly`.")
-        rounds = agenda.checkin_rounds(self.store, team.id)[-3:]
+        rounds = self.store.checkin_rounds(team.id)[-3:]
         if rounds:
             lines.append(
                 "Recent check-ins: "
@@ -133,7 +123,7 @@ class CheckInCommands:
                 )
                 + "."
             )
-        prefs = agenda.prefs(self.store, step.member.id)
+        prefs = self.store.prefs_of(step.member.id)
         now = self.clock.now()
         rhythm = agenda.rhythm_for(self.store, team.id, step.member.id)
         if prefs.opted_out:
@@ -174,11 +164,11 @@ class CheckInCommands:
 
     def _snooze(self, step: Step, *, days: str | None, until: str | None, off: bool) -> None:
         member = step.member
-        prefs = agenda.prefs(self.store, member.id)
+        prefs = self.store.prefs_of(member.id)
         rhythm = agenda.rhythm_for(self.store, member.team.id, member.id)
         today = self.clock.now().astimezone(rhythm.tz).date()
         if off:
-            agenda.set_prefs(self.store, member.id, opted_out=prefs.opted_out, snoozed_until=None)
+            self.store.set_prefs(member.id, opted_out=prefs.opted_out, snoozed_until=None)
             step.say("Snooze ended: check-ins are back on for you.")
             return
         if days is None and until is None:
@@ -202,7 +192,7 @@ class CheckInCommands:
             step.say(f"{exc} Nothing changed.")
             return
         resumes = localize(resume, datetime.min.time(), rhythm.tz)
-        agenda.set_prefs(self.store, member.id, opted_out=prefs.opted_out, snoozed_until=resumes)
+        self.store.set_prefs(member.id, opted_out=prefs.opted_out, snoozed_until=resumes)
         step.say(
             f"Snoozed: no check-ins or reminders until {resume:%A %d %B %Y}."
             " `snooze off` ends it early."
@@ -210,8 +200,8 @@ class CheckInCommands:
 
     def _opt(self, step: Step, *, out: bool) -> None:
         member = step.member
-        prefs = agenda.prefs(self.store, member.id)
-        agenda.set_prefs(self.store, member.id, opted_out=out, snoozed_until=prefs.snoozed_until)
+        prefs = self.store.prefs_of(member.id)
+        self.store.set_prefs(member.id, opted_out=out, snoozed_until=prefs.snoozed_until)
         team = member.team.label
         if out:
             step.say(

@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 
 from bot.checkins import agenda
 from bot.checkins.chat_commands import describe_schedule, when
+from bot.checkins.extension import install
 from bot.checkins.scheduler import PassReport, Scheduler
-from bot.checkins.schedules import (
+from bot.checkins.schedules import ScheduleError, default_schedule
+from bot.checkins.service import CheckIns
+from bot.checkins.settings import (
     ScheduleChange,
-    ScheduleError,
     apply_change,
-    default_schedule,
     parse_cadence,
     parse_days,
     parse_every,
@@ -31,7 +32,6 @@ from bot.checkins.schedules import (
     parse_weekday,
     parse_zone,
 )
-from bot.checkins.service import CheckIns, install
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.config import Config
 from bot.engine import Coach
@@ -77,7 +77,7 @@ class _Discard(Exception):
 async def preview(checkins: CheckIns) -> tuple[PassReport, list[Outgoing]]:
     """What a pass would send now, with every write rolled back afterwards."""
     store = checkins.store
-    platforms = [row[0] for row in store.conn.execute("SELECT DISTINCT platform FROM teams")]
+    platforms = store.platforms()
     recorders = {p: Recorder(p) for p in platforms}
     report = PassReport()
     try:
@@ -150,21 +150,21 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     schedule, due = found
     print(f"Check-ins for {team.label}: {describe_schedule(schedule)}.")
     print(f"Next check-in: {when(due, schedule.rhythm)}." if due else "Check-ins are off.")
-    for round_key, asked, answered in agenda.checkin_rounds(store, team.id)[-5:]:
+    for round_key, asked, answered in store.checkin_rounds(team.id)[-5:]:
         print(f"  {round_key[:16]}: {answered} of {asked} answered")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     store = open_store(args.db)
-    on, off = agenda.schedule_counts(store)
-    due = agenda.next_wake(store)
+    on, off = store.schedule_counts()
+    due = store.next_wake()
     print(f"Schedules: {on} team(s) with check-ins on, {off} off.")
     print(f"Next due: {due.isoformat() if due else 'nothing'}.")
-    for kind, statuses in sorted(agenda.counts(store).items()):
+    for kind, statuses in sorted(store.delivery_counts().items()):
         shown = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
         print(f"{kind}: {shown}")
-    problems = agenda.problems(store)
+    problems = store.problems()
     if problems:
         print("\nProblems (newest first):")
     for delivery, team, member in problems:

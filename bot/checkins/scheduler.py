@@ -26,12 +26,13 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from bot.checkins import agenda
-from bot.checkins.agenda import Delivery
+from bot.checkins.extension import install
 from bot.checkins.schedules import catch_up, next_due
-from bot.checkins.service import CheckIns, Defer, Skip, install
+from bot.checkins.service import CheckIns, Defer, Skip
 from bot.engine import Coach
 from bot.messages import Outgoing, Sender, Undeliverable
 from bot.pacing import Pacer
+from bot.store import Delivery
 
 log = logging.getLogger("coffee_coach.scheduler")
 
@@ -105,14 +106,14 @@ class Scheduler:
         self._slots = asyncio.Semaphore(concurrency)
 
     def next_wake(self) -> datetime | None:
-        return agenda.next_wake(self.store)
+        return self.store.next_wake()
 
     async def run_pass(self) -> PassReport:
         report = PassReport()
         store = self.store
         with store.transaction():
-            report.interrupted = agenda.recover_interrupted(store, self.clock.now() - LEASE)
-            agenda.prune(store, self.clock.now() - KEEP_FINISHED)
+            report.interrupted = store.recover_interrupted(self.clock.now() - LEASE)
+            store.prune_deliveries(self.clock.now() - KEEP_FINISHED)
             # Retried platform deliveries come within minutes; older event ids can go.
             store.prune_events(older_than=KEEP_EVENT_IDS)
         if report.interrupted:
@@ -160,9 +161,7 @@ class Scheduler:
             due = agenda.due_schedules(self.store, now, self.batch)
             for team_id, schedule, expected in due:
                 latest, missed = catch_up(schedule, expected, now)
-                if not agenda.advance_schedule(
-                    self.store, team_id, expected, next_due(schedule, latest)
-                ):
+                if not self.store.advance_schedule(team_id, expected, next_due(schedule, latest)):
                     continue
                 report.rounds += 1
                 report.missed += missed
@@ -178,17 +177,17 @@ class Scheduler:
         store = self.store
         with store.transaction():
             now = self.clock.now()
-            due = agenda.due_deliveries(store, now, limit)
+            due = store.due_deliveries(now, limit)
             for delivery in due:
                 result = self._prepare(delivery, now)
                 if isinstance(result, Skip):
-                    agenda.skip(store, delivery.id, result.reason)
+                    store.skip_delivery(delivery.id, result.reason)
                     report.skipped += 1
                 elif isinstance(result, Defer):
-                    agenda.defer(store, delivery.id, result.due, dict(result.detail))
+                    store.defer_delivery(delivery.id, result.due, dict(result.detail))
                     report.deferred += 1
-                elif agenda.claim(
-                    store, delivery.id, worker=self.worker, payload=agenda.encode(result)
+                elif store.claim_delivery(
+                    delivery.id, worker=self.worker, payload=agenda.encode(result)
                 ):
                     claimed.append((delivery, result))
         return claimed, len(due) == limit
@@ -198,17 +197,13 @@ class Scheduler:
         if delivery.payload is not None:
             held = self.checkins.recheck(delivery, now)
             return held or agenda.decode(delivery.payload)
-        conn = self.store.conn
         # One delivery that cannot be prepared must not block the others: undo its writes.
-        conn.execute("SAVEPOINT prepare")
         try:
-            result = self.checkins.prepare(delivery, now)
+            with self.store.savepoint():
+                return self.checkins.prepare(delivery, now)
         except Exception as exc:
-            conn.execute("ROLLBACK TO prepare")
             log.exception("could not prepare %s %s", delivery.kind, delivery.key)
-            result = Skip(f"could not be prepared: {exc!r}")
-        conn.execute("RELEASE prepare")
-        return result
+            return Skip(f"could not be prepared: {exc!r}")
 
     async def _attempt(self, delivery: Delivery, outgoing: Outgoing) -> Attempt:
         """Send once, and say how it went."""
@@ -242,22 +237,21 @@ class Scheduler:
         with self.store.transaction():
             if outcome.unreachable:
                 # Stop sending there until the member (or team) writes to the coach again.
-                agenda.forget_address(
-                    self.store,
+                self.store.forget_address(
                     team_id=delivery.team_id,
                     member_id=delivery.member_id,
                     address=outgoing.address,
                 )
             if error is None:
-                agenda.record_sent(self.store, delivery.id, worker=self.worker)
+                self.store.record_sent(delivery.id, worker=self.worker)
                 report.sent += 1
                 return
             attempt = delivery.attempts + 1
             retry_at = None
             if retry and attempt < MAX_ATTEMPTS:
                 retry_at = self.clock.now() + FIRST_RETRY * 4 ** (attempt - 1)
-            agenda.record_failure(
-                self.store, delivery.id, worker=self.worker, error=error, retry_at=retry_at
+            self.store.record_failure(
+                delivery.id, worker=self.worker, error=error, retry_at=retry_at
             )
         if retry_at is not None:
             report.retrying += 1

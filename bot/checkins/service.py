@@ -1,6 +1,6 @@
 """Check-ins: the coach coming back to each member, and the commands that steer it.
 
-`install(coach)` adds, through the engine's extension points: the `schedule`, `snooze`,
+`extension.install(coach)` adds, through the engine's extension interface: the `schedule`, `snooze`,
 `opt out`, `opt in`, `checkin now` and `stage check` commands; the hooks that run a
 check-in (record how the last step went, pick the next one, store the new commitment and,
 with a stage check, a new placement); turning check-ins on after a team's first completed
@@ -10,32 +10,20 @@ scheduler asks `CheckIns.prepare` for the message each due delivery carries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
-from weakref import WeakKeyDictionary
-
-import yaml
 
 from bot.checkins import agenda
-from bot.checkins.agenda import Delivery
-from bot.checkins.chat_commands import CheckInCommands
-from bot.checkins.schedules import (
-    Rhythm,
-    add_working_days,
-    default_schedule,
-    deliverable,
-)
+from bot.checkins.next_steps import choose_next, load_smaller_steps
+from bot.checkins.schedules import Rhythm, add_working_days, default_schedule, deliverable
 from bot.clock import iso, parse_iso
 from bot.engine import (
     ACTIVE,
     INTERVIEW,
-    AroundHook,
     Coach,
     ConflictError,
-    EnterHook,
     Step,
     business_model,
     fill,
@@ -43,10 +31,9 @@ from bot.engine import (
 from bot.ladder import Placement, place, team_rung
 from bot.messages import Choice, MemberKey, Outgoing, Reply
 from bot.report import latest_placements
-from bot.store import CELEBRATION, CHECKIN, REMINDER, Answer, Conversation, Member, Team
+from bot.store import CELEBRATION, CHECKIN, REMINDER, Answer, Conversation, Delivery, Member, Team
 from bot.zones import today_in
-from flows import Action, Flow, FlowError, Ladder
-from flows.loader import FLOWS_DIR
+from flows import Flow
 
 CHECKIN_FLOW, STAGE_FLOW = "checkin", "checkin_stage"
 CHECKIN_FLOWS = (CHECKIN_FLOW, STAGE_FLOW)
@@ -95,51 +82,6 @@ class Defer:
 Prepared = Outgoing | Skip | Defer
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
-    kind: str
-    action: str
-
-
-def choose_next(
-    candidates: Sequence[str],
-    *,
-    recalled: Sequence[str],
-    done: frozenset[str],
-    outcome: str,
-    stalled_twice: bool,
-    smaller: Callable[[str], str | None],
-) -> Offer:
-    """The step to offer: the next toward the next rung; a different one if the last was
-    not done; a smaller one if it stalled twice (or if there is no other to offer)."""
-    fresh = [a for a in candidates if a not in done and a not in recalled]
-    if stalled_twice or (outcome != "done" and not fresh):
-        for action in (*recalled, *candidates):
-            if (small := smaller(action)) is not None and small not in recalled:
-                return Offer("smaller", small)
-    if outcome != "done" and fresh:
-        return Offer("different", fresh[0])
-    return Offer("next", (fresh or [a for a in candidates if a not in done] or candidates)[0])
-
-
-def load_smaller_steps(ladder: Ladder, path: Path | None = None) -> dict[str, Action]:
-    """Each ladder key (`<stage>.<criterion>`, `<stage>.sustain`) mapped to its smaller step."""
-    path = path or FLOWS_DIR / "small_steps.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    steps = data.get("steps") or {}
-    keys = [f"{stage.id}.{c.id}" for stage, c in ladder.criteria()]
-    keys += [f"{stage.id}.sustain" for stage in ladder.stages if stage.sustain]
-    smaller: dict[str, Action] = {}
-    for key in keys:
-        raw = steps.get(key)
-        if not isinstance(raw, dict) or not raw.get("b2b") or not raw.get("b2c"):
-            raise FlowError(path, "needs a smaller step with `b2b` and `b2c`", state=key)
-        smaller[key] = Action(
-            b2b=str(raw["b2b"]), b2c=str(raw["b2c"]), both=str(raw.get("both") or raw["b2b"])
-        )
-    return smaller
-
-
 class CheckIns:
     """The check-in side of one coach: its commands, its hooks, and its deliveries."""
 
@@ -173,11 +115,10 @@ class CheckIns:
         """Queue one check-in per member for an occurrence; returns how many were queued."""
         round_ = iso(occurrence)
         queued = 0
-        for member_id in agenda.checkin_members(self.store, team_id):
-            agenda.supersede(self.store, member_id, CHECKIN)
+        for member_id in self.store.checkin_members(team_id):
+            self.store.supersede(member_id, CHECKIN)
             rhythm = agenda.rhythm_for(self.store, team_id, member_id)
-            queued += agenda.enqueue(
-                self.store,
+            queued += self.store.enqueue(
                 key=f"{CHECKIN}:{member_id}:{round_}",
                 kind=CHECKIN,
                 team_id=team_id,
@@ -191,7 +132,7 @@ class CheckIns:
 
     def watch_interviews(self, limit: int) -> int:
         """Queue the first reminder for each interview started since the last look."""
-        found = agenda.new_interviews(self.store, limit)
+        found = self.store.new_interviews(limit)
         for conversation, member_id, team_id, activity in found:
             self._queue_reminder(conversation, member_id, team_id, 1, activity)
         return len(found)
@@ -200,8 +141,7 @@ class CheckIns:
         self, conversation: int, member_id: int, team_id: int, n: int, basis: datetime
     ) -> None:
         rhythm = agenda.rhythm_for(self.store, team_id, member_id)
-        agenda.enqueue(
-            self.store,
+        self.store.enqueue(
             key=f"{REMINDER}:{conversation}:{n}",
             kind=REMINDER,
             team_id=team_id,
@@ -219,10 +159,10 @@ class CheckIns:
         if delivery.kind == CELEBRATION:
             return self._prepare_celebration(delivery, now)
         assert delivery.member_id is not None
-        member = agenda.member_by_id(self.store, delivery.member_id)
+        member = self.store.member_by_id(delivery.member_id)
         if member is None:
             return Skip("the member was removed")
-        prefs = agenda.prefs(self.store, member.id)
+        prefs = self.store.prefs_of(member.id)
         if prefs.opted_out:
             return Skip("opted out")
         rhythm = agenda.rhythm_for(self.store, member.team.id, member.id)
@@ -247,7 +187,7 @@ class CheckIns:
             return Defer(later, delivery.detail)
         found = agenda.schedule_of(self.store, member.team.id)
         every = found[0].stage_check_every if found else 0
-        count = agenda.checkin_count(self.store, member.id) + 1
+        count = self.store.checkin_count(member.id) + 1
         flow = STAGE_FLOW if every and count % every == 0 else CHECKIN_FLOW
         context = self.context(member, round_key=delivery.detail.get("round"))
         turn = self.coach.begin_flow(member.key, flow, context)
@@ -255,10 +195,7 @@ class CheckIns:
 
     def recheck(self, delivery: Delivery, now: datetime) -> Skip | Defer | None:
         """A retry resends its claimed message, but still never after an opt-out or at night."""
-        if (
-            delivery.member_id is not None
-            and agenda.prefs(self.store, delivery.member_id).opted_out
-        ):
+        if delivery.member_id is not None and self.store.prefs_of(delivery.member_id).opted_out:
             return Skip("opted out")
         rhythm = agenda.rhythm_for(self.store, delivery.team_id, delivery.member_id)
         if (later := deliverable(now, rhythm)) > now:
@@ -395,7 +332,7 @@ class CheckIns:
         assert conv is not None
         placement = self.placement(member, conv if flow.id == STAGE_FLOW else None)
         outcome = self._outcome(conv)
-        previous = agenda.previous_outcome(self.store, member.id, before=conv.id)
+        previous = self.store.previous_outcome(member.id, before=conv.id)
         model = business_model(self.answers(member, conv))
         done = frozenset(
             str(c["action"])
@@ -453,17 +390,7 @@ class CheckIns:
         member = step.member
         before = self._team_rung(member.team)
         placement = self.placement(member, conv)
-        self.store.add_placement(
-            team_id=member.team.id,
-            member_id=member.id,
-            conversation_id=conv.id,
-            rung=placement.rung,
-            stage=placement.stage.name,
-            evidence=[
-                {"criterion": e.criterion, "stage": e.stage, "met": e.met, "because": e.because}
-                for e in placement.evidence
-            ],
-        )
+        self.coach.save_placement(member, conv.id, placement)
         step.say(
             f"Your rung, from this stage check: *{placement.stage.name}*.",
             card=placement.card(self.coach.ladder),
@@ -490,8 +417,7 @@ class CheckIns:
             f"🎉 {team.label} has moved up the ladder to *{stage.name}* (rung {after} of"
             f" {len(ladder.stages)}): {stage.summary}{following} Well done, everyone!"
         )
-        agenda.enqueue(
-            self.store,
+        self.store.enqueue(
             key=f"{CELEBRATION}:{team.id}:{conversation}:{after}",
             kind=CELEBRATION,
             team_id=team.id,
@@ -527,55 +453,6 @@ class CheckIns:
                 " `schedule` shows it; your lead can change it."
             )
             self.changed()
-
-
-class CheckInExtension:
-    """Check-ins as the engine sees them: their chat commands, and their hooks."""
-
-    help = HELP
-
-    def __init__(self, checkins: CheckIns) -> None:
-        self.checkins = checkins
-        self.command = CheckInCommands(checkins).command
-
-    def around_enter(self, flow: str, state: str) -> AroundHook | None:
-        checkins = self.checkins
-        if flow in CHECKIN_FLOWS and state == "ci_reflect":
-            return _replacing(checkins._enter_reflect)
-        if flow in CHECKIN_FLOWS and state == "ci_next":
-            return _replacing(checkins._enter_next)
-        if (flow, state) == (INTERVIEW, "commit"):
-            return checkins._celebrating
-        return None
-
-    def around_finish(self, flow: str) -> AroundHook | None:
-        if flow in CHECKIN_FLOWS:
-            return _replacing(self.checkins._finish_checkin)
-        if flow == INTERVIEW:
-            return self.checkins._finishing_interview
-        return None
-
-
-def _replacing(hook: EnterHook) -> AroundHook:
-    """An around hook that runs `hook` instead of the engine's own."""
-
-    def run(coach: Coach, step: Step, flow: Flow, proceed: Callable[[], None]) -> None:
-        hook(coach, step, flow)
-
-    return run
-
-
-_INSTALLED: WeakKeyDictionary[Coach, CheckIns] = WeakKeyDictionary()
-
-
-def install(coach: Coach) -> CheckIns:
-    """Add check-ins to a coach (once; a second call returns the same CheckIns)."""
-    if coach in _INSTALLED:
-        return _INSTALLED[coach]
-    checkins = CheckIns(coach)
-    coach.extend(CheckInExtension(checkins))
-    _INSTALLED[coach] = checkins
-    return checkins
 
 
 def _capital(text: str) -> str:

@@ -1,9 +1,12 @@
 """Coffee Coach's store: every SQL statement of the product lives in this package.
 
-`records` are what it hands out, `migrations` the schema, `sqlite` the implementation.
-Import what you need from here.
+`interface` is the typed interface (`Store`), `records` what it hands out, `migrations`
+the schema; the SQLite implementation is `sqlite` (plumbing, events, teams, members,
+conversations) with `answers` (answers, placements, commitments, export, forgetting) and
+`checkin_tables`. Import what you need from here.
 """
 
+from bot.store.interface import CheckinStore, CoreStore, Store
 from bot.store.migrations import SCHEMA_VERSION
 from bot.store.records import (
     CELEBRATION,
@@ -16,12 +19,15 @@ from bot.store.records import (
     SUPERSEDED,
     Answer,
     Conversation,
+    Delivery,
     Interview,
     Member,
+    Prefs,
+    ScheduleColumns,
     StoreError,
     Team,
 )
-from bot.store.sqlite import DEFAULT_DB, Store, open_store
+from bot.store.sqlite import DEFAULT_DB, SQLiteStore, open_store
 
 __all__ = [
     "CELEBRATION",
@@ -35,9 +41,15 @@ __all__ = [
     "SKIPPED",
     "SUPERSEDED",
     "Answer",
+    "CheckinStore",
     "Conversation",
+    "CoreStore",
+    "Delivery",
     "Interview",
     "Member",
+    "Prefs",
+    "SQLiteStore",
+    "ScheduleColumns",
     "Store",
     "StoreError",
     "Team",

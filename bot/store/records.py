@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bot.messages import MemberKey, TeamKey
@@ -97,3 +98,32 @@ class Interview:
     member: Member
     conversation: Conversation
     answers: dict[str, Answer] = field(default_factory=dict)
+
+
+# A team's schedule as its columns: cadence, weekday, local time, day, anchor, zone, working
+# days, quiet start and end, stage check every N; `bot.checkins.agenda` reads them.
+ScheduleColumns = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    key: str
+    kind: str
+    team_id: int
+    member_id: int | None
+    detail: dict[str, Any]
+    due_at: datetime
+    status: str
+    attempts: int
+    payload: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Prefs:
+    opted_out: bool = False
+    snoozed_until: datetime | None = None
+
+    def snoozed(self, now: datetime) -> bool:
+        return self.snoozed_until is not None and now < self.snoozed_until

@@ -24,19 +24,15 @@ import sqlite_utils
 
 from bot.clock import Clock, SystemClock, iso
 from bot.messages import MemberKey, TeamKey
+from bot.store.answers import CONV_COLUMNS, AnswerTables
+from bot.store.checkin_tables import CheckinTables
 from bot.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from bot.store.records import (
-    CHECKIN,
-    FAILED,
-    INTERRUPTED,
-    Answer,
     Conversation,
-    Interview,
     Member,
     StoreError,
     Team,
 )
-from bot.zones import canonical_zone
 
 log = logging.getLogger("coffee_coach.store")
 
@@ -63,12 +59,6 @@ def _member_select(where: str) -> str:
 def _member_from(row: tuple[Any, ...]) -> Member:
     team = Team(row[5], row[6], row[7], row[8], row[9], row[10], row[11], row[12])
     return Member(row[0], team, row[1], row[2], row[3], row[4], row[13])
-
-
-_CONV_COLUMNS = (
-    "id, member_id, flow, state, status, version, trail, return_to, followed_up, context,"
-    " started_at, updated_at"
-)
 
 
 # The member and their latest conversation (NULLs when they have none), in one query.
@@ -99,7 +89,7 @@ def _conversation_from(row: tuple[Any, ...]) -> Conversation:
     )
 
 
-class Store:
+class SQLiteStore(AnswerTables, CheckinTables):
     """The one store implementation: a SQLite file (or `:memory:`) in WAL mode."""
 
     def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None) -> None:
@@ -125,24 +115,24 @@ class Store:
     # --- plumbing -----------------------------------------------------------------------
 
     @property
-    def conn(self) -> sqlite3.Connection:
+    def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection = self.db.conn
         return conn
 
     def _configure(self) -> None:
-        self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self.conn.execute("PRAGMA foreign_keys = ON")
+        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._conn.execute("PRAGMA foreign_keys = ON")
         if self.path != ":memory:":
-            self.conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL in WAL mode survives a process crash; only power loss can drop the
             # last transactions.
-            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
 
     def _migrate(self) -> None:
         tables = set(self.db.table_names())
         current = 0
         if "meta" in tables:
-            row = self.conn.execute(
+            row = self._conn.execute(
                 "SELECT value FROM meta WHERE key = 'schema_version'"
             ).fetchone()
             current = int(row[0]) if row else 0
@@ -157,19 +147,19 @@ class Store:
                 f" ({SCHEMA_VERSION}). Upgrade Coffee Coach; the file was not changed."
             )
         for version in range(current + 1, SCHEMA_VERSION + 1):
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("BEGIN IMMEDIATE")
             try:
                 for statement in MIGRATIONS[version].split(";"):
                     if statement.strip():
-                        self.conn.execute(statement)
-                self.conn.execute(
+                        self._conn.execute(statement)
+                self._conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                     (str(version),),
                 )
-                self.conn.execute("COMMIT")
+                self._conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._conn.execute("ROLLBACK")
                 raise
 
     @contextmanager
@@ -182,22 +172,22 @@ class Store:
             finally:
                 self._depth -= 1
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute("BEGIN IMMEDIATE")
         self._depth = 1
         self._stamp = None
         try:
             yield
         except BaseException:
             self._depth = 0
-            self.conn.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
             raise
         finally:
             self._stamp = None
         self._depth = 0
-        self.conn.execute("COMMIT")
+        self._conn.execute("COMMIT")
 
     def close(self) -> None:
-        self.conn.close()
+        self._conn.close()
 
     def checkpoint_in_background(self, *, every_s: float = 1.0) -> Callable[[], None]:
         """Move WAL checkpoints off the turn path; returns the function that stops it.
@@ -209,7 +199,7 @@ class Store:
         """
         if self.path == ":memory:":
             return lambda: None
-        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
         stop = threading.Event()
 
         def run() -> None:
@@ -221,7 +211,7 @@ class Store:
                     self.last_checkpoint = (int(row[0]), int(row[1]), int(row[2]))
             except sqlite3.Error:
                 log.exception("background checkpoints stopped; SQLite will checkpoint inline")
-                self.conn.execute("PRAGMA wal_autocheckpoint = 1000")
+                self._conn.execute("PRAGMA wal_autocheckpoint = 1000")
             finally:
                 conn.close()
 
@@ -233,7 +223,7 @@ class Store:
             thread.join()
             # A store closed first has no connection left to restore.
             with suppress(sqlite3.ProgrammingError):
-                self.conn.execute("PRAGMA wal_autocheckpoint = 1000")
+                self._conn.execute("PRAGMA wal_autocheckpoint = 1000")
 
         return halt
 
@@ -251,7 +241,7 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return int(row[0])
 
     # --- events -------------------------------------------------------------------------
@@ -271,7 +261,7 @@ class Store:
         """
         now = self.moment()
         cutoff = iso(now - unless_seen_within) if unless_seen_within is not None else ""
-        cursor = self.conn.execute(
+        cursor = self._conn.execute(
             "INSERT INTO events (platform, workspace, event_id, seen_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (platform, workspace, event_id) DO UPDATE SET seen_at = excluded.seen_at"
             " WHERE events.seen_at < ?",
@@ -282,13 +272,13 @@ class Store:
     def prune_events(self, older_than: timedelta) -> int:
         cutoff = iso(self.clock.now() - older_than)
         with self.transaction():
-            cursor = self.conn.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,))
+            cursor = self._conn.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,))
         return cursor.rowcount
 
     # --- teams and members ----------------------------------------------------------------
 
     def team(self, key: TeamKey) -> Team | None:
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
             " WHERE platform = ? AND workspace = ? AND team = ?",
             (key.platform, key.workspace, key.team),
@@ -296,7 +286,7 @@ class Store:
         return Team(*row) if row else None
 
     def team_by_id(self, team_id: int) -> Team | None:
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
             " WHERE id = ?",
             (team_id,),
@@ -304,7 +294,7 @@ class Store:
         return Team(*row) if row else None
 
     def teams(self) -> list[Team]:
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
             " ORDER BY id"
         ).fetchall()
@@ -314,7 +304,7 @@ class Store:
         self, key: TeamKey, *, name: str | None = None, lead: str | None = None
     ) -> Team:
         with self.transaction():
-            self.conn.execute(
+            self._conn.execute(
                 "INSERT INTO teams (platform, workspace, team, name, lead, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (key.platform, key.workspace, key.team, name, lead, self.now()),
@@ -329,7 +319,7 @@ class Store:
             raise ValueError(f"only {sorted(allowed)} can be updated")
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self.transaction():
-            self.conn.execute(
+            self._conn.execute(
                 f"UPDATE teams SET {assignments} WHERE id = ?", (*fields.values(), team_id)
             )
 
@@ -349,12 +339,12 @@ class Store:
     def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
         select = _MEMBER_WITH_CONVERSATION if with_conversation else _MEMBER
         if key.team is not None:
-            row = self.conn.execute(
+            row = self._conn.execute(
                 select + " WHERE t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?",
                 (key.platform, key.workspace, key.team, key.user),
             ).fetchone()
         else:
-            row = self.conn.execute(
+            row = self._conn.execute(
                 select + " WHERE t.platform = ? AND t.workspace = ? AND m.user = ?"
                 " ORDER BY m.last_seen DESC, m.id DESC LIMIT 1",
                 (key.platform, key.workspace, key.user),
@@ -370,7 +360,7 @@ class Store:
                 team = self.ensure_team(
                     TeamKey(key.platform, key.workspace, key.team), lead=key.user
                 )
-            self.conn.execute(
+            self._conn.execute(
                 "INSERT INTO members (team_id, user, name, last_seen) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 (team.id, key.user, name, self.now()),
@@ -383,14 +373,14 @@ class Store:
         self, member: Member, *, name: str | None = None, address: str | None = None
     ) -> None:
         """Mark the member as seen at this team now; keep a changed name or address."""
-        self.conn.execute(
+        self._conn.execute(
             "UPDATE members SET last_seen = ?, name = coalesce(?, name),"
             " address = coalesce(?, address) WHERE id = ?",
             (self.now(), name, address, member.id),
         )
 
     def members(self, team_id: int) -> list[Member]:
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             _member_select("t.id = ?") + " ORDER BY m.id", (team_id,)
         ).fetchall()
         return [_member_from(row) for row in rows]
@@ -400,14 +390,14 @@ class Store:
     def conversation(self, member_id: int, *, flow: str | None = None) -> Conversation | None:
         """The member's current conversation (see `_CURRENT`), or their latest of one flow."""
         if flow is None:
-            row = self.conn.execute(
-                f"SELECT {_CONV_COLUMNS} FROM conversations WHERE member_id = ?"
+            row = self._conn.execute(
+                f"SELECT {CONV_COLUMNS} FROM conversations WHERE member_id = ?"
                 " ORDER BY status IN ('active', 'paused') DESC, id DESC LIMIT 1",
                 (member_id,),
             ).fetchone()
         else:
-            row = self.conn.execute(
-                f"SELECT {_CONV_COLUMNS} FROM conversations WHERE member_id = ? AND flow = ?"
+            row = self._conn.execute(
+                f"SELECT {CONV_COLUMNS} FROM conversations WHERE member_id = ? AND flow = ?"
                 " ORDER BY id DESC LIMIT 1",
                 (member_id, flow),
             ).fetchone()
@@ -417,7 +407,7 @@ class Store:
         self, member_id: int, *, flow: str, state: str, context: dict[str, Any] | None = None
     ) -> Conversation:
         now = self.now()
-        cursor = self.conn.execute(
+        cursor = self._conn.execute(
             "INSERT INTO conversations (member_id, flow, state, status, trail, context,"
             " started_at, updated_at) VALUES (?, ?, ?, 'active', '[]', ?, ?, ?)",
             (member_id, flow, state, json.dumps(context or {}), now, now),
@@ -444,7 +434,7 @@ class Store:
         must not apply its change. On success `conv.version` is the new version.
         """
         now = self.now()
-        cursor = self.conn.execute(
+        cursor = self._conn.execute(
             "UPDATE conversations SET state = ?, status = ?, trail = ?, return_to = ?,"
             " followed_up = ?, context = ?, updated_at = ?, version = version + 1"
             " WHERE id = ? AND version = ?",
@@ -475,241 +465,37 @@ class Store:
                 result.append((member, conv))
         return result
 
-    # --- answers --------------------------------------------------------------------------
+    def ping(self) -> None:
+        """Raise if the database cannot be read (the health check)."""
+        self._conn.execute("SELECT 1").fetchone()
 
-    def add_answer(
-        self,
-        conversation_id: int,
-        question: str,
-        *,
-        text: str,
-        value: str | None = None,
-        skipped: bool = False,
-        message_id: str | None = None,
-    ) -> int:
-        """Store an answer as the question's next version; returns that version."""
-        row = self.conn.execute(
-            "INSERT INTO answers (conversation_id, question, version, text, value, skipped,"
-            " message_id, created_at)"
-            " SELECT ?1, ?2, coalesce(max(version), 0) + 1, ?3, ?4, ?5, ?6, ?7 FROM answers"
-            " WHERE conversation_id = ?1 AND question = ?2 RETURNING version",
-            (conversation_id, question, text, value, int(skipped), message_id, self.now()),
-        ).fetchone()
-        return int(row[0])
+    def platforms(self) -> list[str]:
+        """The platforms that have teams."""
+        return [row[0] for row in self._conn.execute("SELECT DISTINCT platform FROM teams")]
 
-    def answers(self, conversation_id: int) -> dict[str, Answer]:
-        """The current (latest) version of each answered question."""
-        rows = self.conn.execute(
-            "SELECT question, version, text, value, skipped, message_id, created_at"
-            " FROM answers a WHERE conversation_id = ? AND version = ("
-            "  SELECT max(version) FROM answers b"
-            "  WHERE b.conversation_id = a.conversation_id AND b.question = a.question)"
-            " ORDER BY id",
-            (conversation_id,),
-        ).fetchall()
-        return {
-            row[0]: Answer(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
-            for row in rows
-        }
-
-    def answer_history(self, conversation_id: int, question: str) -> list[Answer]:
-        rows = self.conn.execute(
-            "SELECT question, version, text, value, skipped, message_id, created_at"
-            " FROM answers WHERE conversation_id = ? AND question = ? ORDER BY version",
-            (conversation_id, question),
-        ).fetchall()
-        return [Answer(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in rows]
-
-    def answer_for_message(self, member_id: int, message_id: str) -> tuple[int, str] | None:
-        """The (conversation id, question) a platform message answered, for that member."""
-        row = self.conn.execute(
-            "SELECT a.conversation_id, a.question FROM answers a"
-            " JOIN conversations c ON c.id = a.conversation_id"
-            " WHERE a.message_id = ? AND c.member_id = ? ORDER BY a.id DESC LIMIT 1",
-            (message_id, member_id),
-        ).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def interview(self, member: Member, *, flow: str = "coffee") -> Interview | None:
-        conv = self.conversation(member.id, flow=flow)
-        if conv is None:
-            return None
-        return Interview(member=member, conversation=conv, answers=self.answers(conv.id))
-
-    # --- placements and commitments -------------------------------------------------------
-
-    def add_placement(
-        self,
-        *,
-        team_id: int,
-        member_id: int | None,
-        conversation_id: int | None,
-        rung: int,
-        stage: str,
-        evidence: list[dict[str, Any]],
-    ) -> None:
-        self.conn.execute(
-            "INSERT INTO placements (team_id, member_id, conversation_id, rung, stage, evidence,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (team_id, member_id, conversation_id, rung, stage, json.dumps(evidence), self.now()),
-        )
-
-    def placements(self, team_id: int) -> list[dict[str, Any]]:
-        """Every placement of the team, oldest first (the stage history)."""
-        return [
-            {**row, "evidence": json.loads(row["evidence"])}
-            for row in self.db.query(
-                "SELECT p.id, p.member_id, m.user, m.name, p.conversation_id, p.rung, p.stage,"
-                " p.evidence, p.created_at FROM placements p"
-                " LEFT JOIN members m ON m.id = p.member_id"
-                " WHERE p.team_id = ? ORDER BY p.id",
-                [team_id],
-            )
-        ]
-
-    def add_commitments(
-        self, *, team_id: int, member_id: int, conversation_id: int, stage: str, actions: list[str]
-    ) -> None:
-        now = self.now()
-        self.conn.executemany(
-            "INSERT INTO commitments (team_id, member_id, conversation_id, stage, action, status,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
-            [(team_id, member_id, conversation_id, stage, action, now, now) for action in actions],
-        )
-
-    def commitments(
-        self, *, team_id: int, member_id: int | None = None, status: str | None = None
-    ) -> list[dict[str, Any]]:
-        where = ["c.team_id = ?"]
-        params: list[Any] = [team_id]
-        if member_id is not None:
-            where.append("c.member_id = ?")
-            params.append(member_id)
-        if status is not None:
-            where.append("c.status = ?")
-            params.append(status)
-        return list(
-            self.db.query(
-                "SELECT c.id, c.member_id, m.user, m.name, c.stage, c.action, c.status,"
-                " c.created_at, c.updated_at FROM commitments c"
-                " JOIN members m ON m.id = c.member_id"
-                f" WHERE {' AND '.join(where)} ORDER BY c.id",
-                params,
-            )
-        )
-
-    def set_commitment_status(self, commitment_id: int, member_id: int, status: str) -> None:
-        self.conn.execute(
-            "UPDATE commitments SET status = ?, updated_at = ? WHERE id = ? AND member_id = ?",
-            (status, self.now(), commitment_id, member_id),
-        )
-
-    # --- export and forget ----------------------------------------------------------------
-
-    def export_team(self, team_id: int) -> dict[str, Any]:
-        """Everything stored for one team, as plain data."""
-        team = self.team_by_id(team_id)
-        if team is None:
-            raise KeyError(team_id)
-        members = []
-        for member in self.members(team_id):
-            conversations = []
-            for row in self.db.query(
-                f"SELECT {_CONV_COLUMNS} FROM conversations WHERE member_id = ? ORDER BY id",
-                [member.id],
-            ):
-                answers = list(
-                    self.db.query(
-                        "SELECT question, version, text, value, skipped, message_id, created_at"
-                        " FROM answers WHERE conversation_id = ? ORDER BY id",
-                        [row["id"]],
-                    )
-                )
-                conversations.append(
-                    {
-                        "id": row["id"],
-                        "flow": row["flow"],
-                        "state": row["state"],
-                        "status": row["status"],
-                        "started_at": row["started_at"],
-                        "updated_at": row["updated_at"],
-                        "answers": answers,
-                    }
-                )
-            members.append(
-                {
-                    "user": member.user,
-                    "name": member.name,
-                    "last_seen": member.last_seen,
-                    "conversations": conversations,
-                }
-            )
-        return {
-            "team": {
-                "platform": team.platform,
-                "workspace": team.workspace,
-                "team": team.team,
-                "name": team.name,
-                "timezone": team.timezone,
-                "lead": team.lead,
-            },
-            "members": members,
-            "placements": self.placements(team_id),
-            "commitments": self.commitments(team_id=team_id),
-        }
-
-    def forget(self, team_id: int, *, user: str | None = None) -> int:
-        """Delete a team's data, or one member's within it; returns members removed."""
-        with self.transaction():
-            if user is None:
-                count = self.conn.execute(
-                    "SELECT count(*) FROM members WHERE team_id = ?", (team_id,)
-                ).fetchone()[0]
-                self.conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
-                return int(count)
-            cursor = self.conn.execute(
-                "DELETE FROM members WHERE team_id = ? AND user = ?", (team_id, user)
-            )
-            return cursor.rowcount
-
-    def checkin_rounds(self, team_id: int) -> list[tuple[str, int, int]]:
-        """Each check-in round of a team: (when, members asked, members who answered).
-
-        A check-in's conversation starts when its message is prepared, before it is sent: one
-        whose send was given up or interrupted never reached the member, so they were not asked.
-        """
-        rows = self.conn.execute(
-            "SELECT json_extract(c.context, '$.round') AS round, count(*),"
-            " sum(EXISTS (SELECT 1 FROM answers a"
-            "  WHERE a.conversation_id = c.id AND a.question = 'ci_progress'))"
-            " FROM conversations c JOIN members m ON m.id = c.member_id"
-            " WHERE m.team_id = ? AND c.flow IN ('checkin', 'checkin_stage') AND round IS NOT NULL"
-            " AND NOT EXISTS (SELECT 1 FROM deliveries d"
-            "  WHERE d.key = ? || ':' || c.member_id || ':' || round AND d.status IN (?, ?))"
-            " GROUP BY round ORDER BY round",
-            (team_id, CHECKIN, FAILED, INTERRUPTED),
-        ).fetchall()
-        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
-
-    def checkin_zone(self, team_id: int) -> str:
-        """The zone the team's check-ins keep: its schedule's, else the team's, else UTC."""
-        row = self.conn.execute(
-            "SELECT timezone FROM schedules WHERE team_id = ?", (team_id,)
-        ).fetchone()
-        if row is not None:
-            return str(row[0])
-        row = self.conn.execute("SELECT timezone FROM teams WHERE id = ?", (team_id,)).fetchone()
-        return (canonical_zone(row[0]) if row else None) or "UTC"
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: undo what the block wrote if it raises, then re-raise."""
+        self._conn.execute("SAVEPOINT undo")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO undo")
+            raise
+        finally:
+            self._conn.execute("RELEASE undo")
 
     def stats(self) -> dict[str, int]:
         names = ["teams", "members", "conversations", "answers", "placements", "commitments"]
         return {
-            name: int(self.conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+            name: int(self._conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
             for name in names
         }
 
 
-def open_store(path: str | os.PathLike[str] | None = None, *, clock: Clock | None = None) -> Store:
+def open_store(
+    path: str | os.PathLike[str] | None = None, *, clock: Clock | None = None
+) -> SQLiteStore:
     """Open the store at `path`, or at COFFEE_COACH_DB, or ./coffee-coach.db."""
     chosen = path if path is not None else os.environ.get("COFFEE_COACH_DB") or DEFAULT_DB
-    return Store(chosen, clock=clock)
+    return SQLiteStore(chosen, clock=clock)

@@ -1,0 +1,239 @@
+"""Answers, placements and commitments (all history), and a team's export and forgetting."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import AbstractContextManager
+from typing import Any
+
+import sqlite_utils
+
+from bot.store.records import Answer, Conversation, Interview, Member, Team
+
+CONV_COLUMNS = (
+    "id, member_id, flow, state, status, version, trail, return_to, followed_up, context,"
+    " started_at, updated_at"
+)
+
+
+class AnswerTables:
+    """The history side of the SQLite store; `SQLiteStore` supplies the plumbing below."""
+
+    db: sqlite_utils.Database
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    def now(self) -> str:
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def conversation(self, member_id: int, *, flow: str | None = None) -> Conversation | None:
+        raise NotImplementedError
+
+    def members(self, team_id: int) -> list[Member]:
+        raise NotImplementedError
+
+    def team_by_id(self, team_id: int) -> Team | None:
+        raise NotImplementedError
+
+    # --- answers --------------------------------------------------------------------------
+
+    def add_answer(
+        self,
+        conversation_id: int,
+        question: str,
+        *,
+        text: str,
+        value: str | None = None,
+        skipped: bool = False,
+        message_id: str | None = None,
+    ) -> int:
+        """Store an answer as the question's next version; returns that version."""
+        row = self._conn.execute(
+            "INSERT INTO answers (conversation_id, question, version, text, value, skipped,"
+            " message_id, created_at)"
+            " SELECT ?1, ?2, coalesce(max(version), 0) + 1, ?3, ?4, ?5, ?6, ?7 FROM answers"
+            " WHERE conversation_id = ?1 AND question = ?2 RETURNING version",
+            (conversation_id, question, text, value, int(skipped), message_id, self.now()),
+        ).fetchone()
+        return int(row[0])
+
+    def answers(self, conversation_id: int) -> dict[str, Answer]:
+        """The current (latest) version of each answered question."""
+        rows = self._conn.execute(
+            "SELECT question, version, text, value, skipped, message_id, created_at"
+            " FROM answers a WHERE conversation_id = ? AND version = ("
+            "  SELECT max(version) FROM answers b"
+            "  WHERE b.conversation_id = a.conversation_id AND b.question = a.question)"
+            " ORDER BY id",
+            (conversation_id,),
+        ).fetchall()
+        return {
+            row[0]: Answer(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6])
+            for row in rows
+        }
+
+    def answer_history(self, conversation_id: int, question: str) -> list[Answer]:
+        rows = self._conn.execute(
+            "SELECT question, version, text, value, skipped, message_id, created_at"
+            " FROM answers WHERE conversation_id = ? AND question = ? ORDER BY version",
+            (conversation_id, question),
+        ).fetchall()
+        return [Answer(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in rows]
+
+    def answer_for_message(self, member_id: int, message_id: str) -> tuple[int, str] | None:
+        """The (conversation id, question) a platform message answered, for that member."""
+        row = self._conn.execute(
+            "SELECT a.conversation_id, a.question FROM answers a"
+            " JOIN conversations c ON c.id = a.conversation_id"
+            " WHERE a.message_id = ? AND c.member_id = ? ORDER BY a.id DESC LIMIT 1",
+            (message_id, member_id),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def interview(self, member: Member, *, flow: str = "coffee") -> Interview | None:
+        conv = self.conversation(member.id, flow=flow)
+        if conv is None:
+            return None
+        return Interview(member=member, conversation=conv, answers=self.answers(conv.id))
+
+    # --- placements and commitments -------------------------------------------------------
+
+    def add_placement(
+        self,
+        *,
+        team_id: int,
+        member_id: int | None,
+        conversation_id: int | None,
+        rung: int,
+        stage: str,
+        evidence: list[dict[str, Any]],
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO placements (team_id, member_id, conversation_id, rung, stage, evidence,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (team_id, member_id, conversation_id, rung, stage, json.dumps(evidence), self.now()),
+        )
+
+    def placements(self, team_id: int) -> list[dict[str, Any]]:
+        """Every placement of the team, oldest first (the stage history)."""
+        return [
+            {**row, "evidence": json.loads(row["evidence"])}
+            for row in self.db.query(
+                "SELECT p.id, p.member_id, m.user, m.name, p.conversation_id, p.rung, p.stage,"
+                " p.evidence, p.created_at FROM placements p"
+                " LEFT JOIN members m ON m.id = p.member_id"
+                " WHERE p.team_id = ? ORDER BY p.id",
+                [team_id],
+            )
+        ]
+
+    def add_commitments(
+        self, *, team_id: int, member_id: int, conversation_id: int, stage: str, actions: list[str]
+    ) -> None:
+        now = self.now()
+        self._conn.executemany(
+            "INSERT INTO commitments (team_id, member_id, conversation_id, stage, action, status,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+            [(team_id, member_id, conversation_id, stage, action, now, now) for action in actions],
+        )
+
+    def commitments(
+        self, *, team_id: int, member_id: int | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        where = ["c.team_id = ?"]
+        params: list[Any] = [team_id]
+        if member_id is not None:
+            where.append("c.member_id = ?")
+            params.append(member_id)
+        if status is not None:
+            where.append("c.status = ?")
+            params.append(status)
+        return list(
+            self.db.query(
+                "SELECT c.id, c.member_id, m.user, m.name, c.stage, c.action, c.status,"
+                " c.created_at, c.updated_at FROM commitments c"
+                " JOIN members m ON m.id = c.member_id"
+                f" WHERE {' AND '.join(where)} ORDER BY c.id",
+                params,
+            )
+        )
+
+    def set_commitment_status(self, commitment_id: int, member_id: int, status: str) -> None:
+        self._conn.execute(
+            "UPDATE commitments SET status = ?, updated_at = ? WHERE id = ? AND member_id = ?",
+            (status, self.now(), commitment_id, member_id),
+        )
+
+    # --- export and forget ----------------------------------------------------------------
+
+    def export_team(self, team_id: int) -> dict[str, Any]:
+        """Everything stored for one team, as plain data."""
+        team = self.team_by_id(team_id)
+        if team is None:
+            raise KeyError(team_id)
+        members = []
+        for member in self.members(team_id):
+            conversations = []
+            for row in self.db.query(
+                f"SELECT {CONV_COLUMNS} FROM conversations WHERE member_id = ? ORDER BY id",
+                [member.id],
+            ):
+                answers = list(
+                    self.db.query(
+                        "SELECT question, version, text, value, skipped, message_id, created_at"
+                        " FROM answers WHERE conversation_id = ? ORDER BY id",
+                        [row["id"]],
+                    )
+                )
+                conversations.append(
+                    {
+                        "id": row["id"],
+                        "flow": row["flow"],
+                        "state": row["state"],
+                        "status": row["status"],
+                        "started_at": row["started_at"],
+                        "updated_at": row["updated_at"],
+                        "answers": answers,
+                    }
+                )
+            members.append(
+                {
+                    "user": member.user,
+                    "name": member.name,
+                    "last_seen": member.last_seen,
+                    "conversations": conversations,
+                }
+            )
+        return {
+            "team": {
+                "platform": team.platform,
+                "workspace": team.workspace,
+                "team": team.team,
+                "name": team.name,
+                "timezone": team.timezone,
+                "lead": team.lead,
+            },
+            "members": members,
+            "placements": self.placements(team_id),
+            "commitments": self.commitments(team_id=team_id),
+        }
+
+    def forget(self, team_id: int, *, user: str | None = None) -> int:
+        """Delete a team's data, or one member's within it; returns members removed."""
+        with self.transaction():
+            if user is None:
+                count = self._conn.execute(
+                    "SELECT count(*) FROM members WHERE team_id = ?", (team_id,)
+                ).fetchone()[0]
+                self._conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
+                return int(count)
+            cursor = self._conn.execute(
+                "DELETE FROM members WHERE team_id = ? AND user = ?", (team_id, user)
+            )
+            return cursor.rowcount

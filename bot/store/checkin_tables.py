@@ -1,0 +1,421 @@
+"""The check-in tables: team schedules with their next due time, members' preferences, and
+the outbox of deliveries.
+
+Finding what is due reads two partial indexes (`schedules.next_due`, pending
+`deliveries.due_at`), so it costs the same with 10 teams or 100,000. A delivery is
+claimed (status `sending`, committed) before it is sent and recorded after, so two
+scheduler processes, or one that crashed mid-send, never send it twice. Times are stored
+as UTC ISO strings of one fixed shape, so they compare as text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from bot.clock import Clock, iso, parse_iso
+from bot.messages import MemberKey
+from bot.store.records import (
+    CHECKIN,
+    FAILED,
+    INTERRUPTED,
+    SENT,
+    SKIPPED,
+    SUPERSEDED,
+    Delivery,
+    Member,
+    Prefs,
+    ScheduleColumns,
+)
+from bot.zones import canonical_zone
+
+_WATERMARK = "checkins.interviews_seen_up_to"
+_SCHEDULE_COLUMNS = (
+    "cadence, weekday, local_time, day, anchor, timezone, working_days, quiet_start,"
+    " quiet_end, stage_check_every"
+)
+_DELIVERY_COLUMNS = (
+    "id, key, kind, team_id, member_id, detail, due_at, status, attempts, payload, error"
+)
+
+
+def _delivery(row: tuple[Any, ...]) -> Delivery:
+    return Delivery(
+        id=row[0],
+        key=row[1],
+        kind=row[2],
+        team_id=row[3],
+        member_id=row[4],
+        detail=json.loads(row[5]),
+        due_at=parse_iso(row[6]),
+        status=row[7],
+        attempts=row[8],
+        payload=row[9],
+        error=row[10],
+    )
+
+
+class CheckinTables:
+    """The check-in side of the SQLite store; `SQLiteStore` supplies the plumbing below."""
+
+    clock: Clock
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    def now(self) -> str:
+        raise NotImplementedError
+
+    def member(self, key: MemberKey) -> Member | None:
+        raise NotImplementedError
+
+    # --- schedules ------------------------------------------------------------------------
+
+    def schedule_columns(self, team_id: int) -> tuple[ScheduleColumns, datetime | None] | None:
+        """The team's schedule as stored, and its next due time; None before any was set."""
+        row = self._conn.execute(
+            f"SELECT {_SCHEDULE_COLUMNS}, next_due FROM schedules WHERE team_id = ?", (team_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return tuple(row[:10]), parse_iso(row[10]) if row[10] else None
+
+    def save_schedule_columns(
+        self, team_id: int, columns: ScheduleColumns, due: datetime | None, *, by: str | None
+    ) -> None:
+        """Write the team's schedule and its next due time."""
+        self._conn.execute(
+            f"INSERT INTO schedules (team_id, {_SCHEDULE_COLUMNS}, next_due, updated_at,"
+            " updated_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (team_id) DO UPDATE SET"
+            " cadence = excluded.cadence, weekday = excluded.weekday,"
+            " local_time = excluded.local_time, day = excluded.day, anchor = excluded.anchor,"
+            " timezone = excluded.timezone, working_days = excluded.working_days,"
+            " quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end,"
+            " stage_check_every = excluded.stage_check_every, next_due = excluded.next_due,"
+            " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+            (
+                team_id,
+                *columns,
+                iso(due) if due else None,
+                self.now(),
+                by,
+            ),
+        )
+
+    def due_schedule_columns(
+        self, now: datetime, limit: int
+    ) -> list[tuple[int, ScheduleColumns, datetime]]:
+        """Teams whose next check-in is due, earliest first (an index range, not a scan)."""
+        rows = self._conn.execute(
+            f"SELECT team_id, {_SCHEDULE_COLUMNS}, next_due FROM schedules"
+            " WHERE next_due IS NOT NULL AND next_due <= ? ORDER BY next_due LIMIT ?",
+            (iso(now), limit),
+        ).fetchall()
+        return [(row[0], tuple(row[1:11]), parse_iso(row[11])) for row in rows]
+
+    def team_zone(self, team_id: int) -> str:
+        row = self._conn.execute("SELECT timezone FROM teams WHERE id = ?", (team_id,)).fetchone()
+        return (canonical_zone(row[0]) if row else None) or "UTC"
+
+    def member_zone(self, member_id: int) -> str | None:
+        """The zone the member's platform last reported, as stored."""
+        row = self._conn.execute(
+            "SELECT timezone FROM members WHERE id = ?", (member_id,)
+        ).fetchone()
+        return str(row[0]) if row and row[0] is not None else None
+
+    # --- rounds ---------------------------------------------------------------------------
+
+    def checkin_rounds(self, team_id: int) -> list[tuple[str, int, int]]:
+        """Each check-in round of a team: (when, members asked, members who answered).
+
+        A check-in's conversation starts when its message is prepared, before it is sent: one
+        whose send was given up or interrupted never reached the member, so they were not asked.
+        """
+        rows = self._conn.execute(
+            "SELECT json_extract(c.context, '$.round') AS round, count(*),"
+            " sum(EXISTS (SELECT 1 FROM answers a"
+            "  WHERE a.conversation_id = c.id AND a.question = 'ci_progress'))"
+            " FROM conversations c JOIN members m ON m.id = c.member_id"
+            " WHERE m.team_id = ? AND c.flow IN ('checkin', 'checkin_stage') AND round IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM deliveries d"
+            "  WHERE d.key = ? || ':' || c.member_id || ':' || round AND d.status IN (?, ?))"
+            " GROUP BY round ORDER BY round",
+            (team_id, CHECKIN, FAILED, INTERRUPTED),
+        ).fetchall()
+        return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    def checkin_zone(self, team_id: int) -> str:
+        """The zone the team's check-ins keep: its schedule's, else the team's, else UTC."""
+        row = self._conn.execute(
+            "SELECT timezone FROM schedules WHERE team_id = ?", (team_id,)
+        ).fetchone()
+        if row is not None:
+            return str(row[0])
+        row = self._conn.execute("SELECT timezone FROM teams WHERE id = ?", (team_id,)).fetchone()
+        return (canonical_zone(row[0]) if row else None) or "UTC"
+
+    # --- members and deliveries -----------------------------------------------------------
+
+    def advance_schedule(
+        self, team_id: int, expected: datetime, following: datetime | None
+    ) -> bool:
+        """Move the next due time on, if nobody else did: the winner expands the occurrence."""
+        cursor = self._conn.execute(
+            "UPDATE schedules SET next_due = ? WHERE team_id = ? AND next_due = ?",
+            (iso(following) if following else None, team_id, iso(expected)),
+        )
+        return cursor.rowcount == 1
+
+    def member_by_id(self, member_id: int) -> Member | None:
+        row = self._conn.execute(
+            "SELECT t.platform, t.workspace, m.user, t.team FROM members m"
+            " JOIN teams t ON t.id = m.team_id WHERE m.id = ?",
+            (member_id,),
+        ).fetchone()
+        return self.member(MemberKey(*row)) if row else None
+
+    def forget_address(self, *, team_id: int, member_id: int | None, address: str) -> None:
+        """The platform says `address` can never be reached: drop it (if it is still the one).
+
+        Deliveries to a member or team with no address are skipped, not failed, and the
+        engine stores a fresh address the next time the member (or the team) writes.
+        """
+        if member_id is not None:
+            self._conn.execute(
+                "UPDATE members SET address = NULL WHERE id = ? AND address = ?",
+                (member_id, address),
+            )
+        else:
+            self._conn.execute(
+                "UPDATE teams SET address = NULL WHERE id = ? AND address = ?", (team_id, address)
+            )
+
+    def remember_zone(self, member_id: int, zone: str | None) -> None:
+        """Keep the zone the member's platform reports, when it is a real zone and changed."""
+        canonical = canonical_zone(zone)
+        if canonical is not None:
+            self._conn.execute(
+                "UPDATE members SET timezone = ? WHERE id = ? AND timezone IS NOT ?",
+                (canonical, member_id, canonical),
+            )
+
+    def prefs_of(self, member_id: int) -> Prefs:
+        row = self._conn.execute(
+            "SELECT opted_out, snoozed_until FROM member_prefs WHERE member_id = ?", (member_id,)
+        ).fetchone()
+        if row is None:
+            return Prefs()
+        return Prefs(bool(row[0]), parse_iso(row[1]) if row[1] else None)
+
+    def set_prefs(self, member_id: int, *, opted_out: bool, snoozed_until: datetime | None) -> None:
+        self._conn.execute(
+            "INSERT INTO member_prefs (member_id, opted_out, snoozed_until) VALUES (?, ?, ?)"
+            " ON CONFLICT (member_id) DO UPDATE SET opted_out = excluded.opted_out,"
+            " snoozed_until = excluded.snoozed_until",
+            (member_id, int(opted_out), iso(snoozed_until) if snoozed_until else None),
+        )
+
+    def checkin_members(self, team_id: int) -> list[int]:
+        """Members who finished an interview and have not opted out: who gets check-ins."""
+        rows = self._conn.execute(
+            "SELECT m.id FROM members m LEFT JOIN member_prefs p ON p.member_id = m.id"
+            " WHERE m.team_id = ? AND coalesce(p.opted_out, 0) = 0 AND EXISTS ("
+            "  SELECT 1 FROM conversations c"
+            "  WHERE c.member_id = m.id AND c.flow = 'coffee' AND c.status = 'done')"
+            " ORDER BY m.id",
+            (team_id,),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def new_interviews(self, limit: int) -> list[tuple[int, int, int, datetime]]:
+        """Interviews started since the last call, as (conversation, member, team, last activity).
+
+        A high-water mark over conversation ids, so each pass reads only what is new.
+        """
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (_WATERMARK,)).fetchone()
+        seen = int(row[0]) if row else 0
+        rows = self._conn.execute(
+            "SELECT c.id, c.member_id, m.team_id, c.updated_at, c.flow, c.status"
+            " FROM conversations c JOIN members m ON m.id = c.member_id"
+            " WHERE c.id > ? ORDER BY c.id LIMIT ?",
+            (seen, limit),
+        ).fetchall()
+        if rows:
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (_WATERMARK, str(rows[-1][0])),
+            )
+        return [
+            (r[0], r[1], r[2], parse_iso(r[3]))
+            for r in rows
+            if r[4] == "coffee" and r[5] in ("active", "paused")
+        ]
+
+    def enqueue(
+        self,
+        *,
+        key: str,
+        kind: str,
+        team_id: int,
+        member_id: int | None,
+        due: datetime,
+        detail: dict[str, Any] | None = None,
+    ) -> bool:
+        """Add a delivery unless one with the same key exists; True if it was added."""
+        cursor = self._conn.execute(
+            "INSERT OR IGNORE INTO deliveries (key, kind, team_id, member_id, detail, due_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, kind, team_id, member_id, json.dumps(detail or {}), iso(due), self.now()),
+        )
+        return cursor.rowcount == 1
+
+    def supersede(self, member_id: int, kind: str) -> None:
+        """Drop a member's pending deliveries of a kind: a newer one replaces them."""
+        self._conn.execute(
+            "UPDATE deliveries SET status = ?, finished_at = ?"
+            " WHERE member_id = ? AND kind = ? AND status = 'pending'",
+            (SUPERSEDED, self.now(), member_id, kind),
+        )
+
+    def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
+        rows = self._conn.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries INDEXED BY deliveries_due"
+            " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            (iso(now), limit),
+        ).fetchall()
+        return [_delivery(row) for row in rows]
+
+    def claim_delivery(self, delivery_id: int, *, worker: str, payload: str) -> bool:
+        """Mark a pending delivery as being sent by `worker`, with the message it will carry."""
+        cursor = self._conn.execute(
+            "UPDATE deliveries SET status = 'sending', claimed_by = ?, claimed_at = ?,"
+            " attempts = attempts + 1, payload = ? WHERE id = ? AND status = 'pending'",
+            (worker, self.now(), payload, delivery_id),
+        )
+        return cursor.rowcount == 1
+
+    def defer_delivery(self, delivery_id: int, due: datetime, detail: dict[str, Any]) -> None:
+        self._conn.execute(
+            "UPDATE deliveries SET due_at = ?, detail = ? WHERE id = ? AND status = 'pending'",
+            (iso(due), json.dumps(detail), delivery_id),
+        )
+
+    def skip_delivery(self, delivery_id: int, reason: str) -> None:
+        self._conn.execute(
+            "UPDATE deliveries SET status = ?, error = ?, finished_at = ?"
+            " WHERE id = ? AND status = 'pending'",
+            (SKIPPED, reason, self.now(), delivery_id),
+        )
+
+    def record_sent(self, delivery_id: int, *, worker: str) -> None:
+        """The send succeeded (also after the claim was presumed lost to a crash)."""
+        self._conn.execute(
+            "UPDATE deliveries SET status = ?, error = NULL, finished_at = ?"
+            " WHERE id = ? AND claimed_by = ? AND status IN ('sending', ?)",
+            (SENT, self.now(), delivery_id, worker, INTERRUPTED),
+        )
+
+    def record_failure(
+        self, delivery_id: int, *, worker: str, error: str, retry_at: datetime | None
+    ) -> None:
+        """A failed send: back to pending at `retry_at`, or failed for good when None."""
+        if retry_at is None:
+            self._conn.execute(
+                "UPDATE deliveries SET status = ?, error = ?, finished_at = ?"
+                " WHERE id = ? AND claimed_by = ?",
+                (FAILED, error, self.now(), delivery_id, worker),
+            )
+        else:
+            self._conn.execute(
+                "UPDATE deliveries SET status = 'pending', error = ?, due_at = ?"
+                " WHERE id = ? AND claimed_by = ?",
+                (error, iso(retry_at), delivery_id, worker),
+            )
+
+    def recover_interrupted(self, claimed_before: datetime) -> int:
+        """Claims older than the lease belong to a sender that died: never resend them.
+
+        Whether the message went out is unknown, and a double send is worse than a missed
+        one; they are marked `interrupted` for `coffee-coach status`.
+        """
+        cursor = self._conn.execute(
+            "UPDATE deliveries SET status = ?, error = 'the sender stopped mid-send;"
+            " not retried, so it is never sent twice', finished_at = ?"
+            " WHERE status = 'sending' AND claimed_at < ?",
+            (INTERRUPTED, self.now(), iso(claimed_before)),
+        )
+        return cursor.rowcount
+
+    def prune_deliveries(self, finished_before: datetime) -> int:
+        """Forget deliveries that ended well: the conversations keep the history that matters."""
+        cursor = self._conn.execute(
+            "DELETE FROM deliveries WHERE status IN (?, ?, ?) AND finished_at < ?",
+            (SENT, SKIPPED, SUPERSEDED, iso(finished_before)),
+        )
+        return cursor.rowcount
+
+    def next_wake(self) -> datetime | None:
+        """The earliest moment anything is due: two index lookups."""
+        found = [
+            self._conn.execute(
+                "SELECT min(next_due) FROM schedules WHERE next_due IS NOT NULL"
+            ).fetchone()[0],
+            self._conn.execute(
+                "SELECT min(due_at) FROM deliveries INDEXED BY deliveries_due"
+                " WHERE status = 'pending'"
+            ).fetchone()[0],
+        ]
+        moments = [parse_iso(m) for m in found if m]
+        return min(moments) if moments else None
+
+    def schedule_counts(self) -> tuple[int, int]:
+        """Teams with check-ins on, and off."""
+        row = self._conn.execute(
+            "SELECT count(next_due), count(*) - count(next_due) FROM schedules"
+        ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def delivery_counts(self) -> dict[str, dict[str, int]]:
+        """Deliveries by kind and status, for `coffee-coach status`."""
+        result: dict[str, dict[str, int]] = {}
+        for kind, status, count in self._conn.execute(
+            "SELECT kind, status, count(*) FROM deliveries GROUP BY kind, status"
+        ):
+            result.setdefault(kind, {})[status] = count
+        return result
+
+    def problems(self, limit: int = 20) -> list[tuple[Delivery, str, str]]:
+        """Failed and interrupted deliveries, newest first, with their team and member."""
+        rows = self._conn.execute(
+            f"SELECT {', '.join('d.' + c for c in _DELIVERY_COLUMNS.split(', '))},"
+            " t.platform || ':' || t.team, coalesce(m.name, m.user, '(team)') FROM deliveries d"
+            " JOIN teams t ON t.id = d.team_id LEFT JOIN members m ON m.id = d.member_id"
+            " WHERE d.status IN (?, ?) ORDER BY d.finished_at DESC LIMIT ?",
+            (FAILED, INTERRUPTED, limit),
+        ).fetchall()
+        return [(_delivery(row[:11]), row[11], row[12]) for row in rows]
+
+    def checkin_count(self, member_id: int) -> int:
+        """How many check-ins the member was ever sent (every Nth has a stage check)."""
+        row = self._conn.execute(
+            "SELECT count(*) FROM conversations"
+            " WHERE member_id = ? AND flow IN ('checkin', 'checkin_stage')",
+            (member_id,),
+        ).fetchone()
+        return int(row[0])
+
+    def previous_outcome(self, member_id: int, *, before: int) -> str | None:
+        """How the member's previous answered check-in went (done, partly, not_yet)."""
+        row = self._conn.execute(
+            "SELECT a.value FROM answers a JOIN conversations c ON c.id = a.conversation_id"
+            " WHERE c.member_id = ? AND c.id < ? AND c.flow IN ('checkin', 'checkin_stage')"
+            " AND a.question = 'ci_progress' ORDER BY c.id DESC, a.version DESC LIMIT 1",
+            (member_id, before),
+        ).fetchone()
+        return str(row[0]) if row else None

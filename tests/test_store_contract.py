@@ -1,0 +1,185 @@
+"""The store contract: every backend passes the same assertions.
+
+A backend is one entry in `BACKENDS` (tests/store_backends.py). Behaviour of the SQLite
+file itself (pragmas, WAL, corrupt files, the version guard) is in tests/test_store.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.messages import MemberKey, TeamKey
+from bot.store import CHECKIN, SENT, Prefs, Store
+from tests.store_backends import BACKENDS, Backend
+
+ANN = MemberKey("slack", "T1", "U_ANN", "C_MKT")
+
+
+@pytest.fixture(params=BACKENDS, ids=lambda backend: backend.name)
+def any_store(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
+) -> Iterator[Store]:
+    backend: Backend = request.param
+    store = backend.open(tmp_path, clock)
+    yield store
+    backend.close(store)
+
+
+class TestStoreContract:
+    def test_a_new_member_creates_their_team_with_them_as_lead(self, any_store: Store) -> None:
+        member = any_store.ensure_member(ANN, name="Ann")
+        assert member.team.key == TeamKey("slack", "T1", "C_MKT")
+        assert member.team.lead == "U_ANN"
+        assert any_store.member(ANN) == member
+
+    def test_a_direct_message_finds_the_team_the_member_was_last_seen_in(
+        self, any_store: Store, clock: ManualClock
+    ) -> None:
+        any_store.ensure_member(ANN)
+        clock.advance(minutes=5)
+        other = any_store.ensure_member(ANN.with_team("C_SALES"))
+        found = any_store.member(MemberKey("slack", "T1", "U_ANN"))
+        assert found is not None and found.team.team == "C_SALES"
+        clock.advance(minutes=5)
+        any_store.touch_member(any_store.ensure_member(ANN))
+        found = any_store.member(MemberKey("slack", "T1", "U_ANN"))
+        assert found is not None and found.team.team == "C_MKT" and found.id != other.id
+
+    def test_the_same_user_id_in_another_workspace_is_someone_else(self, any_store: Store) -> None:
+        any_store.ensure_member(ANN)
+        assert any_store.member(MemberKey("slack", "T2", "U_ANN")) is None
+        assert any_store.member(MemberKey("msteams", "T1", "U_ANN", "C_MKT")) is None
+
+    def test_answers_are_history_an_edit_adds_a_version(self, any_store: Store) -> None:
+        member = any_store.ensure_member(ANN)
+        with any_store.transaction():
+            conv = any_store.start_conversation(member.id, flow="coffee", state="customers")
+            assert any_store.add_answer(conv.id, "customers", text="bakeries") == 1
+            assert any_store.add_answer(conv.id, "customers", text="bakeries and cafes") == 2
+        assert any_store.answers(conv.id)["customers"].text == "bakeries and cafes"
+        history = any_store.answer_history(conv.id, "customers")
+        assert [a.text for a in history] == ["bakeries", "bakeries and cafes"]
+
+    def test_a_stale_version_cannot_change_a_conversation(self, any_store: Store) -> None:
+        member = any_store.ensure_member(ANN)
+        with any_store.transaction():
+            conv = any_store.start_conversation(member.id, flow="coffee", state="customers")
+        first = any_store.conversation(member.id)
+        second = any_store.conversation(member.id)
+        assert first is not None and second is not None
+        first.state = "value"
+        second.state = "experience"
+        with any_store.transaction():
+            assert any_store.save_conversation(first)
+            assert not any_store.save_conversation(second)
+        stored = any_store.conversation(member.id)
+        assert stored is not None and stored.state == "value" and stored.version == conv.version + 1
+
+    def test_an_event_id_is_claimed_once_per_workspace(self, any_store: Store) -> None:
+        with any_store.transaction():
+            assert any_store.claim_event("slack", "T1", "Ev1")
+            assert not any_store.claim_event("slack", "T1", "Ev1")
+            assert any_store.claim_event("slack", "T2", "Ev1")
+
+    def test_old_event_ids_are_pruned(self, any_store: Store, clock: ManualClock) -> None:
+        with any_store.transaction():
+            any_store.claim_event("slack", "T1", "Ev1")
+        clock.advance(days=2)
+        assert any_store.prune_events(older_than=timedelta(days=1)) == 1
+
+    def test_a_failed_transaction_leaves_nothing_behind(self, any_store: Store) -> None:
+        member = any_store.ensure_member(ANN)
+        with pytest.raises(RuntimeError), any_store.transaction():
+            any_store.start_conversation(member.id, flow="coffee", state="customers")
+            raise RuntimeError("crash mid-turn")
+        assert any_store.conversation(member.id) is None
+
+    def test_forget_one_member_keeps_the_rest_of_the_team(self, any_store: Store) -> None:
+        ann = any_store.ensure_member(ANN)
+        bob = any_store.ensure_member(MemberKey("slack", "T1", "U_BOB", "C_MKT"))
+        with any_store.transaction():
+            conv = any_store.start_conversation(ann.id, flow="coffee", state="customers")
+            any_store.add_answer(conv.id, "customers", text="x")
+        assert any_store.forget(ann.team.id, user="U_ANN") == 1
+        assert [m.user for m in any_store.members(ann.team.id)] == ["U_BOB"]
+        assert any_store.stats()["answers"] == 0
+        assert any_store.forget(bob.team.id) == 1
+        assert any_store.team(bob.team.key) is None
+
+    def test_export_holds_every_answer_version(self, any_store: Store) -> None:
+        member = any_store.ensure_member(ANN, name="Ann")
+        with any_store.transaction():
+            conv = any_store.start_conversation(member.id, flow="coffee", state="customers")
+            any_store.add_answer(conv.id, "customers", text="v1")
+            any_store.add_answer(conv.id, "customers", text="v2")
+        data = any_store.export_team(member.team.id)
+        answers = data["members"][0]["conversations"][0]["answers"]
+        assert [(a["text"], a["version"]) for a in answers] == [("v1", 1), ("v2", 2)]
+        assert data["team"]["team"] == "C_MKT"
+
+    def test_an_event_claimed_with_a_window_can_be_claimed_again_after_it(
+        self, any_store: Store, clock: ManualClock
+    ) -> None:
+        window = timedelta(minutes=10)
+        with any_store.transaction():
+            assert any_store.claim_event("msteams", "T", "welcome:chat", unless_seen_within=window)
+            assert not any_store.claim_event(
+                "msteams", "T", "welcome:chat", unless_seen_within=window
+            )
+        clock.advance(minutes=11)
+        with any_store.transaction():
+            assert any_store.claim_event("msteams", "T", "welcome:chat", unless_seen_within=window)
+            assert not any_store.claim_event("msteams", "T", "welcome:chat")
+
+    # --- the check-in tables -----------------------------------------------------------
+
+    def test_a_schedule_is_kept_with_its_next_due_time(
+        self, any_store: Store, clock: ManualClock
+    ) -> None:
+        team = any_store.ensure_member(ANN).team
+        assert any_store.schedule_columns(team.id) is None
+        columns = ("weekly", 0, "09:30", 1, "2026-01-05", "UTC", "0,1,2,3,4", "20:00", "08:00", 4)
+        due = clock.now() + timedelta(days=1)
+        with any_store.transaction():
+            any_store.save_schedule_columns(team.id, columns, due, by="U_ANN")
+        assert any_store.schedule_columns(team.id) == (columns, due)
+        assert any_store.due_schedule_columns(due, limit=10) == [(team.id, columns, due)]
+        with any_store.transaction():
+            assert any_store.advance_schedule(team.id, due, None)
+            assert not any_store.advance_schedule(team.id, due, None)
+        assert any_store.schedule_counts() == (0, 1)
+
+    def test_a_delivery_is_queued_once_and_claimed_once(
+        self, any_store: Store, clock: ManualClock
+    ) -> None:
+        member = any_store.ensure_member(ANN)
+        now = clock.now()
+        with any_store.transaction():
+            assert any_store.enqueue(
+                key="checkin:1", kind=CHECKIN, team_id=member.team.id, member_id=member.id, due=now
+            )
+            assert not any_store.enqueue(
+                key="checkin:1", kind=CHECKIN, team_id=member.team.id, member_id=member.id, due=now
+            )
+        [delivery] = any_store.due_deliveries(now, limit=10)
+        with any_store.transaction():
+            assert any_store.claim_delivery(delivery.id, worker="w1", payload="{}")
+            assert not any_store.claim_delivery(delivery.id, worker="w2", payload="{}")
+            any_store.record_sent(delivery.id, worker="w1")
+        assert any_store.delivery_counts() == {CHECKIN: {SENT: 1}}
+        assert any_store.next_wake() is None
+
+    def test_a_members_preferences_default_to_checkins_on(
+        self, any_store: Store, clock: ManualClock
+    ) -> None:
+        member = any_store.ensure_member(ANN)
+        assert any_store.prefs_of(member.id) == Prefs()
+        later = clock.now() + timedelta(days=3)
+        with any_store.transaction():
+            any_store.set_prefs(member.id, opted_out=True, snoozed_until=later)
+        assert any_store.prefs_of(member.id) == Prefs(True, later)
