@@ -25,7 +25,7 @@ from bot.engine import Coach
 from bot.ladder import read_answers, vocabulary
 from bot.messages import MemberKey
 from bot.reader import Facts, read
-from bot.store import Store
+from bot.store import SQLiteStore
 from tests.profiles import Interviewed, Profile, interview_team, load_profiles
 
 
@@ -64,7 +64,7 @@ def run(profiles: list[Profile], *, lazy: bool) -> Accuracy:
     misses = []
     with tempfile.TemporaryDirectory() as tmp:
         for profile in profiles:
-            store = Store(Path(tmp) / f"{profile.team}-{lazy}.db")
+            store = SQLiteStore(Path(tmp) / f"{profile.team}-{lazy}.db")
             coach = Coach(store)
             rung, results = interview_team(coach, profile, lazy=lazy)
             right_teams += rung == profile.expected_rung

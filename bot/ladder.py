@@ -319,19 +319,27 @@ def vocabulary() -> Vocabulary:
     return load_vocabulary()
 
 
-def read_answers(answers: Mapping[str, Answer], flow: Flow) -> Reading:
-    """The reader's view of a member's typed answers (picks and clarifications aside)."""
-    texts = [
+def typed_answers(answers: Mapping[str, Answer], flow: Flow) -> list[tuple[str, str]]:
+    """The member's typed answers to `flow`'s open questions, as (question, text)."""
+    return [
         (question, answer.text)
         for question, answer in answers.items()
         if not answer.skipped
         and answer.value is None
         and answer.text
-        and not question.startswith(CLARIFY_PREFIX)
         and (spec := flow.states.get(question)) is not None
         and spec.answer == "text"
     ]
-    return read(texts, vocabulary())
+
+
+def read_answers(
+    answers: Mapping[str, Answer], flow: Flow, *, more: Sequence[tuple[str, str]] = ()
+) -> Reading:
+    """The reader's view of a member's typed answers (picks and clarifications aside).
+
+    `more` adds later words, such as what a member said at a check-in.
+    """
+    return read([*typed_answers(answers, flow), *more], vocabulary())
 
 
 def place(

@@ -13,7 +13,7 @@ from bot.checkins.next_steps import Offer, choose_next
 from bot.checkins.service import CheckIns
 from bot.clock import ManualClock, iso
 from bot.engine import Coach
-from bot.messages import Incoming, Outgoing, Reply
+from bot.messages import Incoming, Outgoing, Reply, StageCard
 from bot.report import stage_history
 from bot.store import Store
 from tests.checkin_support import FakeSender, interviewed_team, key, run_pass
@@ -194,6 +194,20 @@ async def test_a_team_that_stays_on_its_rung_is_not_celebrated(
     await check_in(checkins, sender, clock)
     assert "moved up" not in text(say(coach, "done", "skip", *RUNGS[2].values(), "yes"))
     assert store.delivery_counts().get("celebration") is None
+
+
+async def test_a_stage_check_reads_what_the_member_said_at_the_check_in(
+    coach: Coach, checkins: CheckIns, sender: FakeSender, clock: ManualClock
+) -> None:
+    interviewed_team(coach, ["ann"])
+    say(coach, "schedule stage check every 1")
+    await check_in(checkins, sender, clock)
+    said = "Mia now owns social with a planning slot every Monday, and replies to every comment"
+    replies = say(coach, "done", said + " within two hours", *RUNGS[2].values(), "yes")
+    card = next(r.card for r in replies if isinstance(r.card, StageCard))
+    owned = next(e for e in card.evidence if e.criterion == "owned")
+    assert owned.met
+    assert any(c.source == "check-in" and "Mia now owns social" in c.text for c in owned.cited)
 
 
 async def test_a_member_can_ask_for_the_stage_check(

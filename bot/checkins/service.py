@@ -28,7 +28,7 @@ from bot.engine import (
     business_model,
     fill,
 )
-from bot.ladder import Placement, place, team_rung
+from bot.ladder import Placement, place, read_answers, team_rung
 from bot.messages import Choice, MemberKey, Outgoing, Reply
 from bot.report import latest_placements
 from bot.store import CELEBRATION, CHECKIN, REMINDER, Answer, Conversation, Delivery, Member, Team
@@ -89,6 +89,13 @@ class CheckIns:
         self.coach = coach
         self.store = coach.store
         self.smaller = load_smaller_steps(coach.ladder)
+        # The check-ins' open questions: what members say there is read for placement too.
+        self.reflections = frozenset(
+            spec.id
+            for flow in (coach.flows[STAGE_FLOW], coach.flows[CHECKIN_FLOW])
+            for spec in flow.states.values()
+            if spec.answer == "text"
+        )
         # The stage check's questions: asked again in a check-in, they update the interview's.
         self.stage_questions = frozenset(coach.flows[STAGE_FLOW].states) & frozenset(
             coach.interview.states
@@ -301,8 +308,17 @@ class CheckIns:
     def placement(self, member: Member, conv: Conversation | None) -> Placement:
         answers = self.answers(member, conv)
         coach = self.coach
+        # What the member told later check-ins is read along with the interview.
+        said = [
+            (q, a.text)
+            for later in (self.store.conversation(member.id, flow=STAGE_FLOW), conv)
+            if later is not None
+            for q, a in self.store.answers(later.id).items()
+            if q in self.reflections and a.text and not a.skipped
+        ]
         return place(
             answers,
+            read_answers(answers, coach.interview, more=said),
             ladder=coach.ladder,
             flow=coach.interview,
             business_model=business_model(answers),
