@@ -283,11 +283,14 @@ def _evidence(judgement: Judgement, reading: Reading, flow: Flow) -> Evidence:
     if criterion.text_required and not judgement.met:
         for objective in reading.facts.objectives[:1]:
             missing = " and ".join(objective.missing()) or "a number, a metric and a date"
+            # The objective's own quote replaces the signal's, with what it still lacks.
+            quoted = clip(objective.quote.text)
+            cited = [c for c in cited if c.text != quoted]
             cited.append(
                 Cited(
-                    clip(objective.quote.text),
+                    quoted,
                     source_label(objective.quote.question, flow),
-                    note=f"no {missing} yet",
+                    note=f"still needs {missing}",
                 )
             )
     if judgement.clarified is not None:
@@ -305,12 +308,14 @@ def _evidence(judgement: Judgement, reading: Reading, flow: Flow) -> Evidence:
                     pick.text, "stage check", picked=True, note="your own words are more specific"
                 )
             )
+    # Two signals in one clause quote the same words: show them once.
+    unique = {(c.text, c.source): c for c in reversed(cited)}
     return Evidence(
         stage=judgement.stage.name,
         criterion=criterion.id,
         met=judgement.met,
         because=criterion.met if judgement.met else criterion.unmet,
-        cited=tuple(cited),
+        cited=tuple(sorted(unique.values(), key=cited.index)),
     )
 
 
