@@ -57,10 +57,12 @@ class Accuracy:
     own_words: float
     asked: float
     misses: list[str]
+    # Members one of whose actions asks for what the profile says the team already does.
+    already_done: int
 
 
 def run(profiles: list[Profile], *, lazy: bool) -> Accuracy:
-    right_teams = right_members = members = hits = lines = asked = 0
+    right_teams = right_members = members = hits = lines = asked = done = 0
     misses = []
     with tempfile.TemporaryDirectory() as tmp:
         for profile in profiles:
@@ -74,6 +76,7 @@ def run(profiles: list[Profile], *, lazy: bool) -> Accuracy:
                 members += 1
                 right_members += result.rung == member.expected_rung
                 asked += len(result.clarified)
+                done += any(member.truth.get(k.split(".")[1], False) for k in result.keys)
             h, t = _own_words(profile, results, coach)
             hits, lines = hits + h, lines + t
             store.close()
@@ -83,6 +86,7 @@ def run(profiles: list[Profile], *, lazy: bool) -> Accuracy:
         own_words=hits / lines if lines else 0.0,
         asked=asked / members,
         misses=misses,
+        already_done=done,
     )
 
 
@@ -113,14 +117,14 @@ def main() -> None:
     print(f"{len(profiles)} team profiles, {sum(len(p.members) for p in profiles)} members\n")
     print(
         "| picks | teams placed right | members placed right | action lines in own words |"
-        " clarifying questions per member | misses |"
+        " clarifying questions per member | action sets asking for what is done | misses |"
     )
-    print("|---|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for label, lazy in (("honest", False), ("lazy (middle option)", True)):
         r = run(profiles, lazy=lazy)
         print(
             f"| {label} | {r.teams:.0%} | {r.members:.0%} | {r.own_words:.0%} |"
-            f" {r.asked:.1f} | {', '.join(r.misses) or '-'} |"
+            f" {r.asked:.1f} | {r.already_done} | {', '.join(r.misses) or '-'} |"
         )
     typical, long_one = reader_cost(profiles)
     print(

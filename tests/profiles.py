@@ -97,6 +97,8 @@ class Interviewed:
 
     rung: int
     actions: tuple[str, ...]
+    # Each action's ladder key (`<stage>.<criterion>`), from the member's placement.
+    keys: tuple[str, ...]
     clarified: tuple[str, ...]
     turns: list[Turn]
 
@@ -145,8 +147,15 @@ def interview(
     assert conv.state == "commit", conv.state
     actions = tuple(conv.context.get("actions", ()))
     rung = int(conv.context["rung"])
+    placement = coach.placement_for(found, conv)
     say("none")
-    return Interviewed(rung=rung, actions=actions, clarified=tuple(clarified), turns=turns)
+    return Interviewed(
+        rung=rung,
+        actions=actions,
+        keys=placement.action_keys,
+        clarified=tuple(clarified),
+        turns=turns,
+    )
 
 
 def interview_team(

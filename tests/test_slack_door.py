@@ -724,6 +724,7 @@ async def test_app_home_shows_the_ladder_progress_commitments_and_a_resume_butto
     assert "Ann: ▰▰▰▰▰▰▰▰▰ 9/9 (done)" in text
     assert "Bob: ▰▱▱▱▱▱▱▱▱ 1/9 (active)" in text
     assert "Committed actions" in text
+    assert "Team rung: Broadcast, from Ann's placement." in text
 
     await h.slack.press_home("U2", "Resume the interview")
     await h.settle()

@@ -46,6 +46,8 @@ def home_view(home: Home) -> dict[str, Any]:
     else:
         blocks.append(section_block(f"Your team: <#{home.team_address}>"))
     blocks.append(section_block(ladder_mrkdwn(ladder, rung)))
+    if report.summary:
+        blocks += section_blocks("\n".join(escape(line) for line in report.summary))
     if rung is None:
         blocks.append(
             context_block("No rung yet: it appears once a member finishes the interview.")
