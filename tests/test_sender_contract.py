@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -29,13 +30,13 @@ from bot.server import SENDERS, build_app
 from tests.checkin_support import FakeSender, VirtualTime
 from tests.fakes.bot_connector import TENANT, FakeBotConnector, Person, TeamsService
 from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, dm_channel
-from tests.test_checkin_platforms import ROOT
 
 REPLIES = (
     Reply("Time for your check-in."),
     Reply("How did it go?", choices=(Choice("Done", "done"), Choice("Not yet", "not_yet"))),
 )
 ANN = Person("29:ann", "Ann Baker", "aad-ann")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
