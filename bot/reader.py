@@ -439,11 +439,21 @@ def _colour(cl: _Clause, soft: list[bool]) -> None:
         for k in range(m.first, m.last)
     }
     cl.hedged = cl.has("hedge", None)
-    wishes = cl.of("wish", None)
-    if wishes:
-        # A wish colours the rest of its clause, commas included ("if we had time, we'd...").
-        for k in range(min(w.last for w in wishes), cl.last):
+    # A wish colours the rest of its clause. After "if" it runs across commas ("if we
+    # had time, we'd..."); otherwise ", we already have a blog" starts afresh. Each word
+    # is marked at most twice, so this stays linear.
+    covered = cl.first
+    for wish in sorted(cl.of("wish", None), key=lambda w: w.first):
+        conditional = cl.words[wish.first] == "if"
+        if wish.first < covered and not conditional:
+            continue
+        k = max(wish.last, covered)
+        while k < cl.last:
+            if not conditional and k > wish.last and soft[k] and cl.words[k] in _PRONOUNS:
+                break
             modes[k - cl.first] = "wish"
+            k += 1
+        covered = max(covered, k)
     negated = [False] * size
     for m in cl.of("negation", None):
         if m.first in masked:
@@ -599,8 +609,15 @@ def _objectives(cl: _Clause, vocab: Vocabulary) -> list[Objective]:
         metrics.append(by_span[span])
     periods = _periods(cl)
     numbers: set[int] = set()
+    # "no one", "one day": number words inside a negation or a wish are not numbers.
+    inside = {
+        k
+        for g in ("negation", "wish", "hedge", "not_negation")
+        for m in cl.of(g, None)
+        for k in range(m.first, m.last)
+    }
     for j in range(cl.first, cl.last):
-        if not cl.is_number(j):
+        if not cl.is_number(j) or j in inside:
             continue
         word = cl.words[j]
         if _YEAR.fullmatch(word):
@@ -626,7 +643,8 @@ def _objectives(cl: _Clause, vocab: Vocabulary) -> list[Objective]:
             if money and "money" not in kinds[(m.first, m.last)]:
                 continue
             counted = cl.starts_group(j + 1, "count_noun") and not word.endswith("%")
-            if counted and m.first != j + 1:
+            # "1,000 newsletter sign-ups": a count noun can be the first half of the metric.
+            if counted and m.first not in (j + 1, j + 2):
                 continue  # "5 posts a week", "3 people": a cadence or a team, not a target
             pairs.append((distance, j, m))
     # "from 4,000 to 6,000 subscribers": the target is the number after "to".

@@ -800,3 +800,33 @@ def test_a_percentage_growth_year_on_year_is_measurable(vocab: Vocabulary) -> No
         "Website traffic from social",
         "YoY",
     )
+
+
+def test_a_wish_ends_where_a_new_statement_starts(vocab: Vocabulary) -> None:
+    text = "We'd like to start a newsletter, we already have a blog that we post to weekly."
+    result = reading(vocab, ("growth", text))
+    assert result.verdict("hub") == "met"
+
+
+def test_after_if_the_wish_runs_across_the_comma(vocab: Vocabulary) -> None:
+    text = "If we had a community manager, they would reply to every comment daily"
+    result = reading(vocab, ("growth", text))
+    assert not [s for s in result.signals if s.polarity == "for"]
+
+
+def test_no_one_is_a_negation_not_a_number(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "No one monitors mentions, and we never reply to reviews."))
+    assert result.facts.objectives == ()
+    assert result.verdict("listens") == "unmet"
+    assert result.verdict("converses") == "unmet"
+
+
+def test_hours_written_as_h_are_a_speed_not_a_target(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "We try to reply to all comments within 24h."))
+    assert result.verdict("converses") == "met"
+    assert not any(o.number == "24" for o in result.facts.objectives)
+
+
+def test_a_count_noun_can_start_the_metric(vocab: Vocabulary) -> None:
+    (objective, *_) = parse_objectives("success", "By June: 1,000 newsletter sign-ups", vocab)
+    assert (objective.number, objective.period, objective.complete) == ("1,000", "By June", True)
