@@ -244,6 +244,11 @@ class _Clause:
     by_first: dict[tuple[int, str], _Match] = field(default_factory=dict)
     by_last: dict[tuple[int, str], _Match] = field(default_factory=dict)
     singles: set[tuple[int, str]] = field(default_factory=set)
+    numbers: frozenset[int] = frozenset()
+    # Computed once per clause: rules and facts both ask.
+    cached_cadences: list[tuple[int, int]] | None = None
+    cached_periods: list[tuple[int, int]] | None = None
+    cached_people: list[tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
         for m in self.matches:
@@ -252,6 +257,11 @@ class _Clause:
             self.by_last.setdefault((m.last, m.group), m)
             if m.last == m.first + 1:
                 self.singles.add((m.first, m.group))
+        self.numbers = frozenset(
+            k
+            for k in range(self.first, self.last)
+            if _NUMBER.match(self.words[k]) or (k, "number_word") in self.singles
+        )
 
     def mode(self, match: _Match) -> Mode:
         return self.modes[match.first - self.first]
@@ -269,8 +279,7 @@ class _Clause:
         return self.words[index] if self.first <= index < self.last else ""
 
     def is_number(self, index: int) -> bool:
-        word = self.word(index)
-        return bool(word and _NUMBER.match(word)) or self._single(index, "number_word")
+        return index in self.numbers
 
     def _single(self, index: int, group: str) -> bool:
         return (index, group) in self.singles
@@ -517,6 +526,12 @@ def _unit_at(cl: _Clause, index: int) -> _Match | None:
 
 def _cadences(cl: _Clause) -> list[tuple[int, int]]:
     """Spans of rhythms: "weekly", "every Monday", "3 posts a week", "20 minutes a day"."""
+    if cl.cached_cadences is None:
+        cl.cached_cadences = _find_cadences(cl)
+    return cl.cached_cadences
+
+
+def _find_cadences(cl: _Clause) -> list[tuple[int, int]]:
     spans = [(m.first, m.last) for m in cl.of("cadence_word", None)]
     for j in range(cl.first, cl.last):
         word = cl.words[j]
@@ -558,6 +573,12 @@ def _outermost(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def _periods(cl: _Clause) -> list[tuple[int, int]]:
     """Spans of periods and deadlines: "a quarter", "by June", "within 2 hours", "YoY"."""
+    if cl.cached_periods is None:
+        cl.cached_periods = _find_periods(cl)
+    return cl.cached_periods
+
+
+def _find_periods(cl: _Clause) -> list[tuple[int, int]]:
     spans = [(m.first, m.last) for m in cl.of("relative", None)]
     for j in range(cl.first, cl.last):
         word = cl.words[j]
@@ -782,6 +803,12 @@ def _is_name(cl: _Clause, vocab: Vocabulary, index: int) -> bool:
 
 def _people(cl: _Clause, vocab: Vocabulary) -> list[tuple[int, int]]:
     """Named people in an owner position: "Priya runs it", "owned by Tom", "our intern Jake"."""
+    if cl.cached_people is None:
+        cl.cached_people = _find_people(cl, vocab)
+    return cl.cached_people
+
+
+def _find_people(cl: _Clause, vocab: Vocabulary) -> list[tuple[int, int]]:
     found: list[tuple[int, int]] = []
     for j in range(cl.first, cl.last):
         if not _is_name(cl, vocab, j):
