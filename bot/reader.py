@@ -43,7 +43,7 @@ OWNER_QUESTIONS = frozenset({"owners", "sustain"})
 # the conjunctions that turn a sentence around. Each alternative is a fixed word or a
 # single character class, so the scan is linear.
 _BOUNDARY = re.compile(
-    r"[.!?;](?!\d)|[\n\r•|()\[\]]|\s[-–—]+\s"
+    r"[.!?;](?!\d)|[\n\r•|\[\]]|\s[-–—]+\s"
     r"|\b(?:but|although|though|however|whereas|except|otherwise|apart from)\b",
     re.IGNORECASE,
 )
@@ -56,6 +56,7 @@ _DETERMINERS = frozenset(
 # Words after which "review" or "reviews" is a verb rather than a noun.
 _VERB_CONTEXT = frozenset({"we", "i", "they", "you", "to", "also", "then", "she", "he", "who"})
 _NUMBER = re.compile(r"[$€£+]?\d")
+_COMMA = re.compile(r",(?!\d)")  # a comma that is not a thousands separator
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _YEAR_BOUNDS = frozenset({"by", "before", "until", "till", "end", "of"})
 _DEADLINE_FILLERS = frozenset({"the", "end", "of", "start", "beginning", "middle", "next", "this"})
@@ -333,7 +334,7 @@ def _analyse(question: str, text: str, vocab: Vocabulary) -> _Answer:
         starts.append(start)
         ends.append(match.end())
         gap = low[previous_end:start]
-        soft.append("," in gap or ":" in gap)
+        soft.append("," in gap or ":" in gap or "(" in gap or ")" in gap)
         clause_of.append(clause)
         previous_end = match.end()
 
@@ -663,6 +664,12 @@ def _objectives(cl: _Clause, vocab: Vocabulary) -> list[Objective]:
             money = word[:1] in "$€£" or cl.word(j + 1) in ("dollars", "euros", "pounds", "k")
             if money and "money" not in kinds[(m.first, m.last)]:
                 continue
+            # "(target 25), follower growth": a bracket, or a comma before the metric, keeps
+            # them apart; "Applications per vacancy, we want 20" still pairs.
+            lo, hi = (cl.ends[j], m.start) if j < m.first else (m.end, cl.starts[j])
+            between = cl.text[lo:hi]
+            if "(" in between or ")" in between or (j < m.first and _COMMA.search(between)):
+                continue
             counted = cl.starts_group(j + 1, "count_noun") and not word.endswith("%")
             # "1,000 newsletter sign-ups": a count noun can be the first half of the metric.
             if counted and m.first not in (j + 1, j + 2):
@@ -777,8 +784,10 @@ def _make(
     if period is None and usable:
         period = min(usable, key=lambda p: max(p[0] - last, first - p[1], 0))
     # The period joins the quote when it sits right beside the number and metric.
-    if period is not None and (0 <= period[0] - last <= 1 or 0 <= first - period[1] <= 1):
-        first, last = min(first, period[0]), max(last, period[1])
+    if period is not None and (period[0] == last or period[1] == first):
+        lo, hi = (last, period[0]) if period[0] == last else (period[1], first)
+        if "," not in cl.text[cl.ends[lo - 1] : cl.starts[hi]]:
+            first, last = min(first, period[0]), max(last, period[1])
     negated = any(cl.modes[k - cl.first] == "negation" for k in range(first, last))
     number_text = None
     if number is not None:
@@ -821,6 +830,8 @@ def _find_people(cl: _Clause, vocab: Vocabulary) -> list[tuple[int, int]]:
             after = after or cl.starts_group(k + 1, "owner_verb") or _role_near(cl, k + 1)
         if cl.word(k) == "our":
             after = after or _role_near(cl, k + 1)
+        # "Priya (marketing manager) owns it", "Priya, our community manager".
+        after = after or _role_near(cl, k)
         before = any(cl.ends_group(j, g) for g in ("owner_prep", "owner_role", "beyond_role"))
         # "Tom in sales and Priya in marketing share it": names before the verb.
         later = cl.question == "owners" and any(
@@ -1207,10 +1218,11 @@ def _place_spans(cl: _Clause, vocab: Vocabulary) -> list[tuple[int, int]]:
 
 def _is_capitalised(cl: _Clause, index: int) -> bool:
     raw = cl.text[cl.starts[index] : cl.ends[index]]
-    return len(raw) > 1 and raw[0].isupper() and cl.words[index] not in cl_stop
+    return len(raw) > 1 and raw[0].isupper() and cl.words[index] not in _CAPS_STOP
 
 
-cl_stop = frozenset({"we", "i", "our", "the", "a", "in", "on", "and", "join", "some"})
+# Capitalised at a sentence start, never part of a place's name: "We join groups".
+_CAPS_STOP = frozenset({"we", "i", "our", "the", "a", "in", "on", "and", "join", "some"})
 
 
 def _soft_at(cl: _Clause, index: int) -> bool:

@@ -374,8 +374,7 @@ def test_an_mql_target_and_a_cost_ceiling_are_both_complete(vocab: Vocabulary) -
         ("40", "MQLs", True),
         ("$150", "cost per MQL", True),
     ]
-    assert found[0].quote.text == "40 MQLs a quarter"
-    assert text[found[1].quote.start : found[1].quote.end] == found[1].quote.text
+    assert [o.quote.text for o in found] == ["40 MQLs a quarter", "cost per MQL under $150"]
 
 
 def test_a_kpi_written_outside_question_nine_counts(vocab: Vocabulary) -> None:
@@ -830,3 +829,26 @@ def test_hours_written_as_h_are_a_speed_not_a_target(vocab: Vocabulary) -> None:
 def test_a_count_noun_can_start_the_metric(vocab: Vocabulary) -> None:
     (objective, *_) = parse_objectives("success", "By June: 1,000 newsletter sign-ups", vocab)
     assert (objective.number, objective.period, objective.complete) == ("1,000", "By June", True)
+
+
+def test_a_role_in_brackets_after_a_name_makes_the_name_a_person(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "Priya (marketing manager) owns it, posting every weekday"))
+    assert result.facts.people[0] == "Priya"
+    assert result.verdict("owned") == "met"
+
+
+def test_what_customers_value_in_engineers_is_not_social_work(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("value", "Reliability and our engineers' expertise"))
+    assert result.signals == ()
+
+
+def test_a_number_in_brackets_does_not_jump_to_the_next_metric(vocab: Vocabulary) -> None:
+    text = "We track enquiries from social (target 25), follower growth and reply time."
+    found = parse_objectives("success", text, vocab)
+    assert not any(o.metric == "follower growth" and o.number for o in found)
+
+
+def test_a_target_after_a_comma_still_belongs_to_the_metric_before(vocab: Vocabulary) -> None:
+    text = "Applications per vacancy, we want 20 per role within 6 weeks of posting."
+    (objective,) = parse_objectives("success", text, vocab)
+    assert (objective.number, objective.metric, objective.complete) == ("20", "Applications", True)
