@@ -1086,6 +1086,9 @@ def _owned(
             emit("owned", "for", "named owner", role, True)
         else:
             emit("owned", "against", _mode_cue(cl.mode(role)), role, False)
+    if cl.question in OWNER_QUESTIONS and cl.hedged and not (roles or people or cadences):
+        hedge = cl.of("hedge", None)[0]
+        emit("owned", "against", "hedge", hedge, False)  # "no idea tbh"
     if cadences and (about_work or cl.question == "growth"):
         first = cadences[0]
         emit("owned", "for", "cadence", _Match(Term("cadence", ""), first[0], first[1],
@@ -1100,8 +1103,12 @@ def _owned(
 def _hub(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]]) -> None:
     hubs = cl.of("hub", None)
     plain = [h for h in hubs if cl.mode(h) == "plain"]
-    if plain and (cl.has("hub_owned") or cl.has("hub_link")):
+    # A newsletter sent every Sunday is the team's own, "our" or not.
+    if plain and (cl.has("hub_owned") or cl.has("hub_link") or cadences):
         emit("hub", "for", "own content hub", plain[0], bool(cl.has("hub_link") or cadences))
+    elif cl.has("hub_link") and cl.has("site") and not cl.has("hub_against", None):
+        # "Every recipe lives on our site and every reel links back to it."
+        emit("hub", "for", "own content hub", cl.of("site")[0], True)
     off = [h for h in hubs if cl.mode(h) != "plain"]
     if off and not plain:
         emit("hub", "against", _mode_cue(cl.mode(off[0])), off[0], False)
