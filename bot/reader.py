@@ -683,7 +683,8 @@ def _objectives(cl: _Clause, vocab: Vocabulary) -> list[Objective]:
             cl.word(p[1] - 1) == "from" and any(cl.word(k) == "to" for k in (p[1] + 1, p[1] + 2))
         )
     ]
-    pairs.sort(key=lambda p: (p[0], p[1]))
+    # Nearest first; on a tie the metric after the number ("Reach 10,000 followers").
+    pairs.sort(key=lambda p: (p[0], p[2].first < p[1], p[1]))
     chosen: list[tuple[int, _Match]] = []
     for _, j, m in pairs:
         if j in used_numbers or (m.first, m.last) in used_metrics:
@@ -1052,8 +1053,9 @@ def _converses(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]]) -> Non
                  cl.has("network"))  # fmt: skip
         else:
             emit("converses", "for", "replies", verb, False)
-    if verbs and not objects and cl.mode(verbs[0]) == "wish":
-        emit("converses", "against", "wish", verbs[0], False)  # "we'd love to reply more"
+    if verbs and not objects and cl.mode(verbs[0]) != "plain":
+        # "We'd love to reply more", "we're not great at replying".
+        emit("converses", "against", _mode_cue(cl.mode(verbs[0])), verbs[0], False)
     for neglect in cl.of("neglect"):
         emit("converses", "against", "no replies", neglect, False)
 
@@ -1144,7 +1146,8 @@ def _beyond(cl: _Clause, emit: _Emit) -> None:
             None,
         )
         if verb:
-            emit("beyond_marketing", "against", "approval only", approver, True)
+            # Weak: approving doesn't undo staff who do the work elsewhere in the answers.
+            emit("beyond_marketing", "against", "approval only", approver, False)
             break
 
 
@@ -1169,9 +1172,10 @@ _LEADING = frozenset(
      "are", "is", "we", "sell", "to", "work", "with", "serve", "also", "the", "main",
      "groups", "they're", "they", "and", "plus", "e", "g", "eg", "i", "e.g", "some",
      "currently", "today", "right", "now", "-", "customer", "client", "base", "of",
-     "think", "would", "say", "probably", "like", "a", "an", "mix", "lot", "lots"}
+     "think", "would", "say", "probably", "like", "a", "an", "mix", "lot", "lots", "b2b",
+     "b2c", "both"}
 )  # fmt: skip
-_ITEM_SPLIT = re.compile(r"[,;\n\r•/&+()]|\band\b|\bor\b|\bplus\b", re.IGNORECASE)
+_ITEM_SPLIT = re.compile(r"[,;:\n\r•/&+()]|\.(?!\d)|\band\b|\bor\b|\bplus\b", re.IGNORECASE)
 _ROLE_DETERMINERS = frozenset({"our", "my", "the", "each", "every", "a", "an", "one"})
 
 

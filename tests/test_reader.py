@@ -880,3 +880,29 @@ def test_no_idea_how_it_is_sustained_is_no_rhythm(vocab: Vocabulary) -> None:
 def test_getting_people_in_the_door_is_footfall(vocab: Vocabulary) -> None:
     result = reading(vocab, ("pathway", "getting ppl in the door"))
     assert result.facts.purposes == ("footfall",)
+
+
+def test_not_great_at_replying_is_not_conversing(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "We're not great at replying, it can take a week."))
+    assert result.verdict("converses") == "unmet"
+
+
+def test_on_a_tie_the_metric_after_the_number_wins(vocab: Vocabulary) -> None:
+    found = parse_objectives("success", "Reach 10,000 followers on Instagram this year", vocab)
+    complete = [o for o in found if o.complete]
+    assert [(o.number, o.metric) for o in complete] == [("10,000", "followers on Instagram")]
+
+
+def test_a_customers_answer_labelled_b2b_and_b2c_lists_both_groups(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("customers", "B2B: procurement teams. B2C: home owners renovating."))
+    assert result.facts.customers == ("procurement teams", "home owners renovating")
+
+
+def test_hr_approving_job_posts_is_approval_only(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "HR approves job posts."))
+    assert cues(result, "beyond_marketing") == [("against", "approval only")]
+
+
+def test_staff_who_post_outweigh_a_role_that_approves(vocab: Vocabulary) -> None:
+    text = "Head office decides, store managers post locally, and HR approves job posts."
+    assert reading(vocab, ("owners", text)).verdict("beyond_marketing") == "met"
