@@ -60,6 +60,8 @@ _COMMA = re.compile(r",(?!\d)")  # a comma that is not a thousands separator
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _YEAR_BOUNDS = frozenset({"by", "before", "until", "till", "end", "of"})
 _DEADLINE_FILLERS = frozenset({"the", "end", "of", "start", "beginning", "middle", "next", "this"})
+_TIMES_OF_DAY = frozenset({"morning", "mornings", "afternoon", "afternoons", "evening",
+                           "evenings", "night", "nights", "lunchtime"})  # fmt: skip
 _CADENCE_LEADS = frozenset({"a", "an", "per", "each", "every", "/"})
 _JOIN_VERBS = frozenset(
     {"join", "take part in", "jump into", "participate in", "chime in", "weigh in", "engage"}
@@ -287,6 +289,15 @@ class _Clause:
 
     def starts_group(self, index: int, group: str) -> _Match | None:
         return self.by_first.get((index, group))
+
+    def inside_longer(self, match: _Match) -> bool:
+        """Another phrase of the same group covers it: "Business Suite" in "Meta Business Suite"."""
+        return any(
+            o.first <= match.first
+            and match.last <= o.last
+            and o.last - o.first > match.last - match.first
+            for o in self.by_group.get(match.group, ())
+        )
 
     def ends_group(self, index: int, group: str) -> _Match | None:
         """The match of `group` ending just before word `index`."""
@@ -545,6 +556,10 @@ def _find_cadences(cl: _Clause) -> list[tuple[int, int]]:
                 spans.append((j, unit.last))
             continue
         if word == "on" and cl.word(j + 1).endswith("s") and cl.starts_group(j + 1, "weekday"):
+            spans.append((j, j + 2))
+            continue
+        # "Sunday evening I schedule the week": a weekday and a time of day is a habit.
+        if cl.starts_group(j, "weekday") and cl.word(j + 1) in _TIMES_OF_DAY:
             spans.append((j, j + 2))
             continue
         money = word[:1] in "$€£"
@@ -1088,6 +1103,16 @@ def _owned(
             emit("owned", "for", "named owner", role, True)
         else:
             emit("owned", "against", _mode_cue(cl.mode(role)), role, False)
+    elif cl.question in OWNER_QUESTIONS:
+        # "I organise it": the member names themself, a weaker owner than a name or role.
+        for k in range(cl.first, cl.last):
+            if cl.words[k] in ("i", "me", "myself") and cl.modes[k - cl.first] == "plain":
+                verb = next(
+                    (cl.starts_group(i, "owner_verb") for i in (k + 1, k + 2)
+                     if cl.starts_group(i, "owner_verb")), None)  # fmt: skip
+                if verb and cl.mode(verb) == "plain":
+                    emit("owned", "for", "named owner", verb, False)
+                    break
     if cl.question in OWNER_QUESTIONS and cl.hedged and not (roles or people or cadences):
         hedge = cl.of("hedge", None)[0]
         emit("owned", "against", "hedge", hedge, False)  # "no idea tbh"
@@ -1266,7 +1291,11 @@ class _FactsBuilder:
         for m in cl.matches:
             if m.group == "network":
                 self._add(self.networks, m.term.value)
-            elif m.group == "tool" and m.term.value not in self.tool_values:
+            elif (
+                m.group == "tool"
+                and m.term.value not in self.tool_values
+                and not cl.inside_longer(m)
+            ):
                 self.tool_values.add(m.term.value)
                 self.tools.append(cl.text[m.start : m.end])
             elif m.group == "purpose" and cl.mode(m) != "negation" and purpose_context:
