@@ -1071,8 +1071,10 @@ def _converses(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]]) -> Non
     if verbs and not objects and cl.mode(verbs[0]) != "plain":
         # "We'd love to reply more", "we're not great at replying".
         emit("converses", "against", _mode_cue(cl.mode(verbs[0])), verbs[0], False)
-    for neglect in cl.of("neglect"):
-        emit("converses", "against", "no replies", neglect, False)
+    # "Takes days" is neglect only where replies are the subject, not legal's approval.
+    if cl.has("reply_verb", None) or cl.has("reply_object", None):
+        for neglect in cl.of("neglect"):
+            emit("converses", "against", "no replies", neglect, False)
 
 
 def _owned(

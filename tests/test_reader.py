@@ -924,3 +924,27 @@ def test_a_tool_inside_a_longer_tool_name_is_one_tool(vocab: Vocabulary) -> None
     result = reading(vocab, ("sustain", text))
     assert result.facts.tools == ("Meta Business Suite",)
     assert result.facts.cadences == ("Sunday evening",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The comments tell us what to post next.",
+        "We repurpose popular customer questions into carousels.",
+        "Feedback from reviews drives our next posts.",
+    ],
+)
+def test_what_the_audience_says_shaping_the_next_posts_is_tailoring(
+    vocab: Vocabulary, text: str
+) -> None:
+    assert reading(vocab, ("growth", text)).verdict("tailors") == "met"
+
+
+def test_scrolling_the_hashtags_most_mornings_is_a_listening_routine(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("growth", "We scroll through the hashtags most mornings."))
+    assert cues(result, "listens") == [("for", "listening routine")]
+
+
+def test_slow_approval_is_not_slow_replies(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "Legal has to approve every post, which takes days."))
+    assert result.signals_for("converses") == ()
