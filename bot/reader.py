@@ -43,7 +43,7 @@ OWNER_QUESTIONS = frozenset({"owners", "sustain"})
 # the conjunctions that turn a sentence around. Each alternative is a fixed word or a
 # single character class, so the scan is linear.
 _BOUNDARY = re.compile(
-    r"[.!?;](?!\d)|[\n\r•|()\[\]]|\s[-–—]+\s"
+    r"[.!?;](?!\d)|[\n\r•|\[\]]|\s[-–—]+\s"
     r"|\b(?:but|although|though|however|whereas|except|otherwise|apart from)\b",
     re.IGNORECASE,
 )
@@ -56,9 +56,12 @@ _DETERMINERS = frozenset(
 # Words after which "review" or "reviews" is a verb rather than a noun.
 _VERB_CONTEXT = frozenset({"we", "i", "they", "you", "to", "also", "then", "she", "he", "who"})
 _NUMBER = re.compile(r"[$€£+]?\d")
+_COMMA = re.compile(r",(?!\d)")  # a comma that is not a thousands separator
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _YEAR_BOUNDS = frozenset({"by", "before", "until", "till", "end", "of"})
 _DEADLINE_FILLERS = frozenset({"the", "end", "of", "start", "beginning", "middle", "next", "this"})
+_TIMES_OF_DAY = frozenset({"morning", "mornings", "afternoon", "afternoons", "evening",
+                           "evenings", "night", "nights", "lunchtime"})  # fmt: skip
 _CADENCE_LEADS = frozenset({"a", "an", "per", "each", "every", "/"})
 _JOIN_VERBS = frozenset(
     {"join", "take part in", "jump into", "participate in", "chime in", "weigh in", "engage"}
@@ -244,6 +247,11 @@ class _Clause:
     by_first: dict[tuple[int, str], _Match] = field(default_factory=dict)
     by_last: dict[tuple[int, str], _Match] = field(default_factory=dict)
     singles: set[tuple[int, str]] = field(default_factory=set)
+    numbers: frozenset[int] = frozenset()
+    # Computed once per clause: rules and facts both ask.
+    cached_cadences: list[tuple[int, int]] | None = None
+    cached_periods: list[tuple[int, int]] | None = None
+    cached_people: list[tuple[int, int]] | None = None
 
     def __post_init__(self) -> None:
         for m in self.matches:
@@ -252,6 +260,11 @@ class _Clause:
             self.by_last.setdefault((m.last, m.group), m)
             if m.last == m.first + 1:
                 self.singles.add((m.first, m.group))
+        self.numbers = frozenset(
+            k
+            for k in range(self.first, self.last)
+            if _NUMBER.match(self.words[k]) or (k, "number_word") in self.singles
+        )
 
     def mode(self, match: _Match) -> Mode:
         return self.modes[match.first - self.first]
@@ -269,14 +282,22 @@ class _Clause:
         return self.words[index] if self.first <= index < self.last else ""
 
     def is_number(self, index: int) -> bool:
-        word = self.word(index)
-        return bool(word and _NUMBER.match(word)) or self._single(index, "number_word")
+        return index in self.numbers
 
     def _single(self, index: int, group: str) -> bool:
         return (index, group) in self.singles
 
     def starts_group(self, index: int, group: str) -> _Match | None:
         return self.by_first.get((index, group))
+
+    def inside_longer(self, match: _Match) -> bool:
+        """Another phrase of the same group covers it: "Business Suite" in "Meta Business Suite"."""
+        return any(
+            o.first <= match.first
+            and match.last <= o.last
+            and o.last - o.first > match.last - match.first
+            for o in self.by_group.get(match.group, ())
+        )
 
     def ends_group(self, index: int, group: str) -> _Match | None:
         """The match of `group` ending just before word `index`."""
@@ -324,7 +345,7 @@ def _analyse(question: str, text: str, vocab: Vocabulary) -> _Answer:
         starts.append(start)
         ends.append(match.end())
         gap = low[previous_end:start]
-        soft.append("," in gap or ":" in gap)
+        soft.append("," in gap or ":" in gap or "(" in gap or ")" in gap)
         clause_of.append(clause)
         previous_end = match.end()
 
@@ -439,11 +460,21 @@ def _colour(cl: _Clause, soft: list[bool]) -> None:
         for k in range(m.first, m.last)
     }
     cl.hedged = cl.has("hedge", None)
-    wishes = cl.of("wish", None)
-    if wishes:
-        # A wish colours the rest of its clause, commas included ("if we had time, we'd...").
-        for k in range(min(w.last for w in wishes), cl.last):
+    # A wish colours the rest of its clause. After "if" it runs across commas ("if we
+    # had time, we'd..."); otherwise ", we already have a blog" starts afresh. Each word
+    # is marked at most twice, so this stays linear.
+    covered = cl.first
+    for wish in sorted(cl.of("wish", None), key=lambda w: w.first):
+        conditional = cl.words[wish.first] == "if"
+        if wish.first < covered and not conditional:
+            continue
+        k = max(wish.last, covered)
+        while k < cl.last:
+            if not conditional and k > wish.last and soft[k] and cl.words[k] in _PRONOUNS:
+                break
             modes[k - cl.first] = "wish"
+            k += 1
+        covered = max(covered, k)
     negated = [False] * size
     for m in cl.of("negation", None):
         if m.first in masked:
@@ -507,6 +538,12 @@ def _unit_at(cl: _Clause, index: int) -> _Match | None:
 
 def _cadences(cl: _Clause) -> list[tuple[int, int]]:
     """Spans of rhythms: "weekly", "every Monday", "3 posts a week", "20 minutes a day"."""
+    if cl.cached_cadences is None:
+        cl.cached_cadences = _find_cadences(cl)
+    return cl.cached_cadences
+
+
+def _find_cadences(cl: _Clause) -> list[tuple[int, int]]:
     spans = [(m.first, m.last) for m in cl.of("cadence_word", None)]
     for j in range(cl.first, cl.last):
         word = cl.words[j]
@@ -519,6 +556,10 @@ def _cadences(cl: _Clause) -> list[tuple[int, int]]:
                 spans.append((j, unit.last))
             continue
         if word == "on" and cl.word(j + 1).endswith("s") and cl.starts_group(j + 1, "weekday"):
+            spans.append((j, j + 2))
+            continue
+        # "Sunday evening I schedule the week": a weekday and a time of day is a habit.
+        if cl.starts_group(j, "weekday") and cl.word(j + 1) in _TIMES_OF_DAY:
             spans.append((j, j + 2))
             continue
         money = word[:1] in "$€£"
@@ -548,6 +589,12 @@ def _outermost(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def _periods(cl: _Clause) -> list[tuple[int, int]]:
     """Spans of periods and deadlines: "a quarter", "by June", "within 2 hours", "YoY"."""
+    if cl.cached_periods is None:
+        cl.cached_periods = _find_periods(cl)
+    return cl.cached_periods
+
+
+def _find_periods(cl: _Clause) -> list[tuple[int, int]]:
     spans = [(m.first, m.last) for m in cl.of("relative", None)]
     for j in range(cl.first, cl.last):
         word = cl.words[j]
@@ -599,8 +646,15 @@ def _objectives(cl: _Clause, vocab: Vocabulary) -> list[Objective]:
         metrics.append(by_span[span])
     periods = _periods(cl)
     numbers: set[int] = set()
+    # "no one", "one day": number words inside a negation or a wish are not numbers.
+    inside = {
+        k
+        for g in ("negation", "wish", "hedge", "not_negation")
+        for m in cl.of(g, None)
+        for k in range(m.first, m.last)
+    }
     for j in range(cl.first, cl.last):
-        if not cl.is_number(j):
+        if not cl.is_number(j) or j in inside:
             continue
         word = cl.words[j]
         if _YEAR.fullmatch(word):
@@ -625,8 +679,15 @@ def _objectives(cl: _Clause, vocab: Vocabulary) -> list[Objective]:
             money = word[:1] in "$€£" or cl.word(j + 1) in ("dollars", "euros", "pounds", "k")
             if money and "money" not in kinds[(m.first, m.last)]:
                 continue
+            # "(target 25), follower growth": a bracket, or a comma before the metric, keeps
+            # them apart; "Applications per vacancy, we want 20" still pairs.
+            lo, hi = (cl.ends[j], m.start) if j < m.first else (m.end, cl.starts[j])
+            between = cl.text[lo:hi]
+            if "(" in between or ")" in between or (j < m.first and _COMMA.search(between)):
+                continue
             counted = cl.starts_group(j + 1, "count_noun") and not word.endswith("%")
-            if counted and m.first != j + 1:
+            # "1,000 newsletter sign-ups": a count noun can be the first half of the metric.
+            if counted and m.first not in (j + 1, j + 2):
                 continue  # "5 posts a week", "3 people": a cadence or a team, not a target
             pairs.append((distance, j, m))
     # "from 4,000 to 6,000 subscribers": the target is the number after "to".
@@ -637,7 +698,8 @@ def _objectives(cl: _Clause, vocab: Vocabulary) -> list[Objective]:
             cl.word(p[1] - 1) == "from" and any(cl.word(k) == "to" for k in (p[1] + 1, p[1] + 2))
         )
     ]
-    pairs.sort(key=lambda p: (p[0], p[1]))
+    # Nearest first; on a tie the metric after the number ("Reach 10,000 followers").
+    pairs.sort(key=lambda p: (p[0], p[2].first < p[1], p[1]))
     chosen: list[tuple[int, _Match]] = []
     for _, j, m in pairs:
         if j in used_numbers or (m.first, m.last) in used_metrics:
@@ -738,8 +800,10 @@ def _make(
     if period is None and usable:
         period = min(usable, key=lambda p: max(p[0] - last, first - p[1], 0))
     # The period joins the quote when it sits right beside the number and metric.
-    if period is not None and (0 <= period[0] - last <= 1 or 0 <= first - period[1] <= 1):
-        first, last = min(first, period[0]), max(last, period[1])
+    if period is not None and (period[0] == last or period[1] == first):
+        lo, hi = (last, period[0]) if period[0] == last else (period[1], first)
+        if "," not in cl.text[cl.ends[lo - 1] : cl.starts[hi]]:
+            first, last = min(first, period[0]), max(last, period[1])
     negated = any(cl.modes[k - cl.first] == "negation" for k in range(first, last))
     number_text = None
     if number is not None:
@@ -764,6 +828,12 @@ def _is_name(cl: _Clause, vocab: Vocabulary, index: int) -> bool:
 
 def _people(cl: _Clause, vocab: Vocabulary) -> list[tuple[int, int]]:
     """Named people in an owner position: "Priya runs it", "owned by Tom", "our intern Jake"."""
+    if cl.cached_people is None:
+        cl.cached_people = _find_people(cl, vocab)
+    return cl.cached_people
+
+
+def _find_people(cl: _Clause, vocab: Vocabulary) -> list[tuple[int, int]]:
     found: list[tuple[int, int]] = []
     for j in range(cl.first, cl.last):
         if not _is_name(cl, vocab, j):
@@ -776,6 +846,8 @@ def _people(cl: _Clause, vocab: Vocabulary) -> list[tuple[int, int]]:
             after = after or cl.starts_group(k + 1, "owner_verb") or _role_near(cl, k + 1)
         if cl.word(k) == "our":
             after = after or _role_near(cl, k + 1)
+        # "Priya (marketing manager) owns it", "Priya, our community manager".
+        after = after or _role_near(cl, k)
         before = any(cl.ends_group(j, g) for g in ("owner_prep", "owner_role", "beyond_role"))
         # "Tom in sales and Priya in marketing share it": names before the verb.
         later = cl.question == "owners" and any(
@@ -996,10 +1068,13 @@ def _converses(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]]) -> Non
                  cl.has("network"))  # fmt: skip
         else:
             emit("converses", "for", "replies", verb, False)
-    if verbs and not objects and cl.mode(verbs[0]) == "wish":
-        emit("converses", "against", "wish", verbs[0], False)  # "we'd love to reply more"
-    for neglect in cl.of("neglect"):
-        emit("converses", "against", "no replies", neglect, False)
+    if verbs and not objects and cl.mode(verbs[0]) != "plain":
+        # "We'd love to reply more", "we're not great at replying".
+        emit("converses", "against", _mode_cue(cl.mode(verbs[0])), verbs[0], False)
+    # "Takes days" is neglect only where replies are the subject, not legal's approval.
+    if cl.has("reply_verb", None) or cl.has("reply_object", None):
+        for neglect in cl.of("neglect"):
+            emit("converses", "against", "no replies", neglect, False)
 
 
 def _owned(
@@ -1030,6 +1105,19 @@ def _owned(
             emit("owned", "for", "named owner", role, True)
         else:
             emit("owned", "against", _mode_cue(cl.mode(role)), role, False)
+    elif cl.question in OWNER_QUESTIONS:
+        # "I organise it": the member names themself, a weaker owner than a name or role.
+        for k in range(cl.first, cl.last):
+            if cl.words[k] in ("i", "me", "myself") and cl.modes[k - cl.first] == "plain":
+                verb = next(
+                    (cl.starts_group(i, "owner_verb") for i in (k + 1, k + 2)
+                     if cl.starts_group(i, "owner_verb")), None)  # fmt: skip
+                if verb and cl.mode(verb) == "plain":
+                    emit("owned", "for", "named owner", verb, False)
+                    break
+    if cl.question in OWNER_QUESTIONS and cl.hedged and not (roles or people or cadences):
+        hedge = cl.of("hedge", None)[0]
+        emit("owned", "against", "hedge", hedge, False)  # "no idea tbh"
     if cadences and (about_work or cl.question == "growth"):
         first = cadences[0]
         emit("owned", "for", "cadence", _Match(Term("cadence", ""), first[0], first[1],
@@ -1044,8 +1132,12 @@ def _owned(
 def _hub(cl: _Clause, emit: _Emit, cadences: list[tuple[int, int]]) -> None:
     hubs = cl.of("hub", None)
     plain = [h for h in hubs if cl.mode(h) == "plain"]
-    if plain and (cl.has("hub_owned") or cl.has("hub_link")):
+    # A newsletter sent every Sunday is the team's own, "our" or not.
+    if plain and (cl.has("hub_owned") or cl.has("hub_link") or cadences):
         emit("hub", "for", "own content hub", plain[0], bool(cl.has("hub_link") or cadences))
+    elif cl.has("hub_link") and cl.has("site") and not cl.has("hub_against", None):
+        # "Every recipe lives on our site and every reel links back to it."
+        emit("hub", "for", "own content hub", cl.of("site")[0], True)
     off = [h for h in hubs if cl.mode(h) != "plain"]
     if off and not plain:
         emit("hub", "against", _mode_cue(cl.mode(off[0])), off[0], False)
@@ -1081,7 +1173,8 @@ def _beyond(cl: _Clause, emit: _Emit) -> None:
             None,
         )
         if verb:
-            emit("beyond_marketing", "against", "approval only", approver, True)
+            # Weak: approving doesn't undo staff who do the work elsewhere in the answers.
+            emit("beyond_marketing", "against", "approval only", approver, False)
             break
 
 
@@ -1106,9 +1199,10 @@ _LEADING = frozenset(
      "are", "is", "we", "sell", "to", "work", "with", "serve", "also", "the", "main",
      "groups", "they're", "they", "and", "plus", "e", "g", "eg", "i", "e.g", "some",
      "currently", "today", "right", "now", "-", "customer", "client", "base", "of",
-     "think", "would", "say", "probably", "like", "a", "an", "mix", "lot", "lots"}
+     "think", "would", "say", "probably", "like", "a", "an", "mix", "lot", "lots", "b2b",
+     "b2c", "both"}
 )  # fmt: skip
-_ITEM_SPLIT = re.compile(r"[,;\n\r•/&+()]|\band\b|\bor\b|\bplus\b", re.IGNORECASE)
+_ITEM_SPLIT = re.compile(r"[,;:\n\r•/&+()]|\.(?!\d)|\band\b|\bor\b|\bplus\b", re.IGNORECASE)
 _ROLE_DETERMINERS = frozenset({"our", "my", "the", "each", "every", "a", "an", "one"})
 
 
@@ -1162,10 +1256,11 @@ def _place_spans(cl: _Clause, vocab: Vocabulary) -> list[tuple[int, int]]:
 
 def _is_capitalised(cl: _Clause, index: int) -> bool:
     raw = cl.text[cl.starts[index] : cl.ends[index]]
-    return len(raw) > 1 and raw[0].isupper() and cl.words[index] not in cl_stop
+    return len(raw) > 1 and raw[0].isupper() and cl.words[index] not in _CAPS_STOP
 
 
-cl_stop = frozenset({"we", "i", "our", "the", "a", "in", "on", "and", "join", "some"})
+# Capitalised at a sentence start, never part of a place's name: "We join groups".
+_CAPS_STOP = frozenset({"we", "i", "our", "the", "a", "in", "on", "and", "join", "some"})
 
 
 def _soft_at(cl: _Clause, index: int) -> bool:
@@ -1198,7 +1293,11 @@ class _FactsBuilder:
         for m in cl.matches:
             if m.group == "network":
                 self._add(self.networks, m.term.value)
-            elif m.group == "tool" and m.term.value not in self.tool_values:
+            elif (
+                m.group == "tool"
+                and m.term.value not in self.tool_values
+                and not cl.inside_longer(m)
+            ):
                 self.tool_values.add(m.term.value)
                 self.tools.append(cl.text[m.start : m.end])
             elif m.group == "purpose" and cl.mode(m) != "negation" and purpose_context:

@@ -82,6 +82,7 @@ _NESTED = {
     },
     "hub": {
         "words": "hub",
+        "sites": "site",
         "ownership": "hub_owned",
         "against": "hub_against",
         "links": "hub_link",

@@ -23,10 +23,10 @@ def vocab() -> Vocabulary:
 
 def reading(vocab: Vocabulary, *answers: tuple[str, str]) -> Reading:
     result = read(answers, vocab)
-    texts = dict(answers)
     for signal in result.signals:
         quote = signal.quote
-        assert texts[quote.question][quote.start : quote.end] == quote.text
+        texts = [t for q, t in answers if q == quote.question]
+        assert any(t[quote.start : quote.end] == quote.text for t in texts)
         assert len(quote.text) <= 120
     return result
 
@@ -264,7 +264,11 @@ def test_tool_network_place_and_day_names_are_not_people(vocab: Vocabulary) -> N
 def test_whoever_has_time_and_when_i_can_are_no_owner(vocab: Vocabulary, text: str) -> None:
     result = reading(vocab, ("owners", text))
     assert result.verdict("owned") == "unmet"
-    assert [p for p, _ in cues(result, "owned")] == ["against"]
+    assert ("against", "ad hoc") in cues(result, "owned") or ("against", "negation") in cues(
+        result, "owned"
+    )
+    # At most the member naming themself, which is no specific owner.
+    assert not [s for s in result.signals_for("owned") if s.polarity == "for" and s.specific]
 
 
 def test_we_dont_have_a_calendar_is_no_rhythm(vocab: Vocabulary) -> None:
@@ -374,8 +378,7 @@ def test_an_mql_target_and_a_cost_ceiling_are_both_complete(vocab: Vocabulary) -
         ("40", "MQLs", True),
         ("$150", "cost per MQL", True),
     ]
-    assert found[0].quote.text == "40 MQLs a quarter"
-    assert text[found[1].quote.start : found[1].quote.end] == found[1].quote.text
+    assert [o.quote.text for o in found] == ["40 MQLs a quarter", "cost per MQL under $150"]
 
 
 def test_a_kpi_written_outside_question_nine_counts(vocab: Vocabulary) -> None:
@@ -800,3 +803,148 @@ def test_a_percentage_growth_year_on_year_is_measurable(vocab: Vocabulary) -> No
         "Website traffic from social",
         "YoY",
     )
+
+
+def test_a_wish_ends_where_a_new_statement_starts(vocab: Vocabulary) -> None:
+    text = "We'd like to start a newsletter, we already have a blog that we post to weekly."
+    result = reading(vocab, ("growth", text))
+    assert result.verdict("hub") == "met"
+
+
+def test_after_if_the_wish_runs_across_the_comma(vocab: Vocabulary) -> None:
+    text = "If we had a community manager, they would reply to every comment daily"
+    result = reading(vocab, ("growth", text))
+    assert not [s for s in result.signals if s.polarity == "for"]
+
+
+def test_no_one_is_a_negation_not_a_number(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "No one monitors mentions, and we never reply to reviews."))
+    assert result.facts.objectives == ()
+    assert result.verdict("listens") == "unmet"
+    assert result.verdict("converses") == "unmet"
+
+
+def test_hours_written_as_h_are_a_speed_not_a_target(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "We try to reply to all comments within 24h."))
+    assert result.verdict("converses") == "met"
+    assert not any(o.number == "24" for o in result.facts.objectives)
+
+
+def test_a_count_noun_can_start_the_metric(vocab: Vocabulary) -> None:
+    (objective, *_) = parse_objectives("success", "By June: 1,000 newsletter sign-ups", vocab)
+    assert (objective.number, objective.period, objective.complete) == ("1,000", "By June", True)
+
+
+def test_a_role_in_brackets_after_a_name_makes_the_name_a_person(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "Priya (marketing manager) owns it, posting every weekday"))
+    assert result.facts.people[0] == "Priya"
+    assert result.verdict("owned") == "met"
+
+
+def test_what_customers_value_in_engineers_is_not_social_work(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("value", "Reliability and our engineers' expertise"))
+    assert result.signals == ()
+
+
+def test_a_number_in_brackets_does_not_jump_to_the_next_metric(vocab: Vocabulary) -> None:
+    text = "We track enquiries from social (target 25), follower growth and reply time."
+    found = parse_objectives("success", text, vocab)
+    assert not any(o.metric == "follower growth" and o.number for o in found)
+
+
+def test_a_target_after_a_comma_still_belongs_to_the_metric_before(vocab: Vocabulary) -> None:
+    text = "Applications per vacancy, we want 20 per role within 6 weeks of posting."
+    (objective,) = parse_objectives("success", text, vocab)
+    assert (objective.number, objective.metric, objective.complete) == ("20", "Applications", True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Every recipe lives on our site and every pin and reel links back to it.",
+        "newsletter every Sunday",
+    ],
+)
+def test_an_own_site_social_links_back_to_or_a_newsletter_on_a_rhythm_is_a_hub(
+    vocab: Vocabulary, text: str
+) -> None:
+    assert reading(vocab, ("growth", text)).verdict("hub") == "met"
+
+
+def test_links_to_the_shop_on_our_site_are_no_hub(vocab: Vocabulary) -> None:
+    text = "every post links back to our website's online shop"
+    assert reading(vocab, ("growth", text)).verdict("hub") == "unmet"
+
+
+def test_no_idea_how_it_is_sustained_is_no_rhythm(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "no idea tbh"))
+    assert result.verdict("owned") == "unmet"
+
+
+def test_getting_people_in_the_door_is_footfall(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("pathway", "getting ppl in the door"))
+    assert result.facts.purposes == ("footfall",)
+
+
+def test_not_great_at_replying_is_not_conversing(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("sustain", "We're not great at replying, it can take a week."))
+    assert result.verdict("converses") == "unmet"
+
+
+def test_on_a_tie_the_metric_after_the_number_wins(vocab: Vocabulary) -> None:
+    found = parse_objectives("success", "Reach 10,000 followers on Instagram this year", vocab)
+    complete = [o for o in found if o.complete]
+    assert [(o.number, o.metric) for o in complete] == [("10,000", "followers on Instagram")]
+
+
+def test_a_customers_answer_labelled_b2b_and_b2c_lists_both_groups(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("customers", "B2B: procurement teams. B2C: home owners renovating."))
+    assert result.facts.customers == ("procurement teams", "home owners renovating")
+
+
+def test_hr_approving_job_posts_is_approval_only(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "HR approves job posts."))
+    assert cues(result, "beyond_marketing") == [("against", "approval only")]
+
+
+def test_staff_who_post_outweigh_a_role_that_approves(vocab: Vocabulary) -> None:
+    text = "Head office decides, store managers post locally, and HR approves job posts."
+    assert reading(vocab, ("owners", text)).verdict("beyond_marketing") == "met"
+
+
+def test_the_member_naming_themself_with_a_rhythm_owns_it(vocab: Vocabulary) -> None:
+    text = "I organise it alongside my day job whilst our apprentice helps on Fridays."
+    result = reading(vocab, ("owners", text))
+    assert result.verdict("owned") == "met"
+    assert result.facts.people == ("our apprentice",)
+
+
+def test_a_tool_inside_a_longer_tool_name_is_one_tool(vocab: Vocabulary) -> None:
+    text = "Sunday evening I schedule the week in Meta Business Suite."
+    result = reading(vocab, ("sustain", text))
+    assert result.facts.tools == ("Meta Business Suite",)
+    assert result.facts.cadences == ("Sunday evening",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The comments tell us what to post next.",
+        "We repurpose popular customer questions into carousels.",
+        "Feedback from reviews drives our next posts.",
+    ],
+)
+def test_what_the_audience_says_shaping_the_next_posts_is_tailoring(
+    vocab: Vocabulary, text: str
+) -> None:
+    assert reading(vocab, ("growth", text)).verdict("tailors") == "met"
+
+
+def test_scrolling_the_hashtags_most_mornings_is_a_listening_routine(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("growth", "We scroll through the hashtags most mornings."))
+    assert cues(result, "listens") == [("for", "listening routine")]
+
+
+def test_slow_approval_is_not_slow_replies(vocab: Vocabulary) -> None:
+    result = reading(vocab, ("owners", "Legal has to approve every post, which takes days."))
+    assert result.signals_for("converses") == ()
