@@ -804,7 +804,8 @@ def _make(
         lo, hi = (last, period[0]) if period[0] == last else (period[1], first)
         if "," not in cl.text[cl.ends[lo - 1] : cl.starts[hi]]:
             first, last = min(first, period[0]), max(last, period[1])
-    negated = any(cl.modes[k - cl.first] == "negation" for k in range(first, last))
+    # A target someone only wished for ("we should aim for 5,000") is not an objective.
+    negated = any(cl.modes[k - cl.first] != "plain" for k in range(first, last))
     number_text = None
     if number is not None:
         number_text = cl.text[cl.starts[number] : cl.ends[number]].lstrip("+")
