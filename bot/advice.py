@@ -2,8 +2,10 @@
 
 The ladder's actions are templates (`flows/ladder.yaml`); each criterion offers the first
 wording whose facts the member gave, so advice names their networks, customers, people and
-numbers. Only unmet criteria give actions, so nothing the answers show is already done is
-asked for; top-rung actions that build on a criterion (`after`) appear only once it is met.
+numbers. Only unmet criteria give actions, and none that the member's words say they
+already do (even where a pick outweighed the words), so nothing the answers show is
+already done is asked for; top-rung actions that build on a criterion (`after`) appear
+only once it is met.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ class Judged(Protocol):
 
     @property
     def met(self) -> bool: ...
+
+    @property
+    def text(self) -> str | None: ...
 
 
 MIN_ACTIONS, MAX_ACTIONS = 2, 4
@@ -121,7 +126,8 @@ def next_actions(
     chosen: list[tuple[str, str]] = []
     for target in range(rung + 1, len(ladder.stages) + 1):
         for judgement in judgements:
-            if judgement.stage.rung != target or judgement.met:
+            # Unmet, but the member's own words say they do it: don't ask them to start.
+            if judgement.stage.rung != target or judgement.met or judgement.text == "met":
                 continue
             text = worded(judgement.criterion.actions, filled, business_model)
             if text is not None and len(chosen) < MAX_ACTIONS:

@@ -39,6 +39,8 @@ class Judgement:
     signals: tuple[Signal, ...] = ()
     pick: Answer | None = None
     clarified: Answer | None = None
+    # What the member's words alone say, whatever decided.
+    text: Verdict | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,7 @@ def judge(answers: Mapping[str, Answer], reading: Reading, *, ladder: Ladder) ->
                 signals=signals,
                 pick=pick,
                 clarified=clarified if source == "clarified" else None,
+                text=text,
             )
         )
     return judgements

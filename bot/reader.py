@@ -608,6 +608,10 @@ def _find_periods(cl: _Clause) -> list[tuple[int, int]]:
         while cl.word(k) in _DEADLINE_FILLERS and skipped < 4:
             k += 1
             skipped += 1
+        # "by 14 May": a day of the month before the month's name.
+        if cl.is_number(k) and (month := cl.starts_group(k + 1, "month")):
+            spans.append((bound.first, month.last))
+            continue
         target = (
             cl.starts_group(k, "month")
             or cl.starts_group(k, "deadline")
@@ -1119,7 +1123,7 @@ def _owned(
     if cl.question in OWNER_QUESTIONS and cl.hedged and not (roles or people or cadences):
         hedge = cl.of("hedge", None)[0]
         emit("owned", "against", "hedge", hedge, False)  # "no idea tbh"
-    if cadences and (about_work or cl.question == "growth"):
+    if cadences and about_work:
         first = cadences[0]
         emit("owned", "for", "cadence", _Match(Term("cadence", ""), first[0], first[1],
              cl.starts[first[0]], cl.ends[first[1] - 1]), True)  # fmt: skip
@@ -1305,6 +1309,9 @@ class _FactsBuilder:
                 self._add(self.purposes, m.term.value)
         for first, last in _place_spans(cl, vocab):
             self._add(self.places, cl.text[cl.starts[first] : cl.ends[last - 1]])
+        if cl.question in HYPOTHETICAL_QUESTIONS:
+            # Ideas for what social could be: nobody does that work on a rhythm yet.
+            return
         for first, last in _cadences(cl):
             if cl.modes[first - cl.first] == "plain":
                 self._add(self.cadences, cl.text[cl.starts[first] : cl.ends[last - 1]])

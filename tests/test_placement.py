@@ -224,3 +224,17 @@ def test_a_disagreement_that_could_move_the_rung_is_offered_as_a_question(
         clarify_question("listens"), 1, "", None, True, None, "2026-01-01T11:00:00"
     )
     assert conflicts(answers, reading, ladder=ladder, flow=flow) == []
+
+
+def test_no_action_asks_to_start_what_the_words_say_is_done(flow: Flow, ladder: Ladder) -> None:
+    # The words say "we listen" but generically, and the pick says "not really": the pick
+    # decides the rung, yet the advice does not tell the team to start listening.
+    reading = Reading(
+        (signal("listens", "for", "sustain", "we keep an eye on things", specific=False),),
+        Facts(),
+    )
+    answers = picks(flow, **dict(HONEST_ENGAGE, sc_listen="never"))
+    result = placed(flow, ladder, answers, reading)
+    assert result.stage.name == "Broadcast"
+    assert "listen.listens" not in result.action_keys
+    assert 2 <= len(result.actions) <= 4
