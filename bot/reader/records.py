@@ -99,11 +99,23 @@ class Reading:
         strong = _satisfies(criterion, fors)
         if strong and not against:
             return "met"
+        if criterion == "owned" and any(s.specific for s in against) and not _owned_together(fors):
+            # "I post when I can" is how the posting happens: a rhythm met elsewhere (a
+            # weekly listening slot) does not make it owned, unless one answer names both
+            # an owner and their rhythm.
+            return "unmet"
         if not strong:
             return "unmet" if against else None
         weight_for = sum(2 if s.specific else 1 for s in fors)
         weight_against = sum(2 if s.specific else 1 for s in against)
         return "met" if weight_for > weight_against else "unmet"
+
+
+def _owned_together(fors: Sequence[Signal]) -> bool:
+    """One answer names an owner and gives their rhythm."""
+    owners = {s.quote.question for s in fors if s.cue == "named owner"}
+    rhythms = {s.quote.question for s in fors if s.cue == "cadence"}
+    return bool(owners & rhythms)
 
 
 def _satisfies(criterion: str, fors: Sequence[Signal]) -> bool:

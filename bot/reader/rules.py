@@ -115,7 +115,11 @@ def _cue_phrases(cl: _Clause, emit: _Emit) -> None:
             n.first < m.last and m.first < n.last for n in negations
         )
         cue = "wish" if wished else "negation" if negated else m.term.value
-        emit(criterion, "against", cue, m, False)
+        # "When I can", "comments sit for days": a plain account of the team's practice is
+        # as concrete as a name or a number; a wish or a negation is not. Approval only is
+        # weak: signing off doesn't undo staff who do the work elsewhere.
+        concrete = not (wished or negated) and m.term.value != "approval only"
+        emit(criterion, "against", cue, m, concrete)
 
 
 def _by_others(cl: _Clause, verb: _Match) -> bool:
