@@ -70,8 +70,15 @@ def things_disagree(named: Sequence[frozenset[str]]) -> bool:
     return any(a and b and not (a & b) for a, b in combinations(named, 2))
 
 
+# Where a group is ("cafes in Leeds") says nothing about who it is.
+_WHERE = re.compile(r"\s+(?:in|around|near|across|from|based in|within|throughout)\s+.*$", re.I)
+_PROPER = re.compile(r"\b[A-Z][\w'-]*")
+
+
 def customer_groups(reading: Reading) -> frozenset[str]:
-    return frozenset().union(*(_words(c) for c in reading.facts.customers))
+    """Who the customers are, by the groups' own words, places and proper names aside."""
+    heads = (_PROPER.sub(" ", _WHERE.sub("", group)) for group in reading.facts.customers)
+    return frozenset().union(*(_words(head) for head in heads))
 
 
 def networks(reading: Reading) -> frozenset[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from bot.engine import Coach
 from bot.export import export_team
@@ -72,3 +73,43 @@ def test_exports_hold_the_same_answers_in_each_format(coach: Coach, store: Store
     markdown = export_team(coach, team, "md")[0]
     assert "## Next actions (toward Publish)" in markdown
     assert f"- **ann:** {ANSWERS['growth']}" in markdown
+
+
+def test_the_report_opens_with_the_split_and_the_disagreements_a_consultant_would_flag(
+    coach: Coach, store: Store
+) -> None:
+    run_interview(coach, key("ann"), model="b2b", rung=2)
+    run_interview(
+        coach,
+        key("bob"),
+        model="b2c",
+        rung=2,
+        answers={
+            "customers": "parents of toddlers around Leeds",
+            "networks": "TikTok and Pinterest for young parents",
+        },
+    )
+    team = store.team(TeamKey("console", "local", "bakers"))
+    assert team is not None
+    card = team_report(coach, team)
+    assert card.summary[0] == (
+        "Members see the business differently (B2B or B2C): ann: B2B; bob: B2C."
+    )
+    assert any(line.startswith("Members disagree on customers: ann names") for line in card.summary)
+    assert any(
+        line.startswith("Members disagree on networks: ann names Instagram and LinkedIn")
+        for line in card.summary
+    )
+    assert card.summary[-1].startswith("Settle first: whether you sell to businesses")
+    markdown = export_team(coach, team, "md")[0]
+    assert "> Members see the business differently" in markdown
+
+
+def test_member_words_in_the_markdown_export_are_inert(coach: Coach, store: Store) -> None:
+    link = "[Reset your password](https://evil.example/login) <img src=x>"
+    run_interview(coach, key("ann"), answers={"growth": link})
+    team = store.team(TeamKey("console", "local", "bakers"))
+    assert team is not None
+    markdown = export_team(coach, team, "md")[0]
+    assert not re.search(r"(?<!\\)\]\(https://evil|(?<!\\)<img", markdown)
+    assert "\\[Reset your password\\]\\(https://evil.example/login\\) \\<img src=x\\>" in markdown
