@@ -23,6 +23,7 @@ from bot.engine import (
     ACTIVE,
     INTERVIEW,
     Coach,
+    CoachCore,
     ConflictError,
     Step,
     business_model,
@@ -332,7 +333,7 @@ class CheckIns:
         if not self.store.save_conversation(conv):
             raise ConflictError
 
-    def _enter_reflect(self, coach: Coach, step: Step, flow: Flow) -> None:
+    def _enter_reflect(self, coach: CoachCore, step: Step, flow: Flow) -> None:
         """How the last step went: the recalled commitments take the answer as status."""
         conv = step.conv
         assert conv is not None
@@ -342,7 +343,7 @@ class CheckIns:
         conv.context["reflect"] = REFLECT.get(outcome, REFLECT["not_yet"])
         self._save(conv)
 
-    def _enter_next(self, coach: Coach, step: Step, flow: Flow) -> None:
+    def _enter_next(self, coach: CoachCore, step: Step, flow: Flow) -> None:
         """Choose the step to offer, from the placement (fresh after a stage check)."""
         conv, member = step.conv, step.member
         assert conv is not None
@@ -377,7 +378,7 @@ class CheckIns:
         )
         self._save(conv)
 
-    def _finish_checkin(self, coach: Coach, step: Step, flow: Flow) -> None:
+    def _finish_checkin(self, coach: CoachCore, step: Step, flow: Flow) -> None:
         conv, member = step.conv, step.member
         assert conv is not None
         store = self.store
@@ -447,7 +448,7 @@ class CheckIns:
     # --- wrapping the interview's hooks -----------------------------------------------------
 
     def _celebrating(
-        self, coach: Coach, step: Step, flow: Flow, proceed: Callable[[], None]
+        self, coach: CoachCore, step: Step, flow: Flow, proceed: Callable[[], None]
     ) -> None:
         """Around placing the member: a placement that lifts the team is celebrated."""
         before = self._team_rung(step.member.team)
@@ -456,7 +457,7 @@ class CheckIns:
             self._celebrate_if_up(step, before, step.conv.id)
 
     def _finishing_interview(
-        self, coach: Coach, step: Step, flow: Flow, proceed: Callable[[], None]
+        self, coach: CoachCore, step: Step, flow: Flow, proceed: Callable[[], None]
     ) -> None:
         """After the interview: check-ins turn on for the team, the first time."""
         self._celebrating(coach, step, flow, proceed)
