@@ -62,8 +62,7 @@ def steps(store: Store, user: str = "ann") -> list[tuple[str, str]]:
     member = store.member(key(user))
     assert member is not None
     return [
-        (str(c["action"]), str(c["status"]))
-        for c in store.commitments(team_id=member.team.id, member_id=member.id)
+        (c.action, c.status) for c in store.commitments(team_id=member.team.id, member_id=member.id)
     ]
 
 

@@ -99,10 +99,10 @@ class CheckIns(CheckInDeliveries):
         live = [
             c
             for c in self.store.commitments(team_id=member.team.id, member_id=member.id)
-            if c["status"] in LIVE
+            if c.status in LIVE
         ]
         if live:
-            recalled = [str(c["action"]) for c in live]
+            recalled = [c.action for c in live]
             intro = "Last time you committed to:"
         else:
             recalled = list(self.placement(member, None).actions[:1])
@@ -110,7 +110,7 @@ class CheckIns(CheckInDeliveries):
         return {
             "recall": intro + "\n" + "\n".join(f"• {a}" for a in recalled),
             "recalled": recalled,
-            "commitment_ids": [int(c["id"]) for c in live],
+            "commitment_ids": [c.id for c in live],
             "round": round_key,
         }
 
@@ -174,9 +174,9 @@ class CheckIns(CheckInDeliveries):
         previous = self.store.previous_outcome(member.id, before=conv.id)
         model = business_model(self.answers(member, conv))
         done = frozenset(
-            str(c["action"])
+            c.action
             for c in self.store.commitments(team_id=member.team.id, member_id=member.id)
-            if c["status"] == "done"
+            if c.status == "done"
         )
         # A recalled step is matched to its ladder key by its wording in this placement.
         keyed = dict(zip(placement.actions, placement.action_keys, strict=True))
@@ -237,9 +237,7 @@ class CheckIns(CheckInDeliveries):
         self._celebrate_if_up(step, before, conv.id)
 
     def _team_rung(self, team: Team) -> int | None:
-        return team_rung(
-            [int(str(p["rung"])) for p in latest_placements(self.coach, team).values()]
-        )
+        return team_rung([p.rung for p in latest_placements(self.coach, team).values()])
 
     def _celebrate_if_up(self, step: Step, before: int | None, conversation: int) -> None:
         """A new placement that lifts the team's rung is celebrated in the team's place."""

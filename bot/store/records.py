@@ -127,3 +127,37 @@ class Prefs:
 
     def snoozed(self, now: datetime) -> bool:
         return self.snoozed_until is not None and now < self.snoozed_until
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPlacement:
+    """One placement in a team's stage history, with the member it placed (if still known)."""
+
+    id: int
+    member_id: int | None
+    user: str | None
+    name: str | None
+    conversation_id: int | None
+    rung: int
+    stage: str
+    evidence: list[dict[str, Any]]
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Commitment:
+    """A step a member committed to, and how it went (`open`, `done`, `partly`...)."""
+
+    id: int
+    member_id: int
+    user: str
+    name: str | None
+    stage: str
+    action: str
+    status: str
+    created_at: str
+    updated_at: str
+
+    @property
+    def who(self) -> str:
+        return self.name or self.user
