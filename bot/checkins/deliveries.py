@@ -115,7 +115,7 @@ class CheckInDeliveries:
         if prefs.opted_out:
             return Skip("opted out")
         rhythm = agenda.rhythm_for(self.store, member.team.id, member.id)
-        address = member.address or (member.user if member.team.platform == "console" else None)
+        address = member.address
         if delivery.kind == REMINDER:
             return self._prepare_reminder(
                 delivery, member, address, rhythm, prefs.snoozed_until, now
