@@ -13,9 +13,9 @@ back, edit), `answers`, `lifecycle` (start, pause, resume, cancel, status, help)
 from bot.engine.coach import MAX_ANSWER_CHARS, TOUCH_EVERY_S, Coach
 from bot.engine.core import COMMANDS, AroundHook, CoachCore, EnterHook, Extension
 from bot.engine.moves import NAV
-from bot.engine.placing import business_model
 from bot.engine.step import ACTIVE, INTERVIEW, ConflictError, Step
 from bot.engine.text import clean_text, fill
+from bot.report import business_model
 
 __all__ = [
     "ACTIVE",

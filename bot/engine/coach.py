@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from datetime import timedelta
 
-from bot.clock import Clock, iso
+from bot.clock import iso
 from bot.engine.answers import Answers
+from bot.engine.core import OwnHook
 from bot.engine.lifecycle import Lifecycle
 from bot.engine.navigation import Navigation
 from bot.engine.placing import Placing
@@ -22,9 +22,8 @@ from bot.messages import (
     Turn,
 )
 from bot.report import team_report
-from bot.store import Conversation, Member, Store
+from bot.store import Conversation, Member
 from bot.zones import canonical_zone
-from flows import Flow, Ladder
 
 MAX_ANSWER_CHARS = 20_000
 TOUCH_EVERY_S = 60.0
@@ -39,18 +38,12 @@ _SLASHED = re.compile(r"^[/!][a-z][\w-]*$", re.IGNORECASE)
 class Coach(Lifecycle, Navigation, Answers, Placing):
     """The whole coach behind every door: terminal, Slack, Teams, scheduler."""
 
-    def __init__(
-        self,
-        store: Store,
-        *,
-        flows: Mapping[str, Flow] | None = None,
-        ladder: Ladder | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        super().__init__(store, flows=flows, ladder=ladder, clock=clock)
-        self._on_enter[(INTERVIEW, "clarify")] = self._enter_clarify
-        self._on_enter[(INTERVIEW, "commit")] = self._enter_commit
-        self._on_finish[INTERVIEW] = self._finish_interview
+    def _own_hooks(self) -> tuple[dict[tuple[str, str], OwnHook], dict[str, OwnHook]]:
+        enter: dict[tuple[str, str], OwnHook] = {
+            (INTERVIEW, "clarify"): self._enter_clarify,
+            (INTERVIEW, "commit"): self._enter_commit,
+        }
+        return enter, {INTERVIEW: self._finish_interview}
 
     # --- the door ---------------------------------------------------------------------
 

@@ -71,14 +71,16 @@ class CoachCore:
         self.interview = self.flows[INTERVIEW]
         self.ladder = ladder or load_ladder(flow=self.interview)
         self.clock: Clock = clock or store.clock
-        # The engine's own hooks for entering a (flow, state), or finishing a flow.
-        self._on_enter: dict[tuple[str, str], OwnHook] = {}
-        self._on_finish: dict[str, OwnHook] = {}
+        self._on_enter, self._on_finish = self._own_hooks()
         self.extensions: list[Extension] = []
         # What `help` lists; each extension adds its commands' lines.
         self.help: dict[str, str] = dict(COMMANDS)
         # The extensions' hooks for entering each (flow, state), or finishing; found once.
         self._arounds: dict[tuple[str, str, bool], list[AroundHook]] = {}
+
+    def _own_hooks(self) -> tuple[dict[tuple[str, str], OwnHook], dict[str, OwnHook]]:
+        """The engine's own hooks for entering a (flow, state), and for finishing a flow."""
+        return {}, {}
 
     def extend(self, extension: Extension) -> None:
         """Plug a feature in: it sees messages first and runs around the engine's hooks."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from bot.engine.core import CoachCore
@@ -14,6 +13,7 @@ from bot.ladder import (
 from bot.messages import (
     SummaryCard,
 )
+from bot.report import business_model
 from bot.store import Conversation, Member
 from flows import Flow
 
@@ -97,11 +97,6 @@ class Placing(CoachCore):
             )
         self._save(conv)
         self._finish_default(step, flow)
-
-
-def business_model(answers: Mapping[str, Any]) -> str | None:
-    answer = answers.get("business_model")
-    return getattr(answer, "value", None) if answer is not None else None
 
 
 def shown(answer: Any) -> str:

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import AbstractContextManager
 from dataclasses import asdict
 from typing import Any
-
-import sqlite_utils
 
 from bot.store.records import (
     Answer,
@@ -19,6 +15,7 @@ from bot.store.records import (
     StoredPlacement,
     Team,
 )
+from bot.store.tables import Tables
 
 CONV_COLUMNS = (
     "id, member_id, flow, state, status, version, trail, return_to, followed_up, context,"
@@ -26,20 +23,8 @@ CONV_COLUMNS = (
 )
 
 
-class AnswerTables:
+class AnswerTables(Tables):
     """The history side of the SQLite store; `SQLiteStore` supplies the plumbing below."""
-
-    db: sqlite_utils.Database
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def now(self) -> str:
-        raise NotImplementedError
-
-    def transaction(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
 
     def conversation(self, member_id: int, *, flow: str | None = None) -> Conversation | None:
         raise NotImplementedError

@@ -8,10 +8,9 @@ as UTC ISO strings of one fixed shape, so they compare as text.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
-from bot.clock import Clock, iso, parse_iso
+from bot.clock import iso, parse_iso
 from bot.messages import MemberKey
 from bot.store.records import (
     CHECKIN,
@@ -21,6 +20,7 @@ from bot.store.records import (
     Prefs,
     ScheduleColumns,
 )
+from bot.store.tables import Tables
 from bot.zones import canonical_zone
 
 _WATERMARK = "checkins.interviews_seen_up_to"
@@ -30,17 +30,8 @@ _SCHEDULE_COLUMNS = (
 )
 
 
-class CheckinTables:
+class CheckinTables(Tables):
     """The check-in side of the SQLite store; `SQLiteStore` supplies the plumbing below."""
-
-    clock: Clock
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def now(self) -> str:
-        raise NotImplementedError
 
     def member(self, key: MemberKey) -> Member | None:
         raise NotImplementedError

@@ -7,7 +7,6 @@ scheduler processes, or one that crashed mid-send, never send it twice.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from bot.store.records import (
     SUPERSEDED,
     Delivery,
 )
+from bot.store.tables import Tables
 
 _DELIVERY_COLUMNS = (
     "id, key, kind, team_id, member_id, detail, due_at, status, attempts, payload, error"
@@ -42,15 +42,8 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
     )
 
 
-class DeliveryTables:
+class DeliveryTables(Tables):
     """The deliveries table of the SQLite store; `SQLiteStore` supplies the plumbing below."""
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def now(self) -> str:
-        raise NotImplementedError
 
     def enqueue(
         self,

@@ -7,13 +7,12 @@ second process can never advance it twice.
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import AbstractContextManager
 from typing import Any
 
 from bot.messages import MemberKey, TeamKey
 from bot.store.answers import CONV_COLUMNS
 from bot.store.records import Conversation, Member, Team
+from bot.store.tables import Tables
 
 _MEMBER = (
     "SELECT m.id, m.user, m.name, m.address, m.last_seen, t.id, t.platform, t.workspace,"
@@ -65,18 +64,8 @@ def _conversation_from(row: tuple[Any, ...]) -> Conversation:
     )
 
 
-class MemberTables:
+class MemberTables(Tables):
     """Teams, members and conversations in the SQLite store; `SQLiteStore` supplies the plumbing."""
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def now(self) -> str:
-        raise NotImplementedError
-
-    def transaction(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
 
     # --- teams and members ----------------------------------------------------------------
 
