@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.checkins.extension import install
 from bot.checkins.next_steps import Offer, choose_next
 from bot.checkins.service import CheckIns
 from bot.clock import ManualClock, iso
@@ -27,16 +26,6 @@ LISTEN_TO_ENGAGE = [
     " discussions a week there as a helpful expert rather than a seller.",
     "You keep a rhythm (monthly): name the one person who owns it, and a stand-in for holidays.",
 ]
-
-
-@pytest.fixture
-def checkins(coach: Coach) -> CheckIns:
-    return install(coach)
-
-
-@pytest.fixture
-def sender() -> FakeSender:
-    return FakeSender()
 
 
 async def check_in(

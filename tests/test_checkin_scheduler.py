@@ -52,16 +52,6 @@ NEXT = datetime(2026, 11, 30, 9, 30, tzinfo=BERLIN)
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def checkins(coach: Coach) -> CheckIns:
-    return install(coach)
-
-
-@pytest.fixture
-def sender() -> FakeSender:
-    return FakeSender()
-
-
 def berlin(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=BERLIN)
 
