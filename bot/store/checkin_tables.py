@@ -45,7 +45,7 @@ class CheckinTables(Tables):
         ).fetchone()
         if row is None:
             return None
-        return tuple(row[:10]), parse_iso(row[10]) if row[10] else None
+        return ScheduleColumns(*row[:10]), parse_iso(row[10]) if row[10] else None
 
     def save_schedule_columns(
         self, team_id: int, columns: ScheduleColumns, due: datetime | None, *, by: str | None
@@ -63,7 +63,7 @@ class CheckinTables(Tables):
             " updated_at = excluded.updated_at, updated_by = excluded.updated_by",
             (
                 team_id,
-                *columns,
+                *columns.values(),
                 iso(due) if due else None,
                 self.now(),
                 by,
@@ -79,7 +79,7 @@ class CheckinTables(Tables):
             " WHERE next_due IS NOT NULL AND next_due <= ? ORDER BY next_due LIMIT ?",
             (iso(now), limit),
         ).fetchall()
-        return [(row[0], tuple(row[1:11]), parse_iso(row[11])) for row in rows]
+        return [(row[0], ScheduleColumns(*row[1:11]), parse_iso(row[11])) for row in rows]
 
     def team_zone(self, team_id: int) -> str:
         row = self._conn.execute("SELECT timezone FROM teams WHERE id = ?", (team_id,)).fetchone()
