@@ -25,6 +25,12 @@ def member_key(team: str, user: str) -> MemberKey:
     return MemberKey(PLATFORM, WORKSPACE, user, team)
 
 
+def incoming(key: MemberKey, text: str) -> Incoming:
+    """A typed line as a message. A terminal member's address is their user name: check-ins
+    for them are printed by `coffee-coach tick` and answered with `coffee-coach chat`."""
+    return Incoming(key=key, text=text, dm_address=key.user)
+
+
 def default_user() -> str:
     return os.environ.get("USER") or os.environ.get("USERNAME") or "me"
 
@@ -72,7 +78,7 @@ class ConsoleChat:
         return _BOLD.sub("\x1b[1m\\1\x1b[0m" if self.interactive else "\\1", text)
 
     def send(self, text: str) -> None:
-        self.show(self.coach.handle(Incoming(key=self.key, text=text)).replies)
+        self.show(self.coach.handle(incoming(self.key, text)).replies)
 
     def run(self) -> int:
         self.send("start")

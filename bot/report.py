@@ -9,7 +9,7 @@ from bot.clock import parse_iso
 from bot.coaching import Coaching as Coach
 from bot.ladder import place, read_answers, team_rung
 from bot.messages import CheckinRound, QuestionView, StageCard, TeamReportCard
-from bot.store import Answer, Interview, Team
+from bot.store import Answer, Interview, StoredPlacement, Team
 from bot.summary import (
     MemberView,
     customer_groups,
@@ -44,11 +44,11 @@ def interviews(coach: Coach, team: Team) -> list[Interview]:
     return result
 
 
-def latest_placements(coach: Coach, team: Team) -> dict[int, dict[str, object]]:
-    latest: dict[int, dict[str, object]] = {}
+def latest_placements(coach: Coach, team: Team) -> dict[int, StoredPlacement]:
+    latest: dict[int, StoredPlacement] = {}
     for row in coach.store.placements(team.id):
-        if row["member_id"] is not None:
-            latest[int(row["member_id"])] = row
+        if row.member_id is not None:
+            latest[row.member_id] = row
     return latest
 
 
@@ -64,13 +64,13 @@ def team_business_model(found: list[Interview]) -> str | None:
 def team_stage(coach: Coach, team: Team, found: list[Interview]) -> StageCard | None:
     """The team's rung (the lower median of its members') with a member's evidence for it."""
     placed = latest_placements(coach, team)
-    rung = team_rung([int(str(p["rung"])) for p in placed.values()])
+    rung = team_rung([p.rung for p in placed.values()])
     if rung is None:
         return None
     model = team_business_model(found)
     for interview in found:
         row = placed.get(interview.member.id)
-        if row is not None and int(str(row["rung"])) == rung:
+        if row is not None and row.rung == rung:
             placement = place(
                 interview.answers, ladder=coach.ladder, flow=coach.interview, business_model=model
             )
@@ -123,15 +123,13 @@ def team_report(coach: Coach, team: Team) -> TeamReportCard:
         )
     placed = latest_placements(coach, team)
     placements = tuple(
-        (names.get(member_id, str(row["user"])), str(row["stage"]))
-        for member_id, row in placed.items()
+        (names.get(member_id, str(row.user)), row.stage) for member_id, row in placed.items()
     )
     commitments = tuple(
-        (str(c["name"] or c["user"]), f"{c['action']} ({c['status']})")
-        for c in coach.store.commitments(team_id=team.id)
+        (c.who, f"{c.action} ({c.status})") for c in coach.store.commitments(team_id=team.id)
     )
     stage = team_stage(coach, team, found)
-    stages = {member_id: str(row["stage"]) for member_id, row in placed.items()}
+    stages = {member_id: row.stage for member_id, row in placed.items()}
     views = [
         MemberView(
             name=names[i.member.id],
@@ -181,14 +179,14 @@ def stage_history(coach: Coach, team: Team) -> tuple[tuple[str, str], ...]:
     latest: dict[int, int] = {}
     history: list[tuple[str, str]] = []
     for row in coach.store.placements(team.id):
-        if row["member_id"] is None:
+        if row.member_id is None:
             continue
-        latest[int(row["member_id"])] = int(row["rung"])
+        latest[row.member_id] = row.rung
         rung = team_rung(list(latest.values()))
         assert rung is not None
         name = coach.ladder.stage(rung).name
         if not history or history[-1][1] != name:
-            history.append((str(row["created_at"])[:10], name))
+            history.append((row.created_at[:10], name))
     return tuple(history)
 
 
@@ -207,7 +205,7 @@ def checkin_rounds(coach: Coach, team: Team) -> tuple[CheckinRound, ...]:
 
 def team_rung_line(coach: Coach, team: Team) -> str:
     placed = latest_placements(coach, team)
-    rung = team_rung([int(str(p["rung"])) for p in placed.values()])
+    rung = team_rung([p.rung for p in placed.values()])
     members = len(coach.store.members(team.id))
     if rung is None:
         return f"Team {team.label} has no rung yet: nobody has finished the interview."

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
+from adapters.console import incoming as terminal
 from bot.checkins.scheduler import PassReport, Scheduler
 from bot.checkins.service import CheckIns
 from bot.engine import Coach
-from bot.messages import Incoming, MemberKey, Outgoing, Undeliverable
+from bot.messages import MemberKey, Outgoing, Undeliverable
 from tests.interview import run_interview
 
 TEAM = "bakers"
@@ -48,7 +50,7 @@ class FakeSender:
 
 def join(coach: Coach, user: str, *, zone: str | None = "Europe/Berlin", team: str = TEAM) -> None:
     """The member's first message, carrying the zone their platform reports."""
-    coach.handle(Incoming(key=key(user, team), text="help", timezone=zone))
+    coach.handle(replace(terminal(key(user, team), "help"), timezone=zone))
 
 
 def interviewed_team(

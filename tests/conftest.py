@@ -1,4 +1,5 @@
-"""Shared fixtures: a real store on a temporary SQLite file, a coach, a controllable clock."""
+"""Shared fixtures: a real store on a temporary SQLite file, a coach, a controllable clock,
+the coach's check-ins and a recording Sender."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.checkins.extension import install
+from bot.checkins.service import CheckIns
 from bot.clock import ManualClock
 from bot.engine import Coach
 from bot.messages import Incoming, MemberKey, Turn
 from bot.store import SQLiteStore, Store
+from tests.checkin_support import FakeSender
 
 
 @pytest.fixture
@@ -34,6 +38,16 @@ def store(db_path: Path, clock: ManualClock) -> Iterator[Store]:
 @pytest.fixture
 def coach(store: Store) -> Coach:
     return Coach(store)
+
+
+@pytest.fixture
+def checkins(coach: Coach) -> CheckIns:
+    return install(coach)
+
+
+@pytest.fixture
+def sender() -> FakeSender:
+    return FakeSender()
 
 
 class Member:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from adapters.console import incoming as terminal
 from bot.engine import Coach
 from bot.messages import Incoming, MemberKey, Turn
 
@@ -50,7 +51,8 @@ def run_interview(
 ) -> list[Turn]:
     """Answer every question; returns the turns, the last one closing the interview."""
     given = {**ANSWERS, **(PLAIN if rung < 4 else {}), **(answers or {})}
-    turns = [coach.handle(Incoming(key=key, text="start"))]
+    # The first message comes as the terminal door sends it: with the member's address.
+    turns = [coach.handle(terminal(key, "start"))]
     turns.append(coach.handle(Incoming(key=key, text=model)))
     for question in ANSWERS:
         turns.append(coach.handle(Incoming(key=key, text=given[question])))

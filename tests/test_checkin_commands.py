@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.checkins import agenda
-from bot.checkins.extension import install
 from bot.checkins.schedules import Schedule
 from bot.checkins.service import CheckIns
 from bot.cli import main
@@ -25,11 +24,6 @@ from tests.interview import ANSWERS
 from tests.sqlite_support import connection
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-@pytest.fixture
-def checkins(coach: Coach) -> CheckIns:
-    return install(coach)
 
 
 def say(coach: Coach, text: str, user: str = "ann", **kw: object) -> str:

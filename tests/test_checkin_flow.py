@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.checkins.extension import install
 from bot.checkins.next_steps import Offer, choose_next
 from bot.checkins.service import CheckIns
 from bot.clock import ManualClock, iso
@@ -27,16 +26,6 @@ LISTEN_TO_ENGAGE = [
     " discussions a week there as a helpful expert rather than a seller.",
     "You keep a rhythm (monthly): name the one person who owns it, and a stand-in for holidays.",
 ]
-
-
-@pytest.fixture
-def checkins(coach: Coach) -> CheckIns:
-    return install(coach)
-
-
-@pytest.fixture
-def sender() -> FakeSender:
-    return FakeSender()
 
 
 async def check_in(
@@ -62,8 +51,7 @@ def steps(store: Store, user: str = "ann") -> list[tuple[str, str]]:
     member = store.member(key(user))
     assert member is not None
     return [
-        (str(c["action"]), str(c["status"]))
-        for c in store.commitments(team_id=member.team.id, member_id=member.id)
+        (c.action, c.status) for c in store.commitments(team_id=member.team.id, member_id=member.id)
     ]
 
 

@@ -13,7 +13,6 @@ from adapters.slack.blocks import report_blocks
 from adapters.slack.home import home_view
 from adapters.teams.cards import card_for
 from bot.checkins import agenda
-from bot.checkins.extension import install
 from bot.checkins.service import CheckIns
 from bot.clock import ManualClock
 from bot.engine import Coach
@@ -30,11 +29,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 FIRST = datetime(2026, 11, 30, 9, 30, tzinfo=BERLIN)
 ROUNDS = (CheckinRound(date(2026, 11, 30), 3, 1), CheckinRound(date(2026, 12, 7), 3, 2))
 LINE = "Check-ins answered: 1 of 3 (2026-11-30) · 2 of 3 (2026-12-07)"
-
-
-@pytest.fixture
-def checkins(coach: Coach) -> CheckIns:
-    return install(coach)
 
 
 def the_team(store: Store) -> Team:

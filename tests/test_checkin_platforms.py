@@ -144,7 +144,7 @@ async def test_a_slack_check_in_arrives_in_the_dm_and_is_answered_with_its_butto
     await slack.press("U1", "Yes, I'm in")
     texts = " ".join(m.text for m in slack.api.conversation(dm_channel("U1"))[-2:])
     assert "Committed:" in texts
-    statuses = [c["status"] for c in coach.store.commitments(team_id=member.team.id)]
+    statuses = [c.status for c in coach.store.commitments(team_id=member.team.id)]
     assert statuses == ["done", "open"]
     assert (await scheduler_pass(slack.app, checkins)).sent == 0
 

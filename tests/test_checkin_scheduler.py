@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestServer
 
+from adapters.console import incoming as terminal
 from bot.checkins import agenda
 from bot.checkins.extension import install
 from bot.checkins.scheduler import FIRST_RETRY, LEASE, MAX_ATTEMPTS, Scheduler
@@ -49,16 +50,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 # the interviews is the next Monday at 09:30 Berlin time.
 NEXT = datetime(2026, 11, 30, 9, 30, tzinfo=BERLIN)
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def checkins(coach: Coach) -> CheckIns:
-    return install(coach)
-
-
-@pytest.fixture
-def sender() -> FakeSender:
-    return FakeSender()
 
 
 def berlin(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
@@ -279,7 +270,7 @@ async def test_snooze_skips_check_ins_until_the_date_and_opting_out_stops_them(
 def stall(coach: Coach, user: str = "cem", *, answers: int = 3) -> None:
     """Start the interview, answer a few questions, stop."""
     join(coach, user)
-    coach.handle(Incoming(key=key(user), text="start"))
+    coach.handle(terminal(key(user), "start"))
     coach.handle(Incoming(key=key(user), text="b2b"))
     for question in list(ANSWERS)[:answers]:
         coach.handle(Incoming(key=key(user), text=ANSWERS[question]))

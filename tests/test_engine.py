@@ -273,8 +273,8 @@ def test_the_whole_interview_ends_with_summary_rung_actions_and_commitments(
     found = store.member(ann.key)
     assert found is not None
     commitments = store.commitments(team_id=found.team.id)
-    assert [c["action"] for c in commitments] == list(stage.actions[:2])
-    assert all(c["stage"] == "Engage" for c in commitments)
+    assert [c.action for c in commitments] == list(stage.actions[:2])
+    assert all(c.stage == "Engage" for c in commitments)
     conv = store.conversation(found.id)
     assert conv is not None and conv.status == "done"
     assert "complete" in ann.text("start")
@@ -291,7 +291,7 @@ def test_editing_a_finished_interview_re_places_the_member(
     assert card.stage == "Engage"
     found = store.member(ann.key)
     assert found is not None
-    assert [p["stage"] for p in store.placements(found.team.id)] == ["Publish", "Engage"]
+    assert [p.stage for p in store.placements(found.team.id)] == ["Publish", "Engage"]
 
 
 def test_forget_asks_first_then_deletes_only_that_member(

@@ -38,6 +38,27 @@ def test_a_newer_schema_is_refused_and_the_file_left_alone(tmp_path: Path) -> No
     assert path.read_bytes() == before
 
 
+def test_terminal_members_stored_before_version_3_get_their_user_name_as_address(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v2.db"
+    store = SQLiteStore(path)
+    with store.transaction():
+        store.ensure_member(MemberKey("console", "local", "ann", "bakers"))
+        store.ensure_member(ANN)
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    terminal = store.member(MemberKey("console", "local", "ann", "bakers"))
+    slack = store.member(ANN)
+    assert terminal is not None and terminal.address == "ann"
+    assert slack is not None and slack.address is None
+    store.close()
+
+
 def test_a_corrupt_file_is_refused_and_not_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "corrupt.db"
     path.write_bytes(b"this is not a database at all" * 100)

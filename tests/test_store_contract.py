@@ -14,7 +14,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.messages import MemberKey, TeamKey
-from bot.store import CHECKIN, SENT, Prefs, Store
+from bot.store import CHECKIN, SENT, Prefs, ScheduleColumns, Store
 from tests.store_backends import BACKENDS, Backend
 
 ANN = MemberKey("slack", "T1", "U_ANN", "C_MKT")
@@ -143,7 +143,9 @@ class TestStoreContract:
     ) -> None:
         team = any_store.ensure_member(ANN).team
         assert any_store.schedule_columns(team.id) is None
-        columns = ("weekly", 0, "09:30", 1, "2026-01-05", "UTC", "0,1,2,3,4", "20:00", "08:00", 4)
+        columns = ScheduleColumns(
+            "weekly", 0, "09:30", 1, "2026-01-05", "UTC", "0,1,2,3,4", "20:00", "08:00", 4
+        )
         due = clock.now() + timedelta(days=1)
         with any_store.transaction():
             any_store.save_schedule_columns(team.id, columns, due, by="U_ANN")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -29,18 +29,10 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncBoltRequest
 from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
-from slack_sdk.oauth.installation_store.async_cacheable_installation_store import (
-    AsyncCacheableInstallationStore,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import (
     SlackMessage,
-    Upload,
     _fallback,
     messages_for,
     plain_text,
@@ -52,17 +44,14 @@ from adapters.slack.names import (
     ACTION,
     ANSWERED_IN_PLACE,
     COMMAND,
-    DEFAULT_API_URL,
     MAX_BLOCKS,
     NAV_ACTION,
     NOT_IN_CHANNEL,
     PLATFORM,
     REPORT,
     SENT_TO_DM,
-    UNDELIVERABLE,
 )
 from adapters.slack.payloads import (
-    Profile,
     _action,
     _workspace,
     action_incoming,
@@ -73,17 +62,10 @@ from adapters.slack.payloads import (
     signature_ok,
     with_profile,
 )
-from adapters.slack.queue import ChannelQueue, logged
+from adapters.slack.queue import logged
+from adapters.slack.webapi import SlackWebApi
 from bot.config import Config
-from bot.messages import (
-    Incoming,
-    MemberKey,
-    Outgoing,
-    Reply,
-    Sender,
-    Turn,
-    Undeliverable,
-)
+from bot.messages import MemberKey, Reply, Sender, Turn
 from bot.pacing import ConversationPacer
 from bot.port import Port
 from bot.render import reply_text
@@ -94,7 +76,7 @@ log = logging.getLogger("coffee_coach.slack")
 # --- the door -----------------------------------------------------------------------------
 
 
-class SlackDoor:
+class SlackDoor(SlackWebApi):
     """Coffee Coach in Slack: the bolt app, its listeners, and the proactive `Sender`."""
 
     platform = PLATFORM
@@ -112,25 +94,9 @@ class SlackDoor:
         oauth_db: str | None = None,
         pacer: ConversationPacer | None = None,
     ) -> None:
-        self.coach = coach
-        self.config = config
-        # About one post per second per channel, Slack's limit for chat.postMessage.
-        self.pacer = pacer or ConversationPacer(rate=1, per_s=1.0)
-        self.queue = ChannelQueue()
-        self._dms: dict[tuple[str, str], str] = {}
-        self._profiles: dict[tuple[str, str], Profile] = {}
+        super().__init__(coach, config, pacer)
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
-        base_url = config.slack_api_url or DEFAULT_API_URL
-        self.client = AsyncWebClient(
-            token=None if self.multi_workspace else config.slack_bot_token,
-            base_url=base_url if base_url.endswith("/") else base_url + "/",
-            retry_handlers=[
-                AsyncConnectionErrorRetryHandler(),
-                AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            ],
-        )
-        self.installations: AsyncCacheableInstallationStore | None = None
         self.bolt = self._bolt_app(oauth_db or config.db)
         self.bolt.command(COMMAND)(self._on_command)
         self.bolt.event("message")(self._on_message)
@@ -138,10 +104,6 @@ class SlackDoor:
         self.bolt.event("app_uninstalled")(self._on_uninstalled)
         self.bolt.event("tokens_revoked")(self._on_tokens_revoked)
         self.bolt.action(re.compile("^" + re.escape(ACTION)))(self._on_action)
-
-    @property
-    def multi_workspace(self) -> bool:
-        return bool(self.config.slack_client_id and self.config.slack_client_secret)
 
     def _bolt_app(self, path: str) -> AsyncApp:
         config = self.config
@@ -386,120 +348,6 @@ class SlackDoor:
             await AsyncTokenRevocationListeners(self.installations).handle_tokens_revoked_events(
                 event, context
             )
-
-    def _forget_workspace(self, workspace: str) -> None:
-        for cache in (self._dms, self._profiles):
-            for key in [k for k in cache if k[0] == workspace]:
-                del cache[key]
-
-    # --- Web API --------------------------------------------------------------------------
-
-    async def _post(self, client: AsyncWebClient, channel: str, replies: Sequence[Reply]) -> None:
-        for item in messages_for(replies):
-            if isinstance(item, Upload):
-                await client.files_upload_v2(
-                    channel=channel,
-                    filename=item.file.name,
-                    title=item.file.name,
-                    content=item.file.content,
-                    initial_comment=item.comment or None,
-                )
-                continue
-            await self.pacer.wait(channel)
-            await client.chat_postMessage(channel=channel, text=item.text, blocks=list(item.blocks))
-
-    async def _ephemeral(
-        self, client: AsyncWebClient, channel: str, user: str, replies: Sequence[Reply]
-    ) -> None:
-        for item in messages_for(replies):
-            if isinstance(item, SlackMessage):
-                await client.chat_postEphemeral(
-                    channel=channel, user=user, text=item.text, blocks=list(item.blocks)
-                )
-
-    async def _dm(self, client: AsyncWebClient, workspace: str, user: str) -> str:
-        """The member's DM channel with the app: remembered, stored, or opened now."""
-        known = self._known_dm(workspace, user)
-        if known is None:
-            response = await client.conversations_open(users=user)
-            known = str(response["channel"]["id"])
-            self._dms[(workspace, user)] = known
-        return known
-
-    def _known_dm(self, workspace: str, user: str) -> str | None:
-        known = self._dms.get((workspace, user))
-        if known is None:
-            stored = self.coach.known_address(MemberKey(PLATFORM, workspace, user))
-            if stored:
-                known = self._dms[(workspace, user)] = stored
-        return known
-
-    async def _profile(self, client: AsyncWebClient, workspace: str, user: str) -> Profile:
-        profile = self._profiles.get((workspace, user))
-        if profile is not None:
-            return profile
-        try:
-            info = (await client.users_info(user=user))["user"]
-        except SlackApiError as error:
-            log.warning("Slack: users.info %s failed: %s", user, error.response.get("error"))
-            return Profile()
-        names = info.get("profile") or {}
-        profile = Profile(
-            name=names.get("display_name") or info.get("real_name") or info.get("name"),
-            timezone=info.get("tz"),
-            is_admin=bool(info.get("is_admin") or info.get("is_owner")),
-        )
-        self._profiles[(workspace, user)] = profile
-        return profile
-
-    def _cached_profile(self, client: AsyncWebClient, incoming: Incoming) -> Profile:
-        """The member's profile if known; otherwise fetched for next time, not waited for."""
-        key = (incoming.key.workspace, incoming.key.user)
-        profile = self._profiles.get(key)
-        if profile is None:
-            self.queue.spawn(logged(self._profile(client, *key), "users.info"))
-            return Profile()
-        return profile
-
-    # --- Sender ---------------------------------------------------------------------------
-
-    def messages(self, outgoing: Outgoing) -> int:
-        """A check-in's replies are packed into as few posts as Slack allows."""
-        return len(messages_for(outgoing.replies))
-
-    async def send(self, outgoing: Outgoing) -> None:
-        """Post the coach's own messages to a stored address, in order and paced.
-
-        Multi-workspace installs need `outgoing.key` to pick the workspace's bot token.
-        Raises `Undeliverable` when Slack's answer cannot change on a retry (the channel is
-        gone, the bot was removed, the member deactivated), and the Web API's error otherwise,
-        so the scheduler can record it and try again.
-        """
-        client = await self._client_for(outgoing.key)
-        channel = outgoing.address
-        try:
-            await self.queue.submit(channel, lambda: self._post(client, channel, outgoing.replies))
-        except SlackApiError as error:
-            code = error.response.get("error")
-            if code in UNDELIVERABLE:
-                raise Undeliverable(f"Slack answered {code} for {channel}") from error
-            raise
-
-    async def _client_for(self, key: MemberKey | None) -> AsyncWebClient:
-        if self.installations is None:
-            return self.client
-        if key is None:
-            raise ValueError("a multi-workspace Slack send needs Outgoing.key")
-        bot = await self.installations.async_find_bot(enterprise_id=None, team_id=key.workspace)
-        if bot is None:
-            # Uninstalling deletes the workspace's installation: nobody is left to send as.
-            raise Undeliverable(f"Coffee Coach is not installed in Slack workspace {key.workspace}")
-        return AsyncWebClient(
-            token=bot.bot_token,
-            base_url=self.client.base_url,
-            session=self.client.session,
-            retry_handlers=list(self.client.retry_handlers),
-        )
 
 
 SLACK_DOOR: web.AppKey[SlackDoor] = web.AppKey("slack_door", SlackDoor)

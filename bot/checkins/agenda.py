@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time
+from typing import cast
 
-from bot.checkins.schedules import QuietHours, Rhythm, Schedule, next_due
+from bot.checkins.schedules import Cadence, QuietHours, Rhythm, Schedule, next_due
 from bot.messages import Choice, MemberKey, Outgoing, Reply
 from bot.store import (
     ScheduleColumns,
@@ -21,33 +22,35 @@ from bot.zones import canonical_zone
 
 def _schedule(row: ScheduleColumns) -> Schedule:
     return Schedule(
-        cadence=row[0],
-        weekday=row[1],
-        at=time.fromisoformat(row[2]),
-        day=row[3],
-        anchor=date.fromisoformat(row[4]),
-        stage_check_every=row[9],
+        cadence=cast(Cadence, row.cadence),
+        weekday=row.weekday,
+        at=time.fromisoformat(row.local_time),
+        day=row.day,
+        anchor=date.fromisoformat(row.anchor),
+        stage_check_every=row.stage_check_every,
         rhythm=Rhythm(
-            zone=row[5],
-            working_days=frozenset(int(d) for d in row[6].split(",")),
-            quiet=QuietHours(time.fromisoformat(row[7]), time.fromisoformat(row[8])),
+            zone=row.timezone,
+            working_days=frozenset(int(d) for d in row.working_days.split(",")),
+            quiet=QuietHours(
+                time.fromisoformat(row.quiet_start), time.fromisoformat(row.quiet_end)
+            ),
         ),
     )
 
 
 def _schedule_values(schedule: Schedule) -> ScheduleColumns:
     rhythm = schedule.rhythm
-    return (
-        schedule.cadence,
-        schedule.weekday,
-        schedule.at.isoformat("minutes"),
-        schedule.day,
-        schedule.anchor.isoformat(),
-        rhythm.zone,
-        ",".join(str(d) for d in sorted(rhythm.working_days)),
-        rhythm.quiet.start.isoformat("minutes"),
-        rhythm.quiet.end.isoformat("minutes"),
-        schedule.stage_check_every,
+    return ScheduleColumns(
+        cadence=schedule.cadence,
+        weekday=schedule.weekday,
+        local_time=schedule.at.isoformat("minutes"),
+        day=schedule.day,
+        anchor=schedule.anchor.isoformat(),
+        timezone=rhythm.zone,
+        working_days=",".join(str(d) for d in sorted(rhythm.working_days)),
+        quiet_start=rhythm.quiet.start.isoformat("minutes"),
+        quiet_end=rhythm.quiet.end.isoformat("minutes"),
+        stage_check_every=schedule.stage_check_every,
     )
 
 

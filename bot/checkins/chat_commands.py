@@ -16,7 +16,7 @@ from bot.checkins import agenda
 from bot.checkins.schedules import Rhythm, Schedule, ScheduleError, default_schedule, localize
 from bot.checkins.settings import USAGE, apply_change, describe_days, parse_change, parse_date
 from bot.clock import parse_iso
-from bot.engine import INTERVIEW, Coach, Step
+from bot.engine import INTERVIEW, Coach, CoachCore, Step
 from bot.messages import Reply
 from bot.store import Member, Store
 from bot.zones import canonical_zone, today_in
@@ -53,7 +53,7 @@ class CheckInCommands:
         self.store = checkins.store
         self.clock = checkins.coach.clock
 
-    def command(self, coach: Coach, step: Step, text: str) -> bool:
+    def command(self, coach: CoachCore, step: Step, text: str) -> bool:
         # Messages carry the zone the platform reports: keep it (for quiet hours) when it
         # changed, without a write on every message.
         zone = canonical_zone(step.msg.timezone)

@@ -11,6 +11,7 @@ from bot.engine import (
     INTERVIEW,
     AroundHook,
     Coach,
+    CoachCore,
     EnterHook,
     Step,
 )
@@ -47,7 +48,7 @@ class CheckInExtension:
 def _replacing(hook: EnterHook) -> AroundHook:
     """An around hook that runs `hook` instead of the engine's own."""
 
-    def run(coach: Coach, step: Step, flow: Flow, proceed: Callable[[], None]) -> None:
+    def run(coach: CoachCore, step: Step, flow: Flow, proceed: Callable[[], None]) -> None:
         hook(coach, step, flow)
 
     return run

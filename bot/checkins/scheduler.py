@@ -26,9 +26,10 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from bot.checkins import agenda
+from bot.checkins.deliveries import Defer, Skip
 from bot.checkins.extension import install
 from bot.checkins.schedules import catch_up, next_due
-from bot.checkins.service import CheckIns, Defer, Skip
+from bot.checkins.service import CheckIns
 from bot.engine import Coach
 from bot.messages import Outgoing, Sender, Undeliverable
 from bot.pacing import Pacer

@@ -5,37 +5,35 @@
 check-in (record how the last step went, pick the next one, store the new commitment and,
 with a stage check, a new placement); turning check-ins on after a team's first completed
 interview; and a celebration in the team's place when the team moves up the ladder. The
-scheduler asks `CheckIns.prepare` for the message each due delivery carries.
+scheduler asks `CheckIns.prepare` (in `deliveries.py`) for the message each due delivery
+carries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from bot.checkins import agenda
+from bot.checkins.deliveries import CHECKIN_FLOW, STAGE_FLOW, CheckInDeliveries
 from bot.checkins.next_steps import choose_next, load_smaller_steps
-from bot.checkins.schedules import Rhythm, add_working_days, default_schedule, deliverable
-from bot.clock import iso, parse_iso
+from bot.checkins.schedules import default_schedule
 from bot.engine import (
-    ACTIVE,
     INTERVIEW,
     Coach,
+    CoachCore,
     ConflictError,
     Step,
     business_model,
     fill,
 )
 from bot.ladder import Placement, place, read_answers, team_rung
-from bot.messages import Choice, MemberKey, Outgoing, Reply
+from bot.messages import Reply
 from bot.report import latest_placements
-from bot.store import CELEBRATION, CHECKIN, REMINDER, Answer, Conversation, Delivery, Member, Team
+from bot.store import CELEBRATION, Answer, Conversation, Member, Team
 from bot.zones import today_in
 from flows import Flow
 
-CHECKIN_FLOW, STAGE_FLOW = "checkin", "checkin_stage"
 CHECKIN_FLOWS = (CHECKIN_FLOW, STAGE_FLOW)
 HELP = {
     "schedule": "the team's check-in schedule; the lead changes it, as in"
@@ -45,10 +43,6 @@ HELP = {
     "checkin now": "the lead starts a check-in for the whole team",
     "stage check": "re-run the short stage check now",
 }
-# Working days of silence before the first and the second (last) interview reminder.
-REMIND_AFTER = (2, 5)
-# A member who finished the interview this recently is not checked in with yet.
-SETTLE = timedelta(days=1)
 # Commitment statuses: still on the member's list, and what a check-in can set.
 LIVE = ("open", "partly", "not_yet")
 REPLACED = "replaced"
@@ -64,25 +58,7 @@ OFFER = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Skip:
-    """The delivery is not sent, for a reason worth keeping."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Defer:
-    """The delivery is not sent yet; it is due again at `due`."""
-
-    due: datetime
-    detail: Mapping[str, Any]
-
-
-Prepared = Outgoing | Skip | Defer
-
-
-class CheckIns:
+class CheckIns(CheckInDeliveries):
     """The check-in side of one coach: its commands, its hooks, and its deliveries."""
 
     def __init__(self, coach: Coach) -> None:
@@ -116,159 +92,6 @@ class CheckIns:
         context = self.context(member, round_key=None)
         return self.coach.begin_flow(member.key, STAGE_FLOW, context).replies
 
-    # --- rounds and deliveries ----------------------------------------------------------
-
-    def start_round(self, team_id: int, occurrence: datetime) -> int:
-        """Queue one check-in per member for an occurrence; returns how many were queued."""
-        round_ = iso(occurrence)
-        queued = 0
-        for member_id in self.store.checkin_members(team_id):
-            self.store.supersede(member_id, CHECKIN)
-            rhythm = agenda.rhythm_for(self.store, team_id, member_id)
-            queued += self.store.enqueue(
-                key=f"{CHECKIN}:{member_id}:{round_}",
-                kind=CHECKIN,
-                team_id=team_id,
-                member_id=member_id,
-                due=deliverable(occurrence, rhythm),
-                detail={"round": round_},
-            )
-        if queued:
-            self.changed()
-        return queued
-
-    def watch_interviews(self, limit: int) -> int:
-        """Queue the first reminder for each interview started since the last look."""
-        found = self.store.new_interviews(limit)
-        for conversation, member_id, team_id, activity in found:
-            self._queue_reminder(conversation, member_id, team_id, 1, activity)
-        return len(found)
-
-    def _queue_reminder(
-        self, conversation: int, member_id: int, team_id: int, n: int, basis: datetime
-    ) -> None:
-        rhythm = agenda.rhythm_for(self.store, team_id, member_id)
-        self.store.enqueue(
-            key=f"{REMINDER}:{conversation}:{n}",
-            kind=REMINDER,
-            team_id=team_id,
-            member_id=member_id,
-            due=deliverable(add_working_days(basis, REMIND_AFTER[n - 1], rhythm), rhythm),
-            detail={"conversation": conversation, "n": n, "basis": iso(basis)},
-        )
-
-    def prepare(self, delivery: Delivery, now: datetime) -> Prepared:
-        """The message a due delivery carries now, or why it is skipped or deferred.
-
-        Runs inside the claiming transaction: a check-in's conversation starts in the same
-        commit that claims it.
-        """
-        if delivery.kind == CELEBRATION:
-            return self._prepare_celebration(delivery, now)
-        assert delivery.member_id is not None
-        member = self.store.member_by_id(delivery.member_id)
-        if member is None:
-            return Skip("the member was removed")
-        prefs = self.store.prefs_of(member.id)
-        if prefs.opted_out:
-            return Skip("opted out")
-        rhythm = agenda.rhythm_for(self.store, member.team.id, member.id)
-        address = member.address or (member.user if member.team.platform == "console" else None)
-        if delivery.kind == REMINDER:
-            return self._prepare_reminder(
-                delivery, member, address, rhythm, prefs.snoozed_until, now
-            )
-        if prefs.snoozed(now):
-            return Skip("snoozed")
-        latest = self.store.conversation(member.id)
-        interview = self.store.conversation(member.id, flow=INTERVIEW)
-        if interview is None or interview.status != "done":
-            return Skip("has not finished the interview")
-        if latest is not None and latest.flow == INTERVIEW and latest.status in ACTIVE:
-            return Skip("is doing the interview again")
-        if now - parse_iso(interview.updated_at) < SETTLE:
-            return Skip("finished the interview less than a day ago")
-        if address is None:
-            return Skip("no direct-message address yet")
-        if (later := deliverable(now, rhythm)) > now:
-            return Defer(later, delivery.detail)
-        found = agenda.schedule_of(self.store, member.team.id)
-        every = found[0].stage_check_every if found else 0
-        count = self.store.checkin_count(member.id) + 1
-        flow = STAGE_FLOW if every and count % every == 0 else CHECKIN_FLOW
-        context = self.context(member, round_key=delivery.detail.get("round"))
-        turn = self.coach.begin_flow(member.key, flow, context)
-        return Outgoing(address=address, replies=tuple(turn.replies), key=member.key)
-
-    def recheck(self, delivery: Delivery, now: datetime) -> Skip | Defer | None:
-        """A retry resends its claimed message, but still never after an opt-out or at night."""
-        if delivery.member_id is not None and self.store.prefs_of(delivery.member_id).opted_out:
-            return Skip("opted out")
-        rhythm = agenda.rhythm_for(self.store, delivery.team_id, delivery.member_id)
-        if (later := deliverable(now, rhythm)) > now:
-            return Defer(later, delivery.detail)
-        return None
-
-    def _prepare_reminder(
-        self,
-        delivery: Delivery,
-        member: Member,
-        address: str | None,
-        rhythm: Rhythm,
-        snoozed_until: datetime | None,
-        now: datetime,
-    ) -> Prepared:
-        detail = delivery.detail
-        n = int(detail["n"])
-        conv = self.store.conversation(member.id, flow=INTERVIEW)
-        if conv is None or conv.id != detail["conversation"] or conv.status not in ACTIVE:
-            return Skip("the interview was finished or restarted")
-        activity = parse_iso(conv.updated_at)
-        if activity > parse_iso(detail["basis"]):
-            # The member carried on since: the silence is counted from their last answer.
-            due = add_working_days(activity, REMIND_AFTER[n - 1], rhythm)
-            return Defer(deliverable(due, rhythm), {**detail, "basis": iso(activity)})
-        if snoozed_until is not None and now < snoozed_until:
-            return Defer(deliverable(snoozed_until, rhythm), detail)
-        if address is None:
-            return Skip("no direct-message address yet")
-        if (later := deliverable(now, rhythm)) > now:
-            return Defer(later, detail)
-        if n < len(REMIND_AFTER):
-            self._queue_reminder(conv.id, member.id, member.team.id, n + 1, activity)
-        where = self._where(conv)
-        last = "" if n < len(REMIND_AFTER) else " This is my last reminder."
-        text = (
-            f"Hi {member.label}, you started the coffee interview with me and stopped at"
-            f" {where}. Your answers so far are saved; carry on whenever you're ready and"
-            " you'll get your team's rung and next steps at the end."
-            f"{last} Reply `opt out` if you'd rather I didn't remind you."
-        )
-        choices = (Choice("Carry on", "start", "primary"),)
-        return Outgoing(address=address, replies=(Reply(text, choices=choices),), key=member.key)
-
-    def _prepare_celebration(self, delivery: Delivery, now: datetime) -> Prepared:
-        team = self.store.team_by_id(delivery.team_id)
-        if team is None or not team.address:
-            return Skip("the team has no shared channel or chat to celebrate in")
-        rhythm = agenda.rhythm_for(self.store, team.id, None)
-        if (later := deliverable(now, rhythm)) > now:
-            return Defer(later, delivery.detail)
-        # The key names the workspace, for adapters that hold a token per workspace.
-        key = MemberKey(team.platform, team.workspace, team.lead or "", team.team)
-        return Outgoing(
-            address=team.address, replies=(Reply(str(delivery.detail["text"])),), key=key
-        )
-
-    def _where(self, conv: Conversation) -> str:
-        spec = self.coach.interview.states.get(conv.state)
-        if spec is None:
-            return "the end"
-        if spec.number is not None:
-            total = len(self.coach.interview.questions)
-            return f"question {spec.number} of {total} ({spec.title.lower()})"
-        return f"“{spec.title or spec.prompt}”"
-
     # --- the check-in conversation --------------------------------------------------------
 
     def context(self, member: Member, *, round_key: str | None) -> dict[str, Any]:
@@ -276,10 +99,10 @@ class CheckIns:
         live = [
             c
             for c in self.store.commitments(team_id=member.team.id, member_id=member.id)
-            if c["status"] in LIVE
+            if c.status in LIVE
         ]
         if live:
-            recalled = [str(c["action"]) for c in live]
+            recalled = [c.action for c in live]
             intro = "Last time you committed to:"
         else:
             recalled = list(self.placement(member, None).actions[:1])
@@ -287,7 +110,7 @@ class CheckIns:
         return {
             "recall": intro + "\n" + "\n".join(f"• {a}" for a in recalled),
             "recalled": recalled,
-            "commitment_ids": [int(c["id"]) for c in live],
+            "commitment_ids": [c.id for c in live],
             "round": round_key,
         }
 
@@ -332,7 +155,7 @@ class CheckIns:
         if not self.store.save_conversation(conv):
             raise ConflictError
 
-    def _enter_reflect(self, coach: Coach, step: Step, flow: Flow) -> None:
+    def _enter_reflect(self, coach: CoachCore, step: Step, flow: Flow) -> None:
         """How the last step went: the recalled commitments take the answer as status."""
         conv = step.conv
         assert conv is not None
@@ -342,7 +165,7 @@ class CheckIns:
         conv.context["reflect"] = REFLECT.get(outcome, REFLECT["not_yet"])
         self._save(conv)
 
-    def _enter_next(self, coach: Coach, step: Step, flow: Flow) -> None:
+    def _enter_next(self, coach: CoachCore, step: Step, flow: Flow) -> None:
         """Choose the step to offer, from the placement (fresh after a stage check)."""
         conv, member = step.conv, step.member
         assert conv is not None
@@ -351,9 +174,9 @@ class CheckIns:
         previous = self.store.previous_outcome(member.id, before=conv.id)
         model = business_model(self.answers(member, conv))
         done = frozenset(
-            str(c["action"])
+            c.action
             for c in self.store.commitments(team_id=member.team.id, member_id=member.id)
-            if c["status"] == "done"
+            if c.status == "done"
         )
         # A recalled step is matched to its ladder key by its wording in this placement.
         keyed = dict(zip(placement.actions, placement.action_keys, strict=True))
@@ -377,7 +200,7 @@ class CheckIns:
         )
         self._save(conv)
 
-    def _finish_checkin(self, coach: Coach, step: Step, flow: Flow) -> None:
+    def _finish_checkin(self, coach: CoachCore, step: Step, flow: Flow) -> None:
         conv, member = step.conv, step.member
         assert conv is not None
         store = self.store
@@ -414,9 +237,7 @@ class CheckIns:
         self._celebrate_if_up(step, before, conv.id)
 
     def _team_rung(self, team: Team) -> int | None:
-        return team_rung(
-            [int(str(p["rung"])) for p in latest_placements(self.coach, team).values()]
-        )
+        return team_rung([p.rung for p in latest_placements(self.coach, team).values()])
 
     def _celebrate_if_up(self, step: Step, before: int | None, conversation: int) -> None:
         """A new placement that lifts the team's rung is celebrated in the team's place."""
@@ -447,7 +268,7 @@ class CheckIns:
     # --- wrapping the interview's hooks -----------------------------------------------------
 
     def _celebrating(
-        self, coach: Coach, step: Step, flow: Flow, proceed: Callable[[], None]
+        self, coach: CoachCore, step: Step, flow: Flow, proceed: Callable[[], None]
     ) -> None:
         """Around placing the member: a placement that lifts the team is celebrated."""
         before = self._team_rung(step.member.team)
@@ -456,7 +277,7 @@ class CheckIns:
             self._celebrate_if_up(step, before, step.conv.id)
 
     def _finishing_interview(
-        self, coach: Coach, step: Step, flow: Flow, proceed: Callable[[], None]
+        self, coach: CoachCore, step: Step, flow: Flow, proceed: Callable[[], None]
     ) -> None:
         """After the interview: check-ins turn on for the team, the first time."""
         self._celebrating(coach, step, flow, proceed)

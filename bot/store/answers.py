@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import AbstractContextManager
+from dataclasses import asdict
 from typing import Any
 
-import sqlite_utils
-
-from bot.store.records import Answer, Conversation, Interview, Member, Team
+from bot.store.records import (
+    Answer,
+    Commitment,
+    Conversation,
+    Interview,
+    Member,
+    StoredPlacement,
+    Team,
+)
+from bot.store.tables import Tables
 
 CONV_COLUMNS = (
     "id, member_id, flow, state, status, version, trail, return_to, followed_up, context,"
@@ -17,20 +23,8 @@ CONV_COLUMNS = (
 )
 
 
-class AnswerTables:
+class AnswerTables(Tables):
     """The history side of the SQLite store; `SQLiteStore` supplies the plumbing below."""
-
-    db: sqlite_utils.Database
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        raise NotImplementedError
-
-    def now(self) -> str:
-        raise NotImplementedError
-
-    def transaction(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
 
     def conversation(self, member_id: int, *, flow: str | None = None) -> Conversation | None:
         raise NotImplementedError
@@ -120,17 +114,28 @@ class AnswerTables:
             (team_id, member_id, conversation_id, rung, stage, json.dumps(evidence), self.now()),
         )
 
-    def placements(self, team_id: int) -> list[dict[str, Any]]:
+    def placements(self, team_id: int) -> list[StoredPlacement]:
         """Every placement of the team, oldest first (the stage history)."""
+        rows = self._conn.execute(
+            "SELECT p.id, p.member_id, m.user, m.name, p.conversation_id, p.rung, p.stage,"
+            " p.evidence, p.created_at FROM placements p"
+            " LEFT JOIN members m ON m.id = p.member_id"
+            " WHERE p.team_id = ? ORDER BY p.id",
+            (team_id,),
+        ).fetchall()
         return [
-            {**row, "evidence": json.loads(row["evidence"])}
-            for row in self.db.query(
-                "SELECT p.id, p.member_id, m.user, m.name, p.conversation_id, p.rung, p.stage,"
-                " p.evidence, p.created_at FROM placements p"
-                " LEFT JOIN members m ON m.id = p.member_id"
-                " WHERE p.team_id = ? ORDER BY p.id",
-                [team_id],
+            StoredPlacement(
+                id=row[0],
+                member_id=row[1],
+                user=row[2],
+                name=row[3],
+                conversation_id=row[4],
+                rung=row[5],
+                stage=row[6],
+                evidence=json.loads(row[7]),
+                created_at=row[8],
             )
+            for row in rows
         ]
 
     def add_commitments(
@@ -145,7 +150,7 @@ class AnswerTables:
 
     def commitments(
         self, *, team_id: int, member_id: int | None = None, status: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Commitment]:
         where = ["c.team_id = ?"]
         params: list[Any] = [team_id]
         if member_id is not None:
@@ -154,15 +159,14 @@ class AnswerTables:
         if status is not None:
             where.append("c.status = ?")
             params.append(status)
-        return list(
-            self.db.query(
-                "SELECT c.id, c.member_id, m.user, m.name, c.stage, c.action, c.status,"
-                " c.created_at, c.updated_at FROM commitments c"
-                " JOIN members m ON m.id = c.member_id"
-                f" WHERE {' AND '.join(where)} ORDER BY c.id",
-                params,
-            )
-        )
+        rows = self._conn.execute(
+            "SELECT c.id, c.member_id, m.user, m.name, c.stage, c.action, c.status,"
+            " c.created_at, c.updated_at FROM commitments c"
+            " JOIN members m ON m.id = c.member_id"
+            f" WHERE {' AND '.join(where)} ORDER BY c.id",
+            params,
+        ).fetchall()
+        return [Commitment(*row) for row in rows]
 
     def set_commitment_status(self, commitment_id: int, member_id: int, status: str) -> None:
         self._conn.execute(
@@ -220,8 +224,8 @@ class AnswerTables:
                 "lead": team.lead,
             },
             "members": members,
-            "placements": self.placements(team_id),
-            "commitments": self.commitments(team_id=team_id),
+            "placements": [asdict(p) for p in self.placements(team_id)],
+            "commitments": [asdict(c) for c in self.commitments(team_id=team_id)],
         }
 
     def forget(self, team_id: int, *, user: str | None = None) -> int:

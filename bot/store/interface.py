@@ -15,12 +15,14 @@ from bot.clock import Clock
 from bot.messages import MemberKey, TeamKey
 from bot.store.records import (
     Answer,
+    Commitment,
     Conversation,
     Delivery,
     Interview,
     Member,
     Prefs,
     ScheduleColumns,
+    StoredPlacement,
     Team,
 )
 
@@ -148,7 +150,7 @@ class CoreStore(Protocol):
         evidence: list[dict[str, Any]],
     ) -> None: ...
 
-    def placements(self, team_id: int) -> list[dict[str, Any]]:
+    def placements(self, team_id: int) -> list[StoredPlacement]:
         """Every placement of the team, oldest first (the stage history)."""
         ...
 
@@ -158,7 +160,7 @@ class CoreStore(Protocol):
 
     def commitments(
         self, *, team_id: int, member_id: int | None = None, status: str | None = None
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[Commitment]: ...
 
     def set_commitment_status(self, commitment_id: int, member_id: int, status: str) -> None: ...
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -138,5 +138,11 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX deliveries_in_flight ON deliveries(claimed_at) WHERE status = 'sending';
     CREATE INDEX deliveries_by_member ON deliveries(member_id, kind, status);
     CREATE INDEX deliveries_by_status ON deliveries(status, finished_at);
+    """,
+    # The terminal door now sends a member's address (their user name) like every door;
+    # terminal members stored before it did get it here, so their check-ins still go out.
+    3: """
+    UPDATE members SET address = user
+    WHERE address IS NULL AND team_id IN (SELECT id FROM teams WHERE platform = 'console');
     """,
 }

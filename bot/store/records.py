@@ -100,9 +100,39 @@ class Interview:
     answers: dict[str, Answer] = field(default_factory=dict)
 
 
-# A team's schedule as its columns: cadence, weekday, local time, day, anchor, zone, working
-# days, quiet start and end, stage check every N; `bot.checkins.agenda` reads them.
-ScheduleColumns = tuple[Any, ...]
+@dataclass(frozen=True, slots=True)
+class ScheduleColumns:
+    """A team's check-in schedule as stored; `bot.checkins.agenda` turns it into a `Schedule`.
+
+    Times are "HH:MM" in the team's `timezone`, `anchor` an ISO date, `working_days` the
+    ISO weekdays joined by commas.
+    """
+
+    cadence: str
+    weekday: int
+    local_time: str
+    day: int
+    anchor: str
+    timezone: str
+    working_days: str
+    quiet_start: str
+    quiet_end: str
+    stage_check_every: int
+
+    def values(self) -> tuple[Any, ...]:
+        """The columns in the order of `schedules`' table."""
+        return (
+            self.cadence,
+            self.weekday,
+            self.local_time,
+            self.day,
+            self.anchor,
+            self.timezone,
+            self.working_days,
+            self.quiet_start,
+            self.quiet_end,
+            self.stage_check_every,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +157,37 @@ class Prefs:
 
     def snoozed(self, now: datetime) -> bool:
         return self.snoozed_until is not None and now < self.snoozed_until
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPlacement:
+    """One placement in a team's stage history, with the member it placed (if still known)."""
+
+    id: int
+    member_id: int | None
+    user: str | None
+    name: str | None
+    conversation_id: int | None
+    rung: int
+    stage: str
+    evidence: list[dict[str, Any]]
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Commitment:
+    """A step a member committed to, and how it went (`open`, `done`, `partly`...)."""
+
+    id: int
+    member_id: int
+    user: str
+    name: str | None
+    stage: str
+    action: str
+    status: str
+    created_at: str
+    updated_at: str
+
+    @property
+    def who(self) -> str:
+        return self.name or self.user

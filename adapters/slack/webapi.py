@@ -1,0 +1,171 @@
+"""The Slack Web API calls the door makes: posts, ephemerals, DMs and profiles, and the Sender.
+
+Every call happens after the ack, in order per channel (`ChannelQueue`) and paced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.oauth.installation_store.async_cacheable_installation_store import (
+    AsyncCacheableInstallationStore,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import SlackMessage, Upload, messages_for
+from adapters.slack.names import DEFAULT_API_URL, PLATFORM, UNDELIVERABLE
+from adapters.slack.payloads import Profile
+from adapters.slack.queue import ChannelQueue, logged
+from bot.config import Config
+from bot.messages import Incoming, MemberKey, Outgoing, Reply, Undeliverable
+from bot.pacing import ConversationPacer
+from bot.port import Port
+
+log = logging.getLogger("coffee_coach.slack")
+
+
+class SlackWebApi:
+    """The door's side that talks to Slack: its client, its caches, and the proactive `Sender`."""
+
+    def __init__(self, coach: Port, config: Config, pacer: ConversationPacer | None) -> None:
+        self.coach = coach
+        self.config = config
+        # About one post per second per channel, Slack's limit for chat.postMessage.
+        self.pacer = pacer or ConversationPacer(rate=1, per_s=1.0)
+        self.queue = ChannelQueue()
+        self._dms: dict[tuple[str, str], str] = {}
+        self._profiles: dict[tuple[str, str], Profile] = {}
+        base_url = config.slack_api_url or DEFAULT_API_URL
+        self.client = AsyncWebClient(
+            token=None if self.multi_workspace else config.slack_bot_token,
+            base_url=base_url if base_url.endswith("/") else base_url + "/",
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            ],
+        )
+        self.installations: AsyncCacheableInstallationStore | None = None
+
+    @property
+    def multi_workspace(self) -> bool:
+        return bool(self.config.slack_client_id and self.config.slack_client_secret)
+
+    def _forget_workspace(self, workspace: str) -> None:
+        for cache in (self._dms, self._profiles):
+            for key in [k for k in cache if k[0] == workspace]:
+                del cache[key]
+
+    # --- Web API --------------------------------------------------------------------------
+
+    async def _post(self, client: AsyncWebClient, channel: str, replies: Sequence[Reply]) -> None:
+        for item in messages_for(replies):
+            if isinstance(item, Upload):
+                await client.files_upload_v2(
+                    channel=channel,
+                    filename=item.file.name,
+                    title=item.file.name,
+                    content=item.file.content,
+                    initial_comment=item.comment or None,
+                )
+                continue
+            await self.pacer.wait(channel)
+            await client.chat_postMessage(channel=channel, text=item.text, blocks=list(item.blocks))
+
+    async def _ephemeral(
+        self, client: AsyncWebClient, channel: str, user: str, replies: Sequence[Reply]
+    ) -> None:
+        for item in messages_for(replies):
+            if isinstance(item, SlackMessage):
+                await client.chat_postEphemeral(
+                    channel=channel, user=user, text=item.text, blocks=list(item.blocks)
+                )
+
+    async def _dm(self, client: AsyncWebClient, workspace: str, user: str) -> str:
+        """The member's DM channel with the app: remembered, stored, or opened now."""
+        known = self._known_dm(workspace, user)
+        if known is None:
+            response = await client.conversations_open(users=user)
+            known = str(response["channel"]["id"])
+            self._dms[(workspace, user)] = known
+        return known
+
+    def _known_dm(self, workspace: str, user: str) -> str | None:
+        known = self._dms.get((workspace, user))
+        if known is None:
+            stored = self.coach.known_address(MemberKey(PLATFORM, workspace, user))
+            if stored:
+                known = self._dms[(workspace, user)] = stored
+        return known
+
+    async def _profile(self, client: AsyncWebClient, workspace: str, user: str) -> Profile:
+        profile = self._profiles.get((workspace, user))
+        if profile is not None:
+            return profile
+        try:
+            info = (await client.users_info(user=user))["user"]
+        except SlackApiError as error:
+            log.warning("Slack: users.info %s failed: %s", user, error.response.get("error"))
+            return Profile()
+        names = info.get("profile") or {}
+        profile = Profile(
+            name=names.get("display_name") or info.get("real_name") or info.get("name"),
+            timezone=info.get("tz"),
+            is_admin=bool(info.get("is_admin") or info.get("is_owner")),
+        )
+        self._profiles[(workspace, user)] = profile
+        return profile
+
+    def _cached_profile(self, client: AsyncWebClient, incoming: Incoming) -> Profile:
+        """The member's profile if known; otherwise fetched for next time, not waited for."""
+        key = (incoming.key.workspace, incoming.key.user)
+        profile = self._profiles.get(key)
+        if profile is None:
+            self.queue.spawn(logged(self._profile(client, *key), "users.info"))
+            return Profile()
+        return profile
+
+    # --- Sender ---------------------------------------------------------------------------
+
+    def messages(self, outgoing: Outgoing) -> int:
+        """A check-in's replies are packed into as few posts as Slack allows."""
+        return len(messages_for(outgoing.replies))
+
+    async def send(self, outgoing: Outgoing) -> None:
+        """Post the coach's own messages to a stored address, in order and paced.
+
+        Multi-workspace installs need `outgoing.key` to pick the workspace's bot token.
+        Raises `Undeliverable` when Slack's answer cannot change on a retry (the channel is
+        gone, the bot was removed, the member deactivated), and the Web API's error otherwise,
+        so the scheduler can record it and try again.
+        """
+        client = await self._client_for(outgoing.key)
+        channel = outgoing.address
+        try:
+            await self.queue.submit(channel, lambda: self._post(client, channel, outgoing.replies))
+        except SlackApiError as error:
+            code = error.response.get("error")
+            if code in UNDELIVERABLE:
+                raise Undeliverable(f"Slack answered {code} for {channel}") from error
+            raise
+
+    async def _client_for(self, key: MemberKey | None) -> AsyncWebClient:
+        if self.installations is None:
+            return self.client
+        if key is None:
+            raise ValueError("a multi-workspace Slack send needs Outgoing.key")
+        bot = await self.installations.async_find_bot(enterprise_id=None, team_id=key.workspace)
+        if bot is None:
+            # Uninstalling deletes the workspace's installation: nobody is left to send as.
+            raise Undeliverable(f"Coffee Coach is not installed in Slack workspace {key.workspace}")
+        return AsyncWebClient(
+            token=bot.bot_token,
+            base_url=self.client.base_url,
+            session=self.client.session,
+            retry_handlers=list(self.client.retry_handlers),
+        )

@@ -1,0 +1,36 @@
+"""Text in and out: cleaning what members send, filling prompts, quoting answers back."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters (they can rewrite a terminal), keep newlines, tabs and emoji."""
+    return _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
+
+
+class _SafeFormat(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def fill(template: str, context: Mapping[str, Any]) -> str:
+    return template.format_map(_SafeFormat(context))
+
+
+def clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(text: str) -> str:
+    return f"“{clip(text, 80)}”"
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "team"

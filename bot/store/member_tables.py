@@ -1,0 +1,258 @@
+"""Teams, members and their conversations: who talks to the coach, and where each one is.
+
+A conversation's state change is guarded by its version column, so a repeated delivery or a
+second process can never advance it twice.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.messages import MemberKey, TeamKey
+from bot.store.answers import CONV_COLUMNS
+from bot.store.records import Conversation, Member, Team
+from bot.store.tables import Tables
+
+_MEMBER = (
+    "SELECT m.id, m.user, m.name, m.address, m.last_seen, t.id, t.platform, t.workspace,"
+    " t.team, t.name, t.address, t.timezone, t.lead, m.timezone"
+    " FROM members m JOIN teams t ON t.id = m.team_id"
+)
+# A member's current conversation: the one in progress (active or paused) if any, else
+# the latest; a finished check-in does not hide a paused or reopened interview.
+_CURRENT = (
+    "SELECT id FROM conversations WHERE member_id = m.id"
+    " ORDER BY status IN ('active', 'paused') DESC, id DESC LIMIT 1"
+)
+
+
+def _member_select(where: str) -> str:
+    return f"{_MEMBER} WHERE {where}"
+
+
+def _member_from(row: tuple[Any, ...]) -> Member:
+    team = Team(row[5], row[6], row[7], row[8], row[9], row[10], row[11], row[12])
+    return Member(row[0], team, row[1], row[2], row[3], row[4], row[13])
+
+
+# The member and their latest conversation (NULLs when they have none), in one query.
+_MEMBER_WITH_CONVERSATION = (
+    "SELECT m.id, m.user, m.name, m.address, m.last_seen, t.id, t.platform, t.workspace,"
+    " t.team, t.name, t.address, t.timezone, t.lead, m.timezone,"
+    " c.id, c.member_id, c.flow, c.state, c.status, c.version, c.trail, c.return_to,"
+    " c.followed_up, c.context, c.started_at, c.updated_at"
+    " FROM members m JOIN teams t ON t.id = m.team_id"
+    f" LEFT JOIN conversations c ON c.id = ({_CURRENT})"
+)
+
+
+def _conversation_from(row: tuple[Any, ...]) -> Conversation:
+    return Conversation(
+        id=row[0],
+        member_id=row[1],
+        flow=row[2],
+        state=row[3],
+        status=row[4],
+        version=row[5],
+        trail=json.loads(row[6]),
+        return_to=row[7],
+        followed_up=bool(row[8]),
+        context=json.loads(row[9]),
+        started_at=row[10],
+        updated_at=row[11],
+    )
+
+
+class MemberTables(Tables):
+    """Teams, members and conversations in the SQLite store; `SQLiteStore` supplies the plumbing."""
+
+    # --- teams and members ----------------------------------------------------------------
+
+    def team(self, key: TeamKey) -> Team | None:
+        row = self._conn.execute(
+            "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
+            " WHERE platform = ? AND workspace = ? AND team = ?",
+            (key.platform, key.workspace, key.team),
+        ).fetchone()
+        return Team(*row) if row else None
+
+    def team_by_id(self, team_id: int) -> Team | None:
+        row = self._conn.execute(
+            "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
+            " WHERE id = ?",
+            (team_id,),
+        ).fetchone()
+        return Team(*row) if row else None
+
+    def teams(self) -> list[Team]:
+        rows = self._conn.execute(
+            "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
+            " ORDER BY id"
+        ).fetchall()
+        return [Team(*row) for row in rows]
+
+    def ensure_team(
+        self, key: TeamKey, *, name: str | None = None, lead: str | None = None
+    ) -> Team:
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO teams (platform, workspace, team, name, lead, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (key.platform, key.workspace, key.team, name, lead, self.now()),
+            )
+            team = self.team(key)
+        assert team is not None
+        return team
+
+    def update_team(self, team_id: int, **fields: str | None) -> None:
+        allowed = {"name", "address", "timezone", "lead"}
+        if not fields or set(fields) - allowed:
+            raise ValueError(f"only {sorted(allowed)} can be updated")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self.transaction():
+            self._conn.execute(
+                f"UPDATE teams SET {assignments} WHERE id = ?", (*fields.values(), team_id)
+            )
+
+    def member(self, key: MemberKey) -> Member | None:
+        """The member at an explicit team, or at the team where they were last seen."""
+        found = self._member_row(key, with_conversation=False)
+        return _member_from(found) if found else None
+
+    def member_and_conversation(self, key: MemberKey) -> tuple[Member, Conversation | None] | None:
+        """The member (as `member`) and their latest conversation, in one query."""
+        found = self._member_row(key, with_conversation=True)
+        if found is None:
+            return None
+        conv = _conversation_from(found[14:]) if found[14] is not None else None
+        return _member_from(found), conv
+
+    def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
+        select = _MEMBER_WITH_CONVERSATION if with_conversation else _MEMBER
+        if key.team is not None:
+            row = self._conn.execute(
+                select + " WHERE t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?",
+                (key.platform, key.workspace, key.team, key.user),
+            ).fetchone()
+        else:
+            row = self._conn.execute(
+                select + " WHERE t.platform = ? AND t.workspace = ? AND m.user = ?"
+                " ORDER BY m.last_seen DESC, m.id DESC LIMIT 1",
+                (key.platform, key.workspace, key.user),
+            ).fetchone()
+        return tuple(row) if row else None
+
+    def ensure_member(self, key: MemberKey, *, name: str | None = None) -> Member:
+        if key.team is None:
+            raise ValueError("ensure_member needs the member's team")
+        with self.transaction():
+            team = self.team(TeamKey(key.platform, key.workspace, key.team))
+            if team is None:
+                team = self.ensure_team(
+                    TeamKey(key.platform, key.workspace, key.team), lead=key.user
+                )
+            self._conn.execute(
+                "INSERT INTO members (team_id, user, name, last_seen) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (team.id, key.user, name, self.now()),
+            )
+            member = self.member(key)
+        assert member is not None
+        return member
+
+    def touch_member(
+        self, member: Member, *, name: str | None = None, address: str | None = None
+    ) -> None:
+        """Mark the member as seen at this team now; keep a changed name or address."""
+        self._conn.execute(
+            "UPDATE members SET last_seen = ?, name = coalesce(?, name),"
+            " address = coalesce(?, address) WHERE id = ?",
+            (self.now(), name, address, member.id),
+        )
+
+    def members(self, team_id: int) -> list[Member]:
+        rows = self._conn.execute(
+            _member_select("t.id = ?") + " ORDER BY m.id", (team_id,)
+        ).fetchall()
+        return [_member_from(row) for row in rows]
+
+    # --- conversations --------------------------------------------------------------------
+
+    def conversation(self, member_id: int, *, flow: str | None = None) -> Conversation | None:
+        """The member's current conversation (see `_CURRENT`), or their latest of one flow."""
+        if flow is None:
+            row = self._conn.execute(
+                f"SELECT {CONV_COLUMNS} FROM conversations WHERE member_id = ?"
+                " ORDER BY status IN ('active', 'paused') DESC, id DESC LIMIT 1",
+                (member_id,),
+            ).fetchone()
+        else:
+            row = self._conn.execute(
+                f"SELECT {CONV_COLUMNS} FROM conversations WHERE member_id = ? AND flow = ?"
+                " ORDER BY id DESC LIMIT 1",
+                (member_id, flow),
+            ).fetchone()
+        return _conversation_from(row) if row else None
+
+    def start_conversation(
+        self, member_id: int, *, flow: str, state: str, context: dict[str, Any] | None = None
+    ) -> Conversation:
+        now = self.now()
+        cursor = self._conn.execute(
+            "INSERT INTO conversations (member_id, flow, state, status, trail, context,"
+            " started_at, updated_at) VALUES (?, ?, ?, 'active', '[]', ?, ?, ?)",
+            (member_id, flow, state, json.dumps(context or {}), now, now),
+        )
+        return Conversation(
+            id=int(cursor.lastrowid or 0),
+            member_id=member_id,
+            flow=flow,
+            state=state,
+            status="active",
+            version=0,
+            trail=[],
+            return_to=None,
+            followed_up=False,
+            context=dict(context or {}),
+            started_at=now,
+            updated_at=now,
+        )
+
+    def save_conversation(self, conv: Conversation) -> bool:
+        """Write the conversation if nobody else changed it since it was read.
+
+        Returns False (and writes nothing) when the stored version moved on: the caller
+        must not apply its change. On success `conv.version` is the new version.
+        """
+        now = self.now()
+        cursor = self._conn.execute(
+            "UPDATE conversations SET state = ?, status = ?, trail = ?, return_to = ?,"
+            " followed_up = ?, context = ?, updated_at = ?, version = version + 1"
+            " WHERE id = ? AND version = ?",
+            (
+                conv.state,
+                conv.status,
+                json.dumps(conv.trail),
+                conv.return_to,
+                int(conv.followed_up),
+                json.dumps(conv.context),
+                now,
+                conv.id,
+                conv.version,
+            ),
+        )
+        if cursor.rowcount != 1:
+            return False
+        conv.version += 1
+        conv.updated_at = now
+        return True
+
+    def conversations_in(self, team_id: int, *, flow: str) -> list[tuple[Member, Conversation]]:
+        """Each member's latest conversation of a flow, for one team."""
+        result = []
+        for member in self.members(team_id):
+            conv = self.conversation(member.id, flow=flow)
+            if conv is not None:
+                result.append((member, conv))
+        return result
