@@ -1,8 +1,11 @@
 """Shared fixtures: a real store on a temporary SQLite file, a coach, a controllable clock,
-the coach's check-ins and a recording Sender."""
+the coach's check-ins and a recording Sender, and a real PostgreSQL server (see
+tests/postgres_server.py)."""
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +19,7 @@ from bot.engine import Coach
 from bot.messages import Incoming, MemberKey, Turn
 from bot.store import SQLiteStore, Store
 from tests.checkin_support import FakeSender
+from tests.postgres_server import PostgresServer, ServerUnavailable
 
 
 @pytest.fixture
@@ -72,3 +76,53 @@ def ann(coach: Coach) -> Member:
 @pytest.fixture
 def bob(coach: Coach) -> Member:
     return Member(coach, "bob")
+
+
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole session, stopped and deleted at its end.
+
+    Where none can be started the tests that need it are skipped, with the reason; under CI
+    (CI=true) they fail instead, so CI never passes without having run them.
+    """
+    try:
+        server = PostgresServer.start()
+    except ServerUnavailable as err:
+        if _under_ci():
+            pytest.fail(f"CI must run the PostgreSQL tests, but no server started: {err}")
+        pytest.skip(f"no PostgreSQL server could be started here: {err}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """postgresql://coach:PASSWORD@127.0.0.1:PORT/postgres, the server's maintenance database.
+
+    Tests that write tables want `postgres_db_url`, a database of their own.
+    """
+    return postgres_server.url()
+
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def postgres_db_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database for this test alone, dropped after it."""
+    name = f"test_{os.getpid()}_{next(_database_numbers)}"
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    started = PostgresServer.last_started_in_s
+    if started is not None:
+        terminalreporter.write_line(f"PostgreSQL test server started in {started:.2f}s")
