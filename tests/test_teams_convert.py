@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from adapters.teams.activities import Press, parse_activity, reference_from, to_incoming
+from adapters.teams.activities import (
+    Press,
+    address_of,
+    parse_activity,
+    reference_from,
+    to_incoming,
+)
 from adapters.teams.cards import (
     activity_json,
     answered_card,
@@ -288,3 +294,32 @@ def test_a_redrawn_card_keeps_its_id_in_the_json() -> None:
     activity.id = "activity-7"
 
     assert activity_json(activity) == activity.serialize()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"from": {"id": "29:bob"}},
+        {
+            "conversation": {
+                "conversationType": "channel",
+                "isGroup": True,
+                "tenantId": TENANT,
+                "id": "19:bakers@thread.tacv2;messageid=1763800000001",
+            },
+            "channelData": {"tenant": {"id": TENANT}, "team": {"id": "19:bakers@thread.tacv2"}},
+        },
+        {
+            "conversation": {"conversationType": "groupChat", "isGroup": True, "id": "19:chat"},
+            "channelData": {},
+        },
+    ],
+    ids=["personal", "personal-without-aad-id", "channel-thread", "group-chat-without-tenant"],
+)
+def test_an_address_is_the_json_msrest_writes_for_its_conversation_reference(
+    fields: dict[str, Any],
+) -> None:
+    address = address_of(teams_activity(**fields))
+
+    assert json.loads(address) == reference_from(address).serialize()
