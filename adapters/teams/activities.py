@@ -26,13 +26,17 @@ from bot.messages import (
 # `Activity.deserialize` builds a new Deserializer, with a table of every schema model, for
 # each activity (about a fifth of its cost): this one is built once and kept.
 _READ: Final = Deserializer(Activity._infer_class_models())  # type: ignore[no-untyped-call]
+# Keys the door never reads, left out before msrest sees them: its ISO 8601 parsing of the two
+# timestamps was 40% of the cost of reading a message.
+_UNREAD: Final = frozenset({"timestamp", "localTimestamp"})
 
 
 def parse_activity(body: object) -> Activity:
     """A Bot Framework activity from a request's JSON; ValueError if it is not one."""
     if not isinstance(body, dict):
         raise ValueError("the body is not a JSON object")
-    activity: Activity = _READ("Activity", body)  # DeserializationError is a ValueError
+    read = {key: value for key, value in body.items() if key not in _UNREAD}
+    activity: Activity = _READ("Activity", read)  # DeserializationError is a ValueError
     return activity
 
 
