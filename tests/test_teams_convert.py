@@ -7,8 +7,23 @@ from typing import Any
 
 import pytest
 
-from adapters.teams.activities import parse_activity, reference_from, to_incoming
-from adapters.teams.cards import card_for, card_markdown, message_markdown, prompt_card, to_activity
+from adapters.teams.activities import (
+    Press,
+    address_of,
+    parse_activity,
+    reference_from,
+    to_incoming,
+)
+from adapters.teams.cards import (
+    activity_json,
+    answered_card,
+    card_activity,
+    card_for,
+    card_markdown,
+    message_markdown,
+    prompt_card,
+    to_activity,
+)
 from adapters.teams.names import MAX_CARD_BYTES, MAX_TEXT_CHARS
 from bot.messages import (
     Choice,
@@ -256,3 +271,55 @@ def test_the_team_picture_fits_in_a_teams_message(members: int) -> None:
 
     assert len(json.dumps(card, ensure_ascii=False).encode()) <= MAX_CARD_BYTES
     assert "Member 1" in json.dumps(card)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply("Plain *text*."),
+        Reply("Pick one.", choices=(Choice("B2B", "b2b", "primary"), Choice("B2C", "b2c"))),
+        Reply("Here.", file=FileOut("team.csv", "a,b\n1,2", "text/csv")),
+    ],
+    ids=["text", "prompt", "file"],
+)
+def test_a_message_is_written_as_msrest_would_write_it(reply: Reply) -> None:
+    activity = to_activity(reply)
+    assert activity is not None
+
+    assert activity_json(activity) == activity.serialize()
+
+
+def test_a_redrawn_card_keeps_its_id_in_the_json() -> None:
+    activity = card_activity(answered_card(Press("b2b", "B2B", "Pick one.", None), "B2B"))
+    activity.id = "activity-7"
+
+    assert activity_json(activity) == activity.serialize()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"from": {"id": "29:bob"}},
+        {
+            "conversation": {
+                "conversationType": "channel",
+                "isGroup": True,
+                "tenantId": TENANT,
+                "id": "19:bakers@thread.tacv2;messageid=1763800000001",
+            },
+            "channelData": {"tenant": {"id": TENANT}, "team": {"id": "19:bakers@thread.tacv2"}},
+        },
+        {
+            "conversation": {"conversationType": "groupChat", "isGroup": True, "id": "19:chat"},
+            "channelData": {},
+        },
+    ],
+    ids=["personal", "personal-without-aad-id", "channel-thread", "group-chat-without-tenant"],
+)
+def test_an_address_is_the_json_msrest_writes_for_its_conversation_reference(
+    fields: dict[str, Any],
+) -> None:
+    address = address_of(teams_activity(**fields))
+
+    assert json.loads(address) == reference_from(address).serialize()

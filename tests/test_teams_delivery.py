@@ -1,5 +1,6 @@
-"""What the Teams door adds to botbuilder's delivery: a pace per conversation, retries, and
-connector clients kept across turns."""
+"""What the Teams door adds to botbuilder's delivery: a pace per conversation and retries.
+
+The clients kept across turns are tested over HTTP, in test_teams_door.py and below."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.teams.connector import ConnectorCache
 from adapters.teams.delivery import RetryPolicy, retry_after
+from adapters.teams.door import TEAMS
+from bot.config import Config
+from bot.engine import Coach
 from bot.pacing import ConversationPacer
+from bot.server import build_app
 
 
 def test_seven_messages_a_second_go_at_once_and_the_eighth_waits() -> None:
@@ -71,38 +75,27 @@ def test_retry_after_is_read_in_seconds_or_as_an_http_date() -> None:
     assert retry_after("soon") is None
 
 
-class Factory:
-    """Stands in for botbuilder's connector factory: counts the clients it builds."""
-
-    def __init__(self) -> None:
-        self.built: list[tuple[str, str | None]] = []
-
-    async def create(self, service_url: str, audience: str | None = None) -> object:
-        self.built.append((service_url, audience))
-        return object()
-
-
-async def test_connector_clients_are_reused_across_turns_per_service_url() -> None:
-    cache, factory = ConnectorCache(), Factory()
+def test_one_connector_client_per_service_url_and_one_token_client_per_app_id(
+    coach: Coach,
+) -> None:
+    config = Config(microsoft_app_id="app", microsoft_app_password="secret", scheduler=False)
+    connectors = build_app(coach, config)[TEAMS].connectors
     emea, amer = "https://smba.trafficmanager.net/emea/", "https://smba.trafficmanager.net/amer/"
 
-    first = await cache.around(factory).create(emea, "scope")
-    again = await cache.around(Factory()).create(emea, "scope")  # the next turn's factory
-    other = await cache.around(factory).create(amer, "scope")
+    first, again, other = (connectors.client(url) for url in (emea, emea, amer))
 
     assert first is again
     assert other is not first
-    assert factory.built == [(emea, "scope"), (amer, "scope")]
+    assert first.tokens is other.tokens is connectors.tokens("app")
 
 
-async def test_the_connector_cache_forgets_the_oldest_client_when_full() -> None:
-    cache, factory = ConnectorCache(limit=2), Factory()
-    for url in ("https://a/", "https://b/", "https://c/", "https://a/"):
-        await cache.around(factory).create(url)
+def test_the_connector_clients_forget_the_least_recently_used_when_full(coach: Coach) -> None:
+    connectors = build_app(coach, Config(teams_dev=True, scheduler=False))[TEAMS].connectors
+    connectors.limit = 2
+    a = connectors.client("https://a/")
+    b = connectors.client("https://b/")
+    assert connectors.client("https://a/") is a  # a is now the most recently used
+    connectors.client("https://c/")
 
-    assert [url for url, _ in factory.built] == [
-        "https://a/",
-        "https://b/",
-        "https://c/",
-        "https://a/",
-    ]
+    assert connectors.client("https://a/") is a
+    assert connectors.client("https://b/") is not b

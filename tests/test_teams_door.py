@@ -494,7 +494,7 @@ async def test_a_429_is_retried_after_its_retry_after_then_delivered(
     assert 3.0 <= wait <= 3.3  # Retry-After, plus a little jitter
 
 
-@pytest.mark.parametrize("status", [412, 502, 504])
+@pytest.mark.parametrize("status", [412, 502, 503, 504])
 async def test_a_busy_connector_is_retried_with_backoff(
     status: int, teams: TeamsService, connector: FakeBotConnector, waits: list[float]
 ) -> None:
@@ -663,3 +663,167 @@ async def test_two_servers_on_one_database_welcome_one_install_once(
     clock.advance(minutes=11)  # installed again later: welcomed again
     assert await second.post(second.installation_update(chat, ANN)) == 200
     assert len(connector.posts()) == 2
+
+
+def checkin(address: str) -> Outgoing:
+    return Outgoing(address=address, replies=(Reply("Time for your check-in."),))
+
+
+async def address_of_ann(teams: TeamsService, coach: Coach) -> str:
+    await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
+    member = coach.store.member(MemberKey("msteams", TENANT, ANN.id, None))
+    assert member is not None and member.address is not None
+    return member.address
+
+
+async def test_replies_and_proactive_sends_share_one_connector_client_and_one_connection(
+    app: web.Application, teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    address = await address_of_ann(teams, coach)  # two replies to Ann's "start"
+    await teams.exchange(teams.message(BOB, teams.personal_chat(BOB), "start"), replies=2)
+
+    await app[SENDERS]["msteams"].send(checkin(address))
+    await app[SENDERS]["msteams"].send(checkin(address))
+
+    posts = connector.posts()
+    assert len(posts) == 6
+    # One kept-alive connection: the same client and session for every reply and check-in
+    # (botbuilder opened a new connection for each proactive message).
+    assert len({call.peer for call in posts}) == 1
+
+
+async def test_with_an_app_id_one_token_serves_every_proactive_send(
+    aiohttp_server: ServerFactory,
+    coach: Coach,
+    teams: TeamsService,
+    connector: FakeBotConnector,
+) -> None:
+    address = await address_of_ann(teams, coach)
+    config = Config(microsoft_app_id=APP_ID, microsoft_app_password="secret", scheduler=False)
+    app = build_app(coach, config)
+    app[TEAMS].connectors.login_url = connector.login_url
+    await aiohttp_server(app)
+    mark = len(connector.calls)
+
+    for _ in range(3):
+        await app[SENDERS]["msteams"].send(checkin(address))
+
+    calls = connector.calls[mark:]
+    [token] = connector.token_requests()
+    assert token.path == "/botframework.com/oauth2/v2.0/token"
+    assert token.body["client_id"] == APP_ID
+    assert token.body["scope"] == "https://api.botframework.com/.default"
+    sent = [c for c in calls if c.is_post()]
+    assert len(sent) == 3
+    assert {c.headers["Authorization"] for c in sent} == {f"Bearer {connector.token}"}
+    assert len({c.peer for c in calls}) == 1  # the token came over the same session
+
+
+async def test_a_single_tenant_app_asks_its_own_tenant_for_tokens(
+    aiohttp_server: ServerFactory,
+    coach: Coach,
+    teams: TeamsService,
+    connector: FakeBotConnector,
+) -> None:
+    address = await address_of_ann(teams, coach)
+    config = Config(
+        microsoft_app_id=APP_ID,
+        microsoft_app_password="secret",
+        microsoft_app_type="SingleTenant",
+        microsoft_app_tenant_id=TENANT,
+        scheduler=False,
+    )
+    app = build_app(coach, config)
+    app[TEAMS].connectors.login_url = connector.login_url
+    await aiohttp_server(app)
+
+    await app[SENDERS]["msteams"].send(checkin(address))
+
+    [token] = connector.token_requests()
+    assert token.path == f"/{TENANT}/oauth2/v2.0/token"
+
+
+async def test_a_refused_token_is_a_delivery_error_not_retried(
+    aiohttp_server: ServerFactory,
+    coach: Coach,
+    teams: TeamsService,
+    connector: FakeBotConnector,
+) -> None:
+    address = await address_of_ann(teams, coach)
+    config = Config(microsoft_app_id=APP_ID, microsoft_app_password="wrong", scheduler=False)
+    app = build_app(coach, config)
+    app[TEAMS].connectors.login_url = connector.login_url
+    await aiohttp_server(app)
+    connector.fail_next(401, body={"error": "invalid_client"})
+
+    with pytest.raises(DeliveryError, match="401"):
+        await app[SENDERS]["msteams"].send(checkin(address))
+    assert [c.status for c in connector.token_requests()] == [401]
+
+
+async def test_a_proactive_message_throttled_with_429_waits_its_retry_after(
+    app: web.Application,
+    teams: TeamsService,
+    connector: FakeBotConnector,
+    coach: Coach,
+    waits: list[float],
+) -> None:
+    address = await address_of_ann(teams, coach)
+    mark = len(connector.calls)
+    connector.fail_next(429, retry_after="2")
+
+    await app[SENDERS]["msteams"].send(checkin(address))
+
+    assert [c.status for c in connector.calls[mark:]] == [429, 200]
+    [wait] = waits
+    assert 2.0 <= wait <= 2.2
+
+
+async def test_a_proactive_message_is_sent_again_after_a_503(
+    app: web.Application,
+    teams: TeamsService,
+    connector: FakeBotConnector,
+    coach: Coach,
+    waits: list[float],
+) -> None:
+    address = await address_of_ann(teams, coach)
+    mark = len(connector.calls)
+    connector.fail_next(503)
+
+    await app[SENDERS]["msteams"].send(checkin(address))
+
+    first, second = connector.calls[mark:]
+    assert (first.status, second.status) == (503, 200)
+    assert first.body == second.body
+    [wait] = waits
+    assert 0.25 <= wait <= 0.5
+
+
+async def test_a_proactive_message_refused_with_403_gives_up_at_once(
+    app: web.Application,
+    teams: TeamsService,
+    connector: FakeBotConnector,
+    coach: Coach,
+    waits: list[float],
+) -> None:
+    address = await address_of_ann(teams, coach)
+    mark = len(connector.calls)
+    connector.fail_next(403, body={"error": {"code": "BotDisabledByAdmin"}})
+
+    with pytest.raises(Undeliverable, match="403"):
+        await app[SENDERS]["msteams"].send(checkin(address))
+
+    assert [c.status for c in connector.calls[mark:]] == [403]
+    assert waits == []
+
+
+async def test_a_connector_that_cannot_be_reached_is_a_delivery_error(
+    app: web.Application, teams: TeamsService, coach: Coach, waits: list[float]
+) -> None:
+    address = await address_of_ann(teams, coach)
+    gone = json.loads(address)
+    gone["serviceUrl"] = "http://127.0.0.1:9/"  # the discard port: nothing listens there
+
+    with pytest.raises(DeliveryError, match="could not be reached"):
+        await app[SENDERS]["msteams"].send(checkin(json.dumps(gone)))
+    assert len(waits) == 4  # retried with backoff before giving up

