@@ -190,13 +190,18 @@ def fire(flow: Flow, state: str, trigger: str, *, target: str | None = None) -> 
 # --- loading -------------------------------------------------------------------------
 
 
+# libyaml's loader when PyYAML was built with it: the flows load at every start, and the
+# pure-Python parser is most of the terminal's time to its first prompt.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise FlowError(path, f"cannot read the file ({exc.strerror})") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise FlowError(path, f"not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
