@@ -2,9 +2,9 @@
 
 The ladder's actions are templates (`flows/ladder.yaml`); each criterion offers the first
 wording whose facts the member gave, so advice names their networks, customers, people and
-numbers. Only unmet criteria give actions, and none that the member's words say they
-already do (even where a pick outweighed the words), so nothing the answers show is
-already done is asked for; top-rung actions that build on a criterion (`after`) appear
+numbers. Only unmet criteria give actions, and none that some answer shows the team doing
+(even where a pick or other words outweighed it), so nothing the answers show is already
+done is asked for; top-rung actions that build on a criterion (`after`) appear
 only once it is met.
 """
 
@@ -31,6 +31,9 @@ class Judged(Protocol):
 
     @property
     def text(self) -> str | None: ...
+
+    @property
+    def shown(self) -> bool: ...
 
 
 MIN_ACTIONS, MAX_ACTIONS = 2, 4
@@ -126,8 +129,10 @@ def next_actions(
     chosen: list[tuple[str, str]] = []
     for target in range(rung + 1, len(ladder.stages) + 1):
         for judgement in judgements:
-            # Unmet, but the member's own words say they do it: don't ask them to start.
-            if judgement.stage.rung != target or judgement.met or judgement.text == "met":
+            # Unmet, but an answer shows them doing it: don't ask them to start it. A
+            # measurable objective is its own test: one that falls short still gets advice.
+            done = judgement.shown and not judgement.criterion.text_required
+            if judgement.stage.rung != target or judgement.met or done:
                 continue
             text = worded(judgement.criterion.actions, filled, business_model)
             if text is not None and len(chosen) < MAX_ACTIONS:

@@ -39,8 +39,10 @@ class Judgement:
     signals: tuple[Signal, ...] = ()
     pick: Answer | None = None
     clarified: Answer | None = None
-    # What the member's words alone say, whatever decided.
+    # What the member's words alone say, whatever decided; and whether some answer shows
+    # the team doing it, even where other words or the pick outweighed it.
     text: Verdict | None = None
+    shown: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,7 @@ def judge(answers: Mapping[str, Answer], reading: Reading, *, ladder: Ladder) ->
                 pick=pick,
                 clarified=clarified if source == "clarified" else None,
                 text=text,
+                shown=reading.shows(criterion.id),
             )
         )
     return judgements

@@ -84,6 +84,12 @@ class Reading:
     def signals_for(self, criterion: str) -> tuple[Signal, ...]:
         return tuple(s for s in self.signals if s.criterion == criterion)
 
+    def shows(self, criterion: str) -> bool:
+        """Some answer, read alone, shows the team doing it (whatever else says otherwise)."""
+        return _satisfies(
+            criterion, [s for s in self.signals_for(criterion) if s.polarity == "for"]
+        )
+
     def verdict(self, criterion: str) -> Literal["met", "unmet"] | None:
         """What the text alone says: met, unmet, or None when it is silent or not enough.
 
