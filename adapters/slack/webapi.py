@@ -22,12 +22,14 @@ from adapters.slack.blocks import SlackMessage, Upload, messages_for
 from adapters.slack.names import DEFAULT_API_URL, PLATFORM, UNDELIVERABLE
 from adapters.slack.payloads import Profile
 from adapters.slack.queue import ChannelQueue, logged
+from bot.caches import LruCache
 from bot.config import Config
 from bot.messages import Incoming, MemberKey, Outgoing, Reply, Undeliverable
 from bot.pacing import ConversationPacer
 from bot.port import Port
 
 log = logging.getLogger("coffee_coach.slack")
+CACHED_MEMBERS = 10_000
 
 
 class SlackWebApi:
@@ -39,8 +41,10 @@ class SlackWebApi:
         # About one post per second per channel, Slack's limit for chat.postMessage.
         self.pacer = pacer or ConversationPacer(rate=1, per_s=1.0)
         self.queue = ChannelQueue()
-        self._dms: dict[tuple[str, str], str] = {}
-        self._profiles: dict[tuple[str, str], Profile] = {}
+        # One entry per member seen: bounded, so memory stays flat however many come by
+        # (about 0.6 KiB an entry); an entry dropped is looked up again when needed.
+        self._dms: LruCache[tuple[str, str], str] = LruCache(CACHED_MEMBERS)
+        self._profiles: LruCache[tuple[str, str], Profile] = LruCache(CACHED_MEMBERS)
         base_url = config.slack_api_url or DEFAULT_API_URL
         self.client = AsyncWebClient(
             token=None if self.multi_workspace else config.slack_bot_token,
