@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.messages import MemberKey
-from bot.store import SCHEMA_VERSION, SQLiteStore, StoreError
+from bot.store import SCHEMA_VERSION, SQLiteStore, Store, StoreError
 from tests.sqlite_support import connection
 
 ANN = MemberKey("slack", "T1", "U_ANN", "C_MKT")
@@ -49,6 +49,7 @@ def test_terminal_members_stored_before_version_3_get_their_user_name_as_address
     store.close()
     conn = sqlite3.connect(path)
     conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    conn.execute("DROP INDEX commitments_by_team")  # as a version 2 file had it
     conn.commit()
     conn.close()
     store = SQLiteStore(path)
@@ -110,3 +111,16 @@ def test_background_checkpoints_catch_up_the_wal_and_stop_cleanly(tmp_path: Path
     assert frames > 0 and checkpointed == frames
     assert connection(store).execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     store.close()
+
+
+def test_a_teams_commitments_are_found_through_an_index_not_a_scan(store: Store) -> None:
+    plan = " ".join(
+        str(row[-1])
+        for row in connection(store).execute(
+            "EXPLAIN QUERY PLAN SELECT c.id FROM commitments c"
+            " JOIN members m ON m.id = c.member_id WHERE c.team_id = ? ORDER BY c.id",
+            (1,),
+        )
+    )
+    assert "commitments_by_team" in plan
+    assert "SCAN c" not in plan

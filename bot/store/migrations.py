@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -144,5 +144,9 @@ MIGRATIONS: dict[int, str] = {
     3: """
     UPDATE members SET address = user
     WHERE address IS NULL AND team_id IN (SELECT id FROM teams WHERE platform = 'console');
+    """,
+    # The team report and the export list a team's commitments: an index, not a full scan.
+    4: """
+    CREATE INDEX IF NOT EXISTS commitments_by_team ON commitments(team_id, id);
     """,
 }
