@@ -28,6 +28,15 @@ def export_team(coach: Coaching, team: Team, fmt: str) -> tuple[str, str]:
     return _markdown(coach, team), FORMATS[fmt]
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's CSV
+# injection): member text gets a leading apostrophe, shown as text and never run.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def _csv(coach: Coaching, team: Team) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -52,15 +61,15 @@ def _csv(coach: Coaching, team: Team) -> str:
             for a in conv["answers"]:
                 writer.writerow(
                     [
-                        team.label,
-                        member["name"] or member["user"],
+                        _inert(team.label),
+                        _inert(member["name"] or member["user"]),
                         conv["id"],
                         conv["flow"],
                         conv["status"],
                         a["question"],
                         a["version"],
-                        a["text"],
-                        a["value"] or "",
+                        _inert(a["text"]),
+                        _inert(a["value"] or ""),
                         bool(a["skipped"]),
                         a["created_at"],
                     ]

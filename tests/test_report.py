@@ -113,3 +113,20 @@ def test_member_words_in_the_markdown_export_are_inert(coach: Coach, store: Stor
     markdown = export_team(coach, team, "md")[0]
     assert not re.search(r"(?<!\\)\]\(https://evil|(?<!\\)<img", markdown)
     assert "\\[Reset your password\\]\\(https://evil.example/login\\) \\<img src=x\\>" in markdown
+
+
+def test_member_text_in_the_csv_export_is_never_a_formula(coach: Coach, store: Store) -> None:
+    formulas = {
+        "customers": '=HYPERLINK("https://evil.example","click here now")',
+        "value": "@SUM(1+1)*cmd|' /C calc'!A0",
+        "experience": "+1 555 0100 and a video",
+        "pathway": "-being trusted by buyers",
+    }
+    run_interview(coach, key("ann"), answers=formulas)
+    team = store.team(TeamKey("console", "local", "bakers"))
+    assert team is not None
+    rows = list(csv.DictReader(io.StringIO(export_team(coach, team, "csv")[0])))
+    by_question = {r["question"]: r["answer"] for r in rows}
+    for question, text in formulas.items():
+        assert by_question[question] == "'" + text
+    assert by_question["growth"] == ANSWERS["growth"]
