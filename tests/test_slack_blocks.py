@@ -389,6 +389,19 @@ def test_a_signature_is_valid_only_from_the_secret_within_five_minutes(
     assert result is valid
 
 
+@pytest.mark.parametrize(
+    ("stamp", "sig"),
+    [
+        ("²", "v0=00"),  # a digit to str.isdigit(), not to int()
+        ("1" * 5_000, "v0=00"),  # past int()'s digit limit
+        ("1000", "v0=é"),  # hmac.compare_digest refuses non-ASCII str
+        ("١٠٠٠", "v0=00"),  # Arabic-Indic digits
+    ],
+)
+def test_a_hostile_timestamp_or_signature_is_refused_not_raised(stamp: str, sig: str) -> None:
+    assert not signature_ok("s", b"{}", timestamp=stamp, signature=sig, now=1000.0)
+
+
 def test_a_signature_with_no_timestamp_or_no_secret_is_refused() -> None:
     assert not signature_ok("s", b"", timestamp="", signature=signature("s", "", b""), now=0)
     assert not signature_ok("", b"", timestamp="1", signature=signature("", "1", b""), now=1)

@@ -141,13 +141,19 @@ def _workspace(body: Mapping[str, Any]) -> str:
     return str(body.get("team_id") or body.get("enterprise_id") or "")
 
 
+MAX_STAMP_DIGITS = 12
+
+
 def signature_ok(secret: str, body: bytes, *, timestamp: str, signature: str, now: float) -> bool:
     """Slack's v0 signature of the raw bytes, stamped within the last five minutes."""
-    if not secret or not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_AGE_S:
+    # `"²".isdigit()` is true and `int()` refuses 5,000 digits: only a plain ASCII number of
+    # a sane length is a timestamp, and a signature that is not ASCII is simply wrong.
+    plain = timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= MAX_STAMP_DIGITS
+    if not secret or not plain or abs(now - int(timestamp)) > MAX_AGE_S:
         return False
     signed = b"v0:" + timestamp.encode() + b":" + body
     expected = "v0=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
 
 def malformed(body: Any) -> str | None:
