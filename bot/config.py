@@ -47,8 +47,9 @@ class Config:
             value = env.get(name)
             return value if value else None
 
+        port = env.get("PORT") or "3000"
         values: dict[str, object] = {
-            "port": int(env.get("PORT") or 3000),
+            "port": int(port) if port.isascii() and port.isdigit() else 3000,
             "host": env.get("HOST") or "0.0.0.0",
             "db": env.get("COFFEE_COACH_DB") or DEFAULT_DB,
             "slack_signing_secret": get("SLACK_SIGNING_SECRET"),
@@ -65,3 +66,65 @@ class Config:
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+APP_TYPES = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+# Variables whose names people often mistype, and what the coach reads instead.
+_MEANT = {
+    "microsoftappid": "MicrosoftAppId",
+    "microsoftapppassword": "MicrosoftAppPassword",
+    "microsoftapptype": "MicrosoftAppType",
+    "microsoftapptenantid": "MicrosoftAppTenantId",
+}
+
+
+def config_problems(env: Mapping[str, str] | None = None) -> list[str]:
+    """What in the environment would make `serve` fail or run half-configured, in our words.
+
+    Each line names the variable to set or fix; an empty list means nothing is wrong.
+    """
+    env = os.environ if env is None else env
+
+    def has(name: str) -> bool:
+        return bool(env.get(name))
+
+    problems = []
+    for name in env:
+        meant = _MEANT.get(name.casefold())
+        if meant is not None and name != meant and not has(meant):
+            problems.append(
+                f"{name} is set, but the variable is {meant} (names are case-sensitive)."
+            )
+    port = env.get("PORT")
+    if port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        problems.append(f"PORT must be a port number between 1 and 65535, not {port!r}.")
+    app_type = env.get("MicrosoftAppType") or "MultiTenant"
+    if app_type.casefold() not in (t.casefold() for t in APP_TYPES):
+        problems.append(
+            f"MicrosoftAppType must be one of {', '.join(APP_TYPES)}, not {app_type!r}."
+        )
+    elif app_type.casefold() == "singletenant" and not has("MicrosoftAppTenantId"):
+        problems.append(
+            "MicrosoftAppType is SingleTenant: set MicrosoftAppTenantId to your Entra tenant's id."
+        )
+    if has("MicrosoftAppPassword") and not has("MicrosoftAppId"):
+        problems.append("MicrosoftAppPassword is set without MicrosoftAppId: set MicrosoftAppId.")
+    if (
+        has("MicrosoftAppId")
+        and not has("MicrosoftAppPassword")
+        and app_type.casefold() != "userassignedmsi"
+    ):
+        problems.append(
+            "MicrosoftAppId is set without MicrosoftAppPassword: set MicrosoftAppPassword."
+        )
+    oauth = has("SLACK_CLIENT_ID") and has("SLACK_CLIENT_SECRET")
+    if has("SLACK_CLIENT_ID") != has("SLACK_CLIENT_SECRET"):
+        problems.append("Slack OAuth needs both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET.")
+    if has("SLACK_SIGNING_SECRET") and not (has("SLACK_BOT_TOKEN") or oauth):
+        problems.append(
+            "SLACK_SIGNING_SECRET is set without a way to post: set SLACK_BOT_TOKEN (one"
+            " workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth install)."
+        )
+    if has("SLACK_APP_TOKEN") and not has("SLACK_BOT_TOKEN"):
+        problems.append("SLACK_APP_TOKEN (Socket Mode) is set without SLACK_BOT_TOKEN: set it too.")
+    return problems

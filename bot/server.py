@@ -21,8 +21,9 @@ from bot.checkins.cli import TerminalSender
 from bot.checkins.extension import install as install_checkins
 from bot.checkins.scheduler import PassReport, Scheduler
 from bot.checkins.service import CheckIns
-from bot.config import Config
+from bot.config import Config, config_problems
 from bot.engine import Coach
+from bot.errors import CliError
 from bot.messages import Sender
 from bot.port import CoachPort
 from bot.store import open_store
@@ -103,6 +104,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if problems := config_problems():
+        raise CliError("the configuration needs fixing:\n  " + "\n  ".join(problems))
     config = Config.from_env(port=args.port, db=args.db, host=args.host)
     coach = Coach(open_store(config.db))
     app = build_app(coach, config)
