@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.reader import Facts, Objective
 from flows import Action, Criterion, Ladder, Stage
+from flows.ladder import SLOT_NEEDS
 
 
 class Judged(Protocol):
@@ -88,24 +89,11 @@ def slots(facts: Facts) -> dict[str, str]:
     return found
 
 
-_SLOT_FACT = {
-    "networks": "network",
-    "customers": "customers",
-    "places": "place",
-    "people": "person",
-    "tools": "tool",
-    "cadences": "cadence",
-    "purposes": "purpose",
-    "metric": "metric",
-    "number": "number",
-    "period": "period",
-}
-
-
 def worded(actions: Iterable[Action], filled: Mapping[str, str], model: str | None) -> str | None:
     """The first action whose needs are all in `filled`, worded and filled in."""
     for action in actions:
-        if all(_SLOT_FACT[need] in filled for need in action.needs):
+        given = {SLOT_NEEDS[slot] for slot in filled}
+        if action.needs <= given:
             text = action.worded_for(model)
             for slot, value in filled.items():
                 text = text.replace("{" + slot + "}", value)

@@ -315,13 +315,15 @@ def _evidence(judgement: Judgement, reading: Reading, flow: Flow) -> Evidence:
                 )
             )
     # Two signals in one clause quote the same words: show them once.
-    unique = {(c.text, c.source): c for c in reversed(cited)}
+    unique: dict[tuple[str, str], Cited] = {}
+    for c in cited:
+        unique.setdefault((c.text, c.source), c)
     return Evidence(
         stage=judgement.stage.name,
         criterion=criterion.id,
         met=judgement.met,
         because=criterion.met if judgement.met else criterion.unmet,
-        cited=tuple(sorted(unique.values(), key=cited.index)),
+        cited=tuple(unique.values()),
     )
 
 

@@ -9,6 +9,7 @@ from bot.clock import parse_iso
 from bot.coaching import Coaching as Coach
 from bot.ladder import place, read_answers, team_rung
 from bot.messages import CheckinRound, QuestionView, StageCard, TeamReportCard
+from bot.reader import Reading
 from bot.store import Answer, Interview, StoredPlacement, Team
 from bot.summary import (
     MemberView,
@@ -61,8 +62,13 @@ def team_business_model(found: list[Interview]) -> str | None:
     return models.most_common(1)[0][0] if models else None
 
 
-def team_stage(coach: Coach, team: Team, found: list[Interview]) -> StageCard | None:
-    """The team's rung (the lower median of its members') with a member's evidence for it."""
+def team_stage(
+    coach: Coach, team: Team, found: list[Interview], readings: Mapping[int, Reading]
+) -> StageCard | None:
+    """The team's rung (the lower median of its members') with a member's evidence for it.
+
+    `readings` holds each member's reading of their answers, by member id.
+    """
     placed = latest_placements(coach, team)
     rung = team_rung([p.rung for p in placed.values()])
     if rung is None:
@@ -72,7 +78,11 @@ def team_stage(coach: Coach, team: Team, found: list[Interview]) -> StageCard | 
         row = placed.get(interview.member.id)
         if row is not None and row.rung == rung:
             placement = place(
-                interview.answers, ladder=coach.ladder, flow=coach.interview, business_model=model
+                interview.answers,
+                readings[interview.member.id],
+                ladder=coach.ladder,
+                flow=coach.interview,
+                business_model=model,
             )
             if placement.rung == rung:
                 return placement.card(coach.ladder)
@@ -128,7 +138,7 @@ def team_report(coach: Coach, team: Team) -> TeamReportCard:
     commitments = tuple(
         (c.who, f"{c.action} ({c.status})") for c in coach.store.commitments(team_id=team.id)
     )
-    stage = team_stage(coach, team, found)
+    stage = team_stage(coach, team, found, readings)
     stages = {member_id: row.stage for member_id, row in placed.items()}
     views = [
         MemberView(
