@@ -1,17 +1,33 @@
-"""Engine throughput, memory against store size, and time to the terminal's first prompt.
+"""Engine throughput and its growth with the store, memory, and the terminal's first prompt.
 
-    python -m bench.engine_turns [--conversations 10000] [--turns 20000]
+    python -m bench.engine_turns [--sizes 1000,10000,1000000] [--turns 20000] [--runs 1]
 
 Throughput: answered turns per second through `Coach.handle`, each in its own durable
 transaction (WAL, synchronous=NORMAL, event id recorded), with N conversations in the
-store; against a floor measured in the same run: plain sqlite3 doing the same reads and
-writes per turn with no engine. Memory: peak RSS of a process that opens a store holding
-1,000 or 100,000 conversations and runs the same turns. Prints tables; asserts nothing.
+store, run the way `serve` runs it: WAL checkpoints in a background thread
+(`SQLiteStore.checkpoint_in_background`), none inside a turn. Against a floor measured in
+the same run: plain sqlite3 on the same file settings, with its own background
+checkpoints, running the very statements an engine turn runs (the store's own SQL text:
+claim the event, read the member with their current conversation, add the answer, save the
+conversation under its version guard), with the same per-turn timestamp and the same JSON
+(the trail read and written; an empty context neither). The table gives turns per second
+at each size, the ratio to the floor, and the turn's time against the smallest size.
+
+The stores are filled by bulk inserts (executemany in one transaction), not through the
+engine, so a million conversations take seconds. Members are stamped as seen an hour
+ahead, so no turn refreshes `last_seen` (a write the engine makes at most once a minute
+per member, which a run would otherwise hit at some sizes and not at others).
+
+Memory: peak RSS of a process that opens a store holding 1,000 or 100,000 conversations
+and runs the same turns. Start-up objects are frozen (`gc.freeze()`) before each timed
+loop, so the full collections a run triggers only walk what the turns themselves make.
+Prints tables; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -20,46 +36,79 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.clock import iso
 from bot.engine import Coach
 from bot.messages import Incoming, MemberKey
 from bot.store import SQLiteStore
+from bot.store.answers import ADD_ANSWER
+from bot.store.member_tables import MEMBER_AND_CONVERSATION_BY_TEAM, SAVE_CONVERSATION
+from bot.store.sqlite import BUSY_TIMEOUT_MS, CLAIM_EVENT
 
 ROOT = Path(__file__).resolve().parents[1]
 
 ANSWER = "independent bakeries and cafes in Leeds, and the hotel buyers who order weekly"
+CHUNK = 50_000
+
+
+def _chunks(rows: Iterator[tuple[object, ...]]) -> Iterator[list[tuple[object, ...]]]:
+    chunk: list[tuple[object, ...]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def populate(path: Path, conversations: int) -> None:
     """A store with one team of 10 members per 10 conversations, each at question 1."""
     SQLiteStore(path).close()
-    now = datetime.now(UTC).isoformat()
-    conn = sqlite3.connect(path)
+    now = datetime.now(UTC)
+    stamp = iso(now)
+    seen = iso(now + timedelta(hours=1))
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous = OFF")
     conn.execute("BEGIN")
     teams = max(1, conversations // 10)
-    conn.executemany(
-        "INSERT INTO teams (id, platform, workspace, team, lead, created_at)"
-        " VALUES (?, 'console', 'bench', ?, 'u0', ?)",
-        [(t + 1, f"team{t}", now) for t in range(teams)],
-    )
-    conn.executemany(
-        "INSERT INTO members (id, team_id, user, last_seen) VALUES (?, ?, ?, ?)",
-        [(i + 1, i % teams + 1, f"u{i}", now) for i in range(conversations)],
-    )
-    conn.executemany(
-        "INSERT INTO conversations (id, member_id, flow, state, status, trail, started_at,"
-        " updated_at) VALUES (?, ?, 'coffee', 'customers', 'active', '[\"business_model\"]', ?, ?)",
-        [(i + 1, i + 1, now, now) for i in range(conversations)],
-    )
-    conn.executemany(
-        "INSERT INTO answers (conversation_id, question, version, text, value, created_at)"
-        " VALUES (?, 'business_model', 1, 'B2B', 'b2b', ?)",
-        [(i + 1, now) for i in range(conversations)],
-    )
+    inserts: list[tuple[str, Callable[[int], tuple[object, ...]], int]] = [
+        (
+            "INSERT INTO teams (id, platform, workspace, team, lead, created_at)"
+            " VALUES (?, 'console', 'bench', ?, 'u0', ?)",
+            lambda t: (t + 1, f"team{t}", stamp),
+            teams,
+        ),
+        (
+            "INSERT INTO members (id, team_id, user, last_seen) VALUES (?, ?, ?, ?)",
+            lambda i: (i + 1, i % teams + 1, f"u{i}", seen),
+            conversations,
+        ),
+        (
+            "INSERT INTO conversations (id, member_id, flow, state, status, trail, started_at,"
+            " updated_at) VALUES (?, ?, 'coffee', 'customers', 'active', '[\"business_model\"]',"
+            " ?, ?)",
+            lambda i: (i + 1, i + 1, stamp, stamp),
+            conversations,
+        ),
+        (
+            "INSERT INTO answers (conversation_id, question, version, text, value, created_at)"
+            " VALUES (?, 'business_model', 1, 'B2B', 'b2b', ?)",
+            lambda i: (i + 1, stamp),
+            conversations,
+        ),
+    ]
+    for sql, row, count in inserts:
+        for chunk in _chunks(row(i) for i in range(count)):
+            conn.executemany(sql, chunk)
     conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
 
 
@@ -69,57 +118,144 @@ def member_key(n: int, conversations: int) -> MemberKey:
     return MemberKey("console", "bench", f"u{i}", f"team{i % max(1, conversations // 10)}")
 
 
+@contextmanager
+def frozen() -> Iterator[None]:
+    """Start-up objects out of the collector's sight while a loop is timed."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+class EngineTurns:
+    """Turns through `Coach.handle`, on a store checkpointing in the background."""
+
+    def __init__(self, path: Path, conversations: int) -> None:
+        self.conversations = conversations
+        self.store = SQLiteStore(path)
+        self.halt = self.store.checkpoint_in_background()
+        self.coach = Coach(self.store)
+
+    def run(self, first: int, count: int) -> float:
+        """Turns first..first+count-1; returns the seconds they took."""
+        coach, conversations = self.coach, self.conversations
+        start = time.perf_counter()
+        for n in range(first, first + count):
+            coach.handle(
+                Incoming(key=member_key(n, conversations), text=f"{ANSWER} {n}", event_id=f"E{n}")
+            )
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        self.halt()
+        self.store.close()
+
+
+def background_checkpoints(conn: sqlite3.Connection, path: Path) -> Callable[[], None]:
+    """What `SQLiteStore.checkpoint_in_background` does, for the floor's own connection."""
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    stop = threading.Event()
+
+    def run() -> None:
+        own = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        own.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        while not stop.wait(1.0):
+            own.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        own.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join()
+
+    return halt
+
+
+ORDER = ["customers", "value", "experience", "pathway", "networks", "owners", "sustain"]
+
+
+class FloorTurns:
+    """An engine turn's statements, in plain sqlite3, with no engine."""
+
+    def __init__(self, path: Path, conversations: int) -> None:
+        self.conversations = conversations
+        self.conn = conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        self.halt = background_checkpoints(conn, path)
+
+    def run(self, first: int, count: int) -> float:
+        conn, conversations = self.conn, self.conversations
+        start = time.perf_counter()
+        for n in range(first, first + count):
+            key = member_key(n, conversations)
+            now = iso(datetime.now(UTC))
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(CLAIM_EVENT, (key.platform, key.workspace, f"E{n}", now, ""))
+            row = conn.execute(
+                MEMBER_AND_CONVERSATION_BY_TEAM, (key.platform, key.workspace, key.team, key.user)
+            ).fetchone()
+            conv_id, state, version, trail = row[14], row[17], row[19], json.loads(row[20])
+            conn.execute(
+                ADD_ANSWER, (conv_id, state, f"{ANSWER} {n}", None, 0, None, now)
+            ).fetchone()
+            trail.append(state)
+            following = ORDER[(ORDER.index(state) + 1) % len(ORDER)]
+            conn.execute(
+                SAVE_CONVERSATION,
+                (following, "active", json.dumps(trail), None, 0, "{}", now, conv_id, version),
+            )
+            conn.execute("COMMIT")
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        self.halt()
+        self.conn.close()
+
+
+BLOCK = 1_000
+
+
+def side_by_side(base: Path, conversations: int, turns: int) -> tuple[float, float]:
+    """(floor, engine) turns per second, each on its own copy of `base`.
+
+    The two take turns in blocks of 1,000 turns, so a neighbour's load on this shared
+    machine slows both alike instead of whichever happened to be running.
+    """
+    copies = []
+    for name in ("floor", "engine"):
+        copy = base.with_name(f"{name}-{base.name}")
+        shutil.copy(base, copy)
+        copies.append(copy)
+    runners: tuple[FloorTurns | EngineTurns, ...] = (
+        FloorTurns(copies[0], conversations),
+        EngineTurns(copies[1], conversations),
+    )
+    spent = [0.0, 0.0]
+    with frozen():
+        for first in range(0, turns, BLOCK):
+            for side, runner in enumerate(runners):
+                spent[side] += runner.run(first, min(BLOCK, turns - first))
+    for runner in runners:
+        runner.close()
+    for copy in copies:
+        for leftover in copy.parent.glob(copy.name + "*"):
+            leftover.unlink()
+    return turns / spent[0], turns / spent[1]
+
+
 def engine_turns(path: Path, conversations: int, turns: int) -> float:
-    coach = Coach(SQLiteStore(path))
-    start = time.perf_counter()
-    for n in range(turns):
-        coach.handle(
-            Incoming(key=member_key(n, conversations), text=f"{ANSWER} {n}", event_id=f"E{n}")
-        )
-    elapsed = time.perf_counter() - start
-    coach.store.close()
-    return turns / elapsed
-
-
-def floor_turns(path: Path, conversations: int, turns: int) -> float:
-    """The same reads and writes as an engine turn, in plain sqlite3, with no engine."""
-    order = ["customers", "value", "experience", "pathway", "networks", "owners", "sustain"]
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    now = datetime.now(UTC).isoformat()
-    start = time.perf_counter()
-    for n in range(turns):
-        key = member_key(n, conversations)
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "INSERT OR IGNORE INTO events (platform, workspace, event_id, seen_at)"
-            " VALUES (?, ?, ?, ?)",
-            (key.platform, key.workspace, f"E{n}", now),
-        )
-        conv_id, state, version, trail = conn.execute(
-            "SELECT c.id, c.state, c.version, c.trail FROM members m"
-            " JOIN teams t ON t.id = m.team_id LEFT JOIN conversations c"
-            " ON c.id = (SELECT max(id) FROM conversations WHERE member_id = m.id)"
-            " WHERE t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?",
-            (key.platform, key.workspace, key.team, key.user),
-        ).fetchone()
-        conn.execute(
-            "INSERT INTO answers (conversation_id, question, version, text, created_at)"
-            " SELECT ?1, ?2, coalesce(max(version), 0) + 1, ?3, ?4 FROM answers"
-            " WHERE conversation_id = ?1 AND question = ?2 RETURNING version",
-            (conv_id, state, f"{ANSWER} {n}", now),
-        ).fetchone()
-        following = order[(order.index(state) + 1) % len(order)]
-        conn.execute(
-            "UPDATE conversations SET state = ?, trail = ?, updated_at = ?, version = version + 1"
-            " WHERE id = ? AND version = ?",
-            (following, json.dumps([*json.loads(trail), state]), now, conv_id, version),
-        )
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - start
-    conn.close()
-    return turns / elapsed
+    runner = EngineTurns(path, conversations)
+    with frozen():
+        rate = turns / runner.run(0, turns)
+    runner.close()
+    return rate
 
 
 def peak_rss_child(conversations: int, turns: int, workdir: Path) -> float:
@@ -164,27 +300,68 @@ def first_prompt_seconds(workdir: Path, runs: int = 5) -> list[float]:
     return times
 
 
+def sizes_arg(text: str) -> list[int]:
+    return [int(part.replace("_", "")) for part in text.split(",")]
+
+
+def throughput(workdir: Path, sizes: list[int], turns: int) -> dict[int, tuple[float, float]]:
+    """(floor, engine) turns per second at each size."""
+    rates: dict[int, tuple[float, float]] = {}
+    for size in sizes:
+        base = workdir / f"base{size}.db"
+        started = time.perf_counter()
+        populate(base, size)
+        print(f"  {size:,} conversations stored in {time.perf_counter() - started:.1f} s")
+        rates[size] = side_by_side(base, size, turns)
+        base.unlink()
+    return rates
+
+
+def throughput_table(rates: dict[int, tuple[float, float]], turns: int) -> None:
+    smallest = min(rates)
+    print(f"\nTurns per second, {turns:,} turns, background checkpoints (as `serve` runs)")
+    print(
+        f"{'conversations':>14} {'floor/s':>9} {'engine/s':>9} {'of floor':>9}"
+        f" {'engine turn us':>15} {'vs ' + format(smallest, ','):>12}"
+    )
+    for size, (floor, engine) in rates.items():
+        growth = rates[smallest][1] / engine
+        print(
+            f"{size:>14,} {floor:>9,.0f} {engine:>9,.0f} {engine / floor:>8.0%}"
+            f" {1e6 / engine:>15.1f} {growth:>11.2f}x"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--conversations", type=int, default=10_000)
+    parser.add_argument(
+        "--sizes",
+        type=sizes_arg,
+        default=[1_000, 10_000, 1_000_000],
+        help="conversations stored, comma-separated (default 1000,10000,1000000)",
+    )
     parser.add_argument("--turns", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=1, help="throughput runs (median shown)")
+    parser.add_argument("--no-extras", action="store_true", help="throughput only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        base = workdir / "base.db"
-        populate(base, args.conversations)
-        rows = []
-        for name, runner in (("floor: plain sqlite3", floor_turns), ("coach engine", engine_turns)):
-            copy = workdir / f"{name.split(':')[0].replace(' ', '_')}.db"
-            shutil.copy(base, copy)
-            rows.append((name, runner(copy, args.conversations, args.turns)))
-        floor = rows[0][1]
-        print(
-            f"\nTurns per second, {args.conversations:,} conversations stored, {args.turns:,} turns"
-        )
-        print(f"{'':24} {'turns/s':>10} {'of floor':>9}")
-        for name, rate in rows:
-            print(f"{name:24} {rate:>10,.0f} {rate / floor:>8.0%}")
+        runs = [throughput(workdir, args.sizes, args.turns) for _ in range(args.runs)]
+        for n, rates in enumerate(runs, start=1):
+            if args.runs > 1:
+                print(f"\nrun {n}")
+            throughput_table(rates, args.turns)
+        if args.runs > 1:
+            # Each run's ratios against its own floor; the median of those.
+            print(f"\nmedian of {args.runs} runs")
+            print(f"{'conversations':>14} {'of floor':>9} {'vs smallest':>12}")
+            smallest = min(args.sizes)
+            for size in args.sizes:
+                share = statistics.median(r[size][1] / r[size][0] for r in runs)
+                growth = statistics.median(r[smallest][1] / r[size][1] for r in runs)
+                print(f"{size:>14,} {share:>8.0%} {growth:>11.2f}x")
+        if args.no_extras:
+            return
 
         print("\nPeak RSS while running 5,000 turns")
         print(f"{'conversations stored':>22} {'peak RSS MiB':>13}")

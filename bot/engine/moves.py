@@ -18,6 +18,7 @@ NAV = (
     Choice("Back", "back", nav=True),
     Choice("Pause", "pause", nav=True),
 )
+_NAV_UNSKIPPABLE = tuple(c for c in NAV if c.value != "skip")
 
 
 class Moves(CoachCore):
@@ -45,9 +46,9 @@ class Moves(CoachCore):
                 Choice("All of them", "all", "primary"),
                 Choice("None for now", "none"),
             )
-        nav = tuple(c for c in NAV if spec.skippable or c.value != "skip")
         if spec.answer != "commitments":
-            choices = (*choices, *nav)
+            nav = NAV if spec.skippable else _NAV_UNSKIPPABLE
+            choices = (*choices, *nav) if choices else nav
         step.say(body, choices=choices, prompt_token=self.token(conv))
 
     def _move(self, step: Step, trigger: str, *, target: str | None = None) -> bool:

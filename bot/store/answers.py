@@ -22,6 +22,14 @@ CONV_COLUMNS = (
     " started_at, updated_at"
 )
 
+# An answer is the question's next version; bench/engine_turns.py's floor runs this text.
+ADD_ANSWER = (
+    "INSERT INTO answers (conversation_id, question, version, text, value, skipped,"
+    " message_id, created_at)"
+    " SELECT ?1, ?2, coalesce(max(version), 0) + 1, ?3, ?4, ?5, ?6, ?7 FROM answers"
+    " WHERE conversation_id = ?1 AND question = ?2 RETURNING version"
+)
+
 
 class AnswerTables(Tables):
     """The history side of the SQLite store; `SQLiteStore` supplies the plumbing below."""
@@ -49,10 +57,7 @@ class AnswerTables(Tables):
     ) -> int:
         """Store an answer as the question's next version; returns that version."""
         row = self._conn.execute(
-            "INSERT INTO answers (conversation_id, question, version, text, value, skipped,"
-            " message_id, created_at)"
-            " SELECT ?1, ?2, coalesce(max(version), 0) + 1, ?3, ?4, ?5, ?6, ?7 FROM answers"
-            " WHERE conversation_id = ?1 AND question = ?2 RETURNING version",
+            ADD_ANSWER,
             (conversation_id, question, text, value, int(skipped), message_id, self.now()),
         ).fetchone()
         return int(row[0])

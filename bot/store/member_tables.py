@@ -47,6 +47,40 @@ _MEMBER_WITH_CONVERSATION = (
 )
 
 
+# The member by explicit team, and by workspace at the team where they were last seen;
+# built once, so each turn hands sqlite3's statement cache the same string.
+_BY_TEAM = " WHERE t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?"
+_BY_WORKSPACE = (
+    " WHERE t.platform = ? AND t.workspace = ? AND m.user = ?"
+    " ORDER BY m.last_seen DESC, m.id DESC LIMIT 1"
+)
+MEMBER_BY_TEAM = _MEMBER + _BY_TEAM
+MEMBER_BY_WORKSPACE = _MEMBER + _BY_WORKSPACE
+MEMBER_AND_CONVERSATION_BY_TEAM = _MEMBER_WITH_CONVERSATION + _BY_TEAM
+MEMBER_AND_CONVERSATION_BY_WORKSPACE = _MEMBER_WITH_CONVERSATION + _BY_WORKSPACE
+
+SAVE_CONVERSATION = (
+    "UPDATE conversations SET state = ?, status = ?, trail = ?, return_to = ?,"
+    " followed_up = ?, context = ?, updated_at = ?, version = version + 1"
+    " WHERE id = ? AND version = ?"
+)
+
+# Most conversations carry no context (only a check-in or a placement adds some):
+# the empty one is neither parsed nor written out again.
+_EMPTY = "{}"
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    if text == _EMPTY:
+        return {}
+    value: dict[str, Any] = json.loads(text)
+    return value
+
+
+def _json_text(value: dict[str, Any]) -> str:
+    return json.dumps(value) if value else _EMPTY
+
+
 def _conversation_from(row: tuple[Any, ...]) -> Conversation:
     return Conversation(
         id=row[0],
@@ -58,7 +92,7 @@ def _conversation_from(row: tuple[Any, ...]) -> Conversation:
         trail=json.loads(row[6]),
         return_to=row[7],
         followed_up=bool(row[8]),
-        context=json.loads(row[9]),
+        context=_json_object(row[9]),
         started_at=row[10],
         updated_at=row[11],
     )
@@ -129,19 +163,20 @@ class MemberTables(Tables):
         return _member_from(found), conv
 
     def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
-        select = _MEMBER_WITH_CONVERSATION if with_conversation else _MEMBER
         if key.team is not None:
+            by_team = MEMBER_AND_CONVERSATION_BY_TEAM if with_conversation else MEMBER_BY_TEAM
             row = self._conn.execute(
-                select + " WHERE t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?",
-                (key.platform, key.workspace, key.team, key.user),
+                by_team, (key.platform, key.workspace, key.team, key.user)
             ).fetchone()
         else:
+            by_workspace = (
+                MEMBER_AND_CONVERSATION_BY_WORKSPACE if with_conversation else MEMBER_BY_WORKSPACE
+            )
             row = self._conn.execute(
-                select + " WHERE t.platform = ? AND t.workspace = ? AND m.user = ?"
-                " ORDER BY m.last_seen DESC, m.id DESC LIMIT 1",
-                (key.platform, key.workspace, key.user),
+                by_workspace, (key.platform, key.workspace, key.user)
             ).fetchone()
-        return tuple(row) if row else None
+        found: tuple[Any, ...] | None = row
+        return found
 
     def ensure_member(self, key: MemberKey, *, name: str | None = None) -> Member:
         if key.team is None:
@@ -202,7 +237,7 @@ class MemberTables(Tables):
         cursor = self._conn.execute(
             "INSERT INTO conversations (member_id, flow, state, status, trail, context,"
             " started_at, updated_at) VALUES (?, ?, ?, 'active', '[]', ?, ?, ?)",
-            (member_id, flow, state, json.dumps(context or {}), now, now),
+            (member_id, flow, state, _json_text(context or {}), now, now),
         )
         return Conversation(
             id=int(cursor.lastrowid or 0),
@@ -227,16 +262,14 @@ class MemberTables(Tables):
         """
         now = self.now()
         cursor = self._conn.execute(
-            "UPDATE conversations SET state = ?, status = ?, trail = ?, return_to = ?,"
-            " followed_up = ?, context = ?, updated_at = ?, version = version + 1"
-            " WHERE id = ? AND version = ?",
+            SAVE_CONVERSATION,
             (
                 conv.state,
                 conv.status,
                 json.dumps(conv.trail),
                 conv.return_to,
                 int(conv.followed_up),
-                json.dumps(conv.context),
+                _json_text(conv.context),
                 now,
                 conv.id,
                 conv.version,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -148,5 +148,12 @@ MIGRATIONS: dict[int, str] = {
     # The team report and the export list a team's commitments: an index, not a full scan.
     4: """
     CREATE INDEX IF NOT EXISTS commitments_by_team ON commitments(team_id, id);
+    """,
+    # Every turn reads the member's current conversation: the one in progress, else the
+    # latest (member_tables._CURRENT). An index in exactly that order lets SQLite read
+    # the first entry instead of sorting the member's conversations in a temporary B-tree.
+    5: """
+    CREATE INDEX IF NOT EXISTS conversations_current
+    ON conversations(member_id, (status IN ('active', 'paused')), id);
     """,
 }

@@ -14,9 +14,10 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import TracebackType
 
 import sqlite_utils
 
@@ -31,7 +32,46 @@ from bot.store.records import StoreError
 log = logging.getLogger("coffee_coach.store")
 
 DEFAULT_DB = "coffee-coach.db"
+
+# Every turn claims its event id; bench/engine_turns.py's floor runs this same text.
+CLAIM_EVENT = (
+    "INSERT INTO events (platform, workspace, event_id, seen_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (platform, workspace, event_id) DO UPDATE SET seen_at = excluded.seen_at"
+    " WHERE events.seen_at < ?"
+)
 BUSY_TIMEOUT_MS = 10_000
+
+
+class _Transaction:
+    """`SQLiteStore.transaction()`: a plain context manager, as every turn opens one."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> None:
+        store = self.store
+        if store._depth:
+            store._depth += 1
+            return
+        store._conn.execute("BEGIN IMMEDIATE")
+        store._depth = 1
+        store._stamp = None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        store = self.store
+        if store._depth > 1:
+            store._depth -= 1
+            return
+        store._depth = 0
+        store._stamp = None
+        store._conn.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
 class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
@@ -42,6 +82,8 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         self.clock: Clock = clock or SystemClock()
         self._depth = 0
         self._stamp: datetime | None = None
+        self._stamp_text: str | None = None
+        self._transaction = _Transaction(self)
         # (busy, WAL frames, frames checkpointed) of the last background checkpoint.
         self.last_checkpoint: tuple[int, int, int] | None = None
         if self.path != ":memory:" and Path(self.path).is_dir():
@@ -107,29 +149,9 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
                 self._conn.execute("ROLLBACK")
                 raise
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """One write transaction (re-entrant: an inner one joins the outer)."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        self._conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        self._stamp = None
-        try:
-            yield
-        except BaseException:
-            self._depth = 0
-            self._conn.execute("ROLLBACK")
-            raise
-        finally:
-            self._stamp = None
-        self._depth = 0
-        self._conn.execute("COMMIT")
+        return self._transaction
 
     def close(self) -> None:
         self._conn.close()
@@ -179,10 +201,17 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         moment = self.clock.now()
         if self._depth:
             self._stamp = moment
+            self._stamp_text = None
         return moment
 
     def now(self) -> str:
-        return iso(self.moment())
+        """`moment()` as stored text; formatted once per transaction, not per statement."""
+        moment = self.moment()
+        if not self._depth:
+            return iso(moment)
+        if self._stamp_text is None:
+            self._stamp_text = iso(moment)
+        return self._stamp_text
 
     @property
     def schema_version(self) -> int:
@@ -204,13 +233,9 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         With `unless_seen_within`, an id seen longer ago than that is claimed afresh: for
         things that may rightly happen again later, such as an app installed a second time.
         """
-        now = self.moment()
-        cutoff = iso(now - unless_seen_within) if unless_seen_within is not None else ""
+        cutoff = iso(self.moment() - unless_seen_within) if unless_seen_within is not None else ""
         cursor = self._conn.execute(
-            "INSERT INTO events (platform, workspace, event_id, seen_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (platform, workspace, event_id) DO UPDATE SET seen_at = excluded.seen_at"
-            " WHERE events.seen_at < ?",
-            (platform, workspace, event_id, iso(now), cutoff),
+            CLAIM_EVENT, (platform, workspace, event_id, self.now(), cutoff)
         )
         return cursor.rowcount == 1
 
