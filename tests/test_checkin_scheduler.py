@@ -380,6 +380,33 @@ async def test_pacing_keeps_each_workspace_and_conversation_inside_its_limit() -
     assert (sent["D9"], sent["D7"]) == ([before], [before + 0.5])
 
 
+class LateWaking(VirtualTime):
+    """Virtual time in which every sleeper wakes 10 ms after the moment it asked for."""
+
+    async def sleep_until(self, moment: float) -> None:
+        self.t = max(self.t, moment) + 0.01
+
+
+async def test_a_workspaces_sends_keep_its_rate_when_every_sleeper_wakes_late() -> None:
+    clock = LateWaking()
+    pacer = Pacer(
+        {"slack": Limit(per_second=4.0, gap=1.0)},
+        monotonic=clock.now,
+        sleep_until=clock.sleep_until,
+    )
+    sent: list[float] = []
+
+    async def send(address: str) -> None:
+        await pacer.wait("slack", "T1", address, 1)
+        sent.append(clock.t)
+
+    await asyncio.gather(*(send(f"D{i}") for i in range(20)))
+    # Slots every 0.25 s from the first: the last goes 19 slots on, late by one wake-up
+    # only, not by nineteen of them added up.
+    assert sent[-1] == pytest.approx(19 * 0.25 + 0.01)
+    assert all(b - a >= 0.25 - 1e-9 for a, b in pairwise(sent[1:]))
+
+
 async def first_pass(store: Store) -> None:
     """Until a pass has run: the first one records how far it looked for new interviews."""
     while (
