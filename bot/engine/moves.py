@@ -29,8 +29,9 @@ class Moves(CoachCore):
         assert conv is not None
         flow = self._flow(conv)
         spec = flow.states[conv.state]
-        context = self._context(step)
-        body = fill(text or spec.prompt, context)
+        template = text or spec.prompt
+        # Most prompts name nobody: the member's context is only gathered for those that do.
+        body = fill(template, self._context(step)) if "{" in template else template
         if spec.number is not None:
             body = f"*Question {spec.number} of {len(flow.questions)}: {spec.title}*\n{body}"
         choices: tuple[Choice, ...] = ()

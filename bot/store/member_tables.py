@@ -82,19 +82,20 @@ def _json_text(value: dict[str, Any]) -> str:
 
 
 def _conversation_from(row: tuple[Any, ...]) -> Conversation:
+    # Positional, in the order of CONV_COLUMNS and of the record's fields: once per turn.
     return Conversation(
-        id=row[0],
-        member_id=row[1],
-        flow=row[2],
-        state=row[3],
-        status=row[4],
-        version=row[5],
-        trail=json.loads(row[6]),
-        return_to=row[7],
-        followed_up=bool(row[8]),
-        context=_json_object(row[9]),
-        started_at=row[10],
-        updated_at=row[11],
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        json.loads(row[6]),
+        row[7],
+        bool(row[8]),
+        _json_object(row[9]),
+        row[10],
+        row[11],
     )
 
 
