@@ -90,6 +90,7 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
             raise StoreError(f"{self.path} is a folder, not a database file")
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn = conn
             self.db = sqlite_utils.Database(conn)
             self._configure()
             self._migrate()
@@ -100,11 +101,6 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
             ) from exc
 
     # --- plumbing -----------------------------------------------------------------------
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection = self.db.conn
-        return conn
 
     def _configure(self) -> None:
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

@@ -19,10 +19,8 @@ class Tables:
 
     db: sqlite_utils.Database
     clock: Clock
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        raise NotImplementedError
+    # The connection under `db`, as a plain attribute: every statement goes through it.
+    _conn: sqlite3.Connection
 
     def now(self) -> str:
         raise NotImplementedError
