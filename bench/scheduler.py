@@ -55,7 +55,7 @@ from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Outgoing, Sender
 from bot.pacing import LIMITS, Pacer
-from bot.server import SENDERS, build_app
+from bot.server import SENDERS, WORKER, build_app
 from bot.store import SQLiteStore, Store
 from tests.checkin_support import VirtualTime
 from tests.fakes.bot_connector import BOT, FakeBotConnector
@@ -321,7 +321,9 @@ async def through_fakes(
             gc.collect()
             gc.freeze()
             start = time.perf_counter()
-            report = await Scheduler(checkins, senders, pacer=Pacer()).run_pass()
+            # As `serve` runs it: its store work on the app's store worker, off the loop.
+            scheduler = Scheduler(checkins, senders, pacer=Pacer(), store_worker=runner.app[WORKER])
+            report = await scheduler.run_pass()
             wall = time.perf_counter() - start
         finally:
             gc.unfreeze()
