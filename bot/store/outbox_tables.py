@@ -56,13 +56,16 @@ class OutboxTables(Tables):
     def take_over_posts(
         self, platform: str, *, worker: str, claimed_before: datetime, limit: int
     ) -> list[Parcel]:
-        """Claim undelivered posts whose claim is older than `claimed_before`, oldest first."""
+        """Claim undelivered posts whose claim is older than `claimed_before`, oldest first.
+
+        Never `worker`'s own: those are still in its queue, however long it is.
+        """
         with self.transaction():
             rows = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM outbox INDEXED BY outbox_unfinished"
                 " WHERE platform = ? AND finished_at IS NULL AND claimed_at < ?"
-                " ORDER BY id LIMIT ?",
-                (platform, iso(claimed_before), limit),
+                " AND claimed_by != ? ORDER BY id LIMIT ?",
+                (platform, iso(claimed_before), worker, limit),
             ).fetchall()
             now = self.now()
             self._conn.executemany(
