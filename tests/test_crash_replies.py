@@ -8,67 +8,19 @@ will not redeliver any. After a restart, each member gets their reply from the o
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
 
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, SlackDriver, dm_channel
+from tests.serve_process import free_port, serve, until_healthy
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 MEMBERS = [f"U{n:02d}" for n in range(1, 21)]
 # The outbox hands a stopped process's posts over once their claim is 15 s old.
 DELIVERED_WITHIN_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serve(db: Path, api_url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    env = os.environ | {
-        "COFFEE_COACH_DB": str(db),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_API_URL": api_url,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-
-
-async def until_healthy(session: aiohttp.ClientSession, port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("serve did not come up")
 
 
 async def test_replies_acknowledged_before_a_sigkill_are_delivered_after_the_restart(
@@ -83,7 +35,12 @@ async def test_replies_acknowledged_before_a_sigkill_are_delivered_after_the_res
         slack = SlackDriver(
             session, signing_secret=SECRET, url=f"http://127.0.0.1:{port}/slack/events", api=api
         )
-        with serve(db, api.url, port) as first:
+        env = {
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_API_URL": api.url,
+        }
+        with serve(db, port, env) as first:
             await until_healthy(session, port)
             answers = await asyncio.gather(*(slack.message(user, "hello") for user in MEMBERS))
             assert [r.status for r in answers] == [200] * len(MEMBERS)
@@ -92,7 +49,7 @@ async def test_replies_acknowledged_before_a_sigkill_are_delivered_after_the_res
         assert api.sent("chat.postMessage") == []
 
         api.accept("chat.postMessage")
-        with serve(db, api.url, port):
+        with serve(db, port, env):
             await until_healthy(session, port)
             deadline = time.monotonic() + DELIVERED_WITHIN_S
             waiting = set(MEMBERS)
