@@ -27,6 +27,7 @@ from bot.store.checkin_tables import CheckinTables
 from bot.store.deliveries import DeliveryTables
 from bot.store.member_tables import MemberTables
 from bot.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from bot.store.outbox_tables import OutboxTables
 from bot.store.records import StoreBusy, StoreError
 
 log = logging.getLogger("coffee_coach.store")
@@ -54,14 +55,21 @@ class _Transaction:
 
     def __enter__(self) -> None:
         store = self.store
+        # One thread at a time: another thread's transaction waits for this one to end
+        # (`serve` keeps the store on one thread; tests and tools may read from another).
+        store._lock.acquire()
         if store._depth:
             store._depth += 1
             return
         try:
             store._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
+            store._lock.release()
             if exc.sqlite_errorcode in _BUSY_CODES:
                 raise StoreBusy(f"{store.path} is locked by another connection ({exc})") from exc
+            raise
+        except BaseException:
+            store._lock.release()
             raise
         store._depth = 1
         store._stamp = None
@@ -73,15 +81,18 @@ class _Transaction:
         trace: TracebackType | None,
     ) -> None:
         store = self.store
-        if store._depth > 1:
-            store._depth -= 1
-            return
-        store._depth = 0
-        store._stamp = None
-        store._conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        try:
+            if store._depth > 1:
+                store._depth -= 1
+                return
+            store._depth = 0
+            store._stamp = None
+            store._conn.execute("COMMIT" if kind is None else "ROLLBACK")
+        finally:
+            store._lock.release()
 
 
-class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
+class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, OutboxTables):
     """The embedded store: a SQLite file (or `:memory:`) in WAL mode.
 
     One connection, used by one thread at a time (`concurrency`): `serve` gives it a
@@ -102,6 +113,7 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         self.clock: Clock = clock or SystemClock()
         self.busy_timeout_ms = busy_timeout_ms
         self._probe: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
         self._probe_lock = threading.Lock()
         self._depth = 0
         self._stamp: datetime | None = None
@@ -173,7 +185,8 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         return self._transaction
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:  # a transaction of another thread ends first
+            self._conn.close()
         with self._probe_lock:
             if self._probe is not None:
                 self._probe.close()
