@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--db",
         default=os.environ.get("COFFEE_COACH_DB") or None,
-        help="the SQLite file (default: $COFFEE_COACH_DB or ./coffee-coach.db)",
+        help="a SQLite file or a postgresql:// URL (default: $COFFEE_COACH_DB, ./coffee-coach.db)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -26,9 +26,12 @@ from bot.engine import Coach
 from bot.errors import CliError
 from bot.messages import Sender
 from bot.port import CoachPort
-from bot.store import open_store
+from bot.store import database_url, open_store
 
 log = logging.getLogger("coffee_coach.server")
+# On PostgreSQL, how long a turn's statement or lock wait may take before it fails (and
+# the platform retries it) rather than holding a connection while others queue behind.
+TURN_DB_TIMEOUT_S = 2.0
 
 COACH: web.AppKey[Coach] = web.AppKey("coach", Coach)
 CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
@@ -107,13 +110,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problems := config_problems():
         raise CliError("the configuration needs fixing:\n  " + "\n  ".join(problems))
     config = Config.from_env(port=args.port, db=args.db, host=args.host)
-    coach = Coach(open_store(config.db))
+    url = database_url(config.db)
+    if url.backend == "postgresql" and config.slack_client_id and config.slack_client_secret:
+        # slack_sdk's installation store here is its SQLite one: on PostgreSQL the servers
+        # would each keep their own installs.
+        raise CliError(
+            "Slack OAuth installs are kept in a SQLite file, which servers on a shared"
+            " PostgreSQL cannot share: unset SLACK_CLIENT_ID and SLACK_CLIENT_SECRET and"
+            " give SLACK_BOT_TOKEN (one workspace), or run one serve on SQLite."
+        )
+    coach = Coach(open_store(config.db, timeout_s=TURN_DB_TIMEOUT_S))
     app = build_app(coach, config)
     doors = app[DOORS]
     log.info(
-        "Coffee Coach on %s:%d, doors open: %s",
+        "Coffee Coach on %s:%d, store %s, doors open: %s",
         config.host,
         config.port,
+        url.redacted(),
         ", ".join(doors) if doors else "none (set Slack or Teams credentials; see README)",
     )
     # What start-up allocated (the SDKs, the flows) lives as long as the process: keep it

@@ -25,7 +25,7 @@ def any_store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
 ) -> Iterator[Store]:
     backend: Backend = request.param
-    store = backend.open(tmp_path, clock)
+    store = backend.open(request, tmp_path, clock)
     yield store
     backend.close(store)
 
