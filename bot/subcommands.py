@@ -69,7 +69,17 @@ def _checkins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     status.set_defaults(run=lazy("bot.checkins.cli:cmd_status"))
 
 
+def _migrate(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    migrate = sub.add_parser(
+        "migrate", help="copy this SQLite store into an empty PostgreSQL database"
+    )
+    migrate.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://user:password@host:port/dbname"
+    )
+    migrate.set_defaults(run=lazy("bot.migrate:cmd_migrate"))
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add every command beyond the core chat to the CLI's subparsers."""
-    for add in (_serve, _teams_package, _checkins):
+    for add in (_serve, _teams_package, _checkins, _migrate):
         add(sub)
