@@ -8,7 +8,7 @@ from bot.clock import Clock
 from bot.dburl import DatabaseUrl
 from bot.store.interface import Store
 from bot.store.records import StoreError
-from bot.store.sqlite import DEFAULT_DB, SQLiteStore
+from bot.store.sqlite import BUSY_TIMEOUT_MS, DEFAULT_DB, SQLiteStore
 
 
 def database_url(db: str | os.PathLike[str] | None = None) -> DatabaseUrl:
@@ -24,17 +24,22 @@ def open_store(
     db: str | os.PathLike[str] | None = None,
     *,
     clock: Clock | None = None,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     timeout_s: float | None = None,
 ) -> Store:
     """Open the store at `db` (a path or a URL), or at COFFEE_COACH_DB, or ./coffee-coach.db.
 
-    `timeout_s` bounds each PostgreSQL statement and lock wait (SQLite has its own busy
-    timeout). psycopg is imported only when a PostgreSQL URL is given, so the terminal
-    chat starts without it.
+    `busy_timeout_ms` is how long SQLite waits for another process's lock; `timeout_s`
+    bounds each PostgreSQL statement, lock wait and wait for a pooled connection. psycopg
+    is imported only when a PostgreSQL URL is given, so the terminal chat starts without it.
     """
     url = database_url(db)
     if url.backend == "postgresql":
         from bot.store.postgres import PostgresStore
 
-        return PostgresStore(url.postgres_conninfo, clock=clock, timeout_s=timeout_s)
-    return SQLiteStore(url.sqlite_path, clock=clock)
+        if timeout_s is None:
+            return PostgresStore(url.postgres_conninfo, clock=clock)
+        return PostgresStore(
+            url.postgres_conninfo, clock=clock, timeout_s=timeout_s, wait_s=timeout_s
+        )
+    return SQLiteStore(url.sqlite_path, clock=clock, busy_timeout_ms=busy_timeout_ms)

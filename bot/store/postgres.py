@@ -38,7 +38,7 @@ from bot.store.common import CommonTables
 from bot.store.deliveries import DeliveryTables
 from bot.store.member_tables import MemberTables
 from bot.store.migrations import migrate, postgres_migration
-from bot.store.records import StoreError
+from bot.store.records import StoreBusy, StoreError
 from bot.store.tables import POSTGRESQL, Connection, Cursor
 
 # Taken (for the length of one transaction) by whoever migrates the schema, so that two
@@ -205,7 +205,11 @@ class PostgresStore(CommonTables, MemberTables, AnswerTables, CheckinTables, Del
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One write transaction on one pooled connection (re-entrant: an inner one joins)."""
+        """One write transaction on one pooled connection (re-entrant: an inner one joins).
+
+        A lock, a statement or a free connection not had within the store's timeouts is
+        `StoreBusy`, with the transaction rolled back: the turn can be retried.
+        """
         session = self._session
         if session.depth:
             session.depth += 1
@@ -214,13 +218,18 @@ class PostgresStore(CommonTables, MemberTables, AnswerTables, CheckinTables, Del
             finally:
                 session.depth -= 1
             return
-        with self.pool.connection() as conn:
-            session.conn, session.depth, session.stamp = conn, 1, None
-            try:
-                with conn.transaction():
-                    yield
-            finally:
-                session.conn, session.depth, session.stamp = None, 0, None
+        try:
+            with self.pool.connection() as conn:
+                session.conn, session.depth, session.stamp = conn, 1, None
+                try:
+                    with conn.transaction():
+                        yield
+                finally:
+                    session.conn, session.depth, session.stamp = None, 0, None
+        except PoolTimeout as exc:
+            raise StoreBusy(f"{self.path}: no free connection in time ({exc})") from exc
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.QueryCanceled) as exc:
+            raise StoreBusy(f"{self.path}: a lock or statement took too long ({exc})") from exc
 
     def close(self) -> None:
         self.pool.close()
