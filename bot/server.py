@@ -139,7 +139,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     if problems := config_problems():
         raise CliError("the configuration needs fixing:\n  " + "\n  ".join(problems))
-    config = Config.from_env(port=args.port, db=args.db, host=args.host)
+    config = Config.from_env(
+        port=args.port,
+        db=args.db,
+        host=args.host,
+        scheduler=False if args.no_scheduler else None,
+    )
     url = database_url(config.db)
     if url.backend == "postgresql" and config.slack_client_id and config.slack_client_secret:
         # slack_sdk's installation store here is its SQLite one: on PostgreSQL the servers
@@ -154,10 +159,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = build_app(coach, config)
     doors = app[DOORS]
     log.info(
-        "Coffee Coach on %s:%d, store %s, doors open: %s",
+        "Coffee Coach on %s:%d, store %s, scheduler %s, doors open: %s",
         config.host,
         config.port,
         url.redacted(),
+        "on" if config.scheduler else "off (--no-scheduler)",
         ", ".join(doors) if doors else "none (set Slack or Teams credentials; see README)",
     )
     # What start-up allocated (the SDKs, the flows) lives as long as the process: keep it

@@ -28,6 +28,11 @@ def _serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve = sub.add_parser("serve", help="serve Slack and Teams over HTTP, with the scheduler")
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
     serve.add_argument("--host", default=None, help="default: $HOST or 0.0.0.0")
+    serve.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="send no check-ins from this process (a cron `tick`, or another serve, does)",
+    )
     serve.set_defaults(run=lazy("bot.server:cmd_serve"))
 
 

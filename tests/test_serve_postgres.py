@@ -19,7 +19,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_serve_on_postgres_logs_the_backend_without_the_password(postgres_db_url: str) -> None:
+def test_serve_on_postgres_logs_the_backend_without_the_password_and_its_scheduler_off(
+    postgres_db_url: str,
+) -> None:
     password = psycopg.conninfo.conninfo_to_dict(postgres_db_url)["password"]
     assert isinstance(password, str) and password
     env = {
@@ -30,7 +32,13 @@ def test_serve_on_postgres_logs_the_backend_without_the_password(postgres_db_url
         "HOST": "127.0.0.1",
     }
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "serve"],
+        [
+            sys.executable,
+            "-c",
+            "from bot.cli import main; raise SystemExit(main())",
+            "serve",
+            "--no-scheduler",
+        ],
         cwd=ROOT,
         env=env,
         stderr=subprocess.PIPE,
@@ -48,6 +56,7 @@ def test_serve_on_postgres_logs_the_backend_without_the_password(postgres_db_url
         proc.wait()
     started = "".join(lines)
     assert "store postgresql://coach:***@127.0.0.1:" in started, started
+    assert "scheduler off" in started
     assert password not in started
 
 
