@@ -102,7 +102,11 @@ def build_app(coach: Coach, config: Config, *, worker: Worker | None = None) -> 
     if config.slack_enabled:
         from adapters.slack import door as slack
 
-        register(senders, slack.mount(app, port, config, oauth_db=coach.store.path).sender)
+        # Installs live beside the coach's data: its SQLite file, or its PostgreSQL
+        # database (whose URL, password and all, only the configuration holds).
+        url = database_url(config.db)
+        oauth_db = config.db if url.backend == "postgresql" else coach.store.path
+        register(senders, slack.mount(app, port, config, oauth_db=oauth_db).sender)
         app[DOORS].append("slack")
     if config.teams_enabled:
         from adapters.teams import door as teams
@@ -146,14 +150,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         scheduler=False if args.no_scheduler else None,
     )
     url = database_url(config.db)
-    if url.backend == "postgresql" and config.slack_client_id and config.slack_client_secret:
-        # slack_sdk's installation store here is its SQLite one: on PostgreSQL the servers
-        # would each keep their own installs.
-        raise CliError(
-            "Slack OAuth installs are kept in a SQLite file, which servers on a shared"
-            " PostgreSQL cannot share: unset SLACK_CLIENT_ID and SLACK_CLIENT_SECRET and"
-            " give SLACK_BOT_TOKEN (one workspace), or run one serve on SQLite."
-        )
     # A turn waits for another process's lock at most as long as a door waits for the turn.
     coach = Coach(open_store(config.db, busy_timeout_ms=int(WAIT_S * 1000), timeout_s=WAIT_S))
     app = build_app(coach, config)

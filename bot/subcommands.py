@@ -81,7 +81,7 @@ def _migrate(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     migrate.add_argument(
         "--to", required=True, metavar="URL", help="postgresql://user:password@host:port/dbname"
     )
-    migrate.set_defaults(run=lazy("bot.migrate:cmd_migrate"))
+    migrate.set_defaults(run=lazy("bot.cli:cmd_migrate"))
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -16,6 +16,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+from sqlalchemy import create_engine
 
 from bot.clock import ManualClock
 from bot.messages import MemberKey
@@ -93,13 +97,35 @@ def populate(store: Store, clock: ManualClock) -> None:
         store.new_interviews(100)
 
 
+CLIENT_ID = "111.222"
+
+
+def install_slack(db: Path, workspace: str) -> None:
+    """An OAuth install, kept by slack_sdk's SQLite store in the coach's file (as serve does)."""
+    SQLite3InstallationStore(database=str(db), client_id=CLIENT_ID).save(
+        Installation(
+            app_id="A1",
+            team_id=workspace,
+            team_name=f"Workspace {workspace}",
+            bot_token=f"xoxb-{workspace}",
+            bot_id=f"B{workspace}",
+            bot_user_id=f"U{workspace}",
+            bot_scopes=["chat:write", "im:history"],
+            user_id="U_INSTALLER",
+            installed_at=1_700_000_000.0,
+        )
+    )
+
+
 @pytest.fixture
 def populated(tmp_path: Path, clock: ManualClock) -> Path:
-    """A SQLite store file holding `populate`'s teams."""
+    """A SQLite store file holding `populate`'s teams and two Slack installs."""
     db = tmp_path / "coach.db"
     source = SQLiteStore(db, clock=clock)
     populate(source, clock)
     source.close()
+    install_slack(db, "T1")
+    install_slack(db, "T2")
     return db
 
 
@@ -117,11 +143,10 @@ def everything(store: Store) -> list[object]:
 
 
 def test_migrate_to_postgres_copies_every_table_and_the_coach_reads_the_same(
-    tmp_path: Path, postgres_db_url: str, clock: ManualClock
+    populated: Path, postgres_db_url: str, clock: ManualClock
 ) -> None:
-    db = tmp_path / "coach.db"
+    db = populated
     source = SQLiteStore(db, clock=clock)
-    populate(source, clock)
     before = everything(source)
     source.close()
 
@@ -140,6 +165,16 @@ def test_migrate_to_postgres_copies_every_table_and_the_coach_reads_the_same(
         assert target.new_interviews(100) == []  # the watermark came along
     finally:
         target.close()
+    engine = create_engine(postgres_db_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        slack = SQLAlchemyInstallationStore(client_id=CLIENT_ID, engine=engine)
+        for workspace in ("T1", "T2"):
+            bot = slack.find_bot(enterprise_id=None, team_id=workspace)
+            assert bot is not None and bot.bot_token == f"xoxb-{workspace}"
+            installed = slack.find_installation(enterprise_id=None, team_id=workspace)
+            assert installed is not None and installed.user_id == "U_INSTALLER"
+    finally:
+        engine.dispose()
 
 
 def test_migrate_to_postgres_refuses_a_target_that_holds_data(
@@ -150,6 +185,7 @@ def test_migrate_to_postgres_refuses_a_target_that_holds_data(
     code, _, err = migrate(db, postgres_db_url)
     assert code == 2
     assert "already holds Coffee Coach data" in err and "teams (2 rows)" in err
+    assert "slack_installations (2 rows)" in err
     with psycopg.connect(postgres_db_url) as conn:
         row = conn.execute("SELECT count(*) FROM answers").fetchone()
     assert row == (8,)

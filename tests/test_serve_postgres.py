@@ -58,23 +58,3 @@ def test_serve_on_postgres_logs_the_backend_without_the_password_and_its_schedul
     assert "store postgresql://coach:***@127.0.0.1:" in started, started
     assert "scheduler off" in started
     assert password not in started
-
-
-def test_serve_on_postgres_refuses_slack_oauth_it_could_not_share(postgres_db_url: str) -> None:
-    env = {
-        **os.environ,
-        "COFFEE_COACH_DB": postgres_db_url,
-        "SLACK_SIGNING_SECRET": "s",
-        "SLACK_CLIENT_ID": "1.2",
-        "SLACK_CLIENT_SECRET": "c",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main())", "serve"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 2, done.stderr
-    assert "Slack OAuth installs are kept in a SQLite file" in done.stderr

@@ -32,7 +32,7 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -561,15 +561,26 @@ class SlackDriver:
         url: str = "/slack/events",
         team: str = TEAM,
         api: FakeSlackAPI | None = None,
+        same_slack_as: SlackDriver | None = None,
     ) -> None:
+        """`same_slack_as`: another driver of the same Slack (to another server behind the
+        same load balancer), whose event ids, timestamps and triggers this one continues."""
         self.session = session
         self.secret = signing_secret
         self.url = url
         self.team = team
         self.api = api
-        self._events = itertools.count(1)
-        self._ts = itertools.count(1)
-        self._triggers = itertools.count(1)
+        self._events: Iterator[int]
+        self._ts: Iterator[int]
+        self._triggers: Iterator[int]
+        if same_slack_as is not None:
+            self._events = same_slack_as._events
+            self._ts = same_slack_as._ts
+            self._triggers = same_slack_as._triggers
+        else:
+            self._events = itertools.count(1)
+            self._ts = itertools.count(1)
+            self._triggers = itertools.count(1)
 
     async def post(
         self,
