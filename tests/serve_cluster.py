@@ -11,6 +11,9 @@ import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +52,20 @@ def until_serving(proc: subprocess.Popen[str]) -> str:
     raise RuntimeError("a server stopped before it served:\n" + "".join(seen))
 
 
+def until_healthy(url: str, *, within_s: float = 60.0) -> None:
+    """Wait for `url`/healthz to answer 200: the start-up line comes before the listen."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
+
+
 @contextmanager
 def servers(count: int, env: Mapping[str, str], *args: str) -> Iterator[list[str]]:
     """`count` serve processes; yields their base URLs once each has opened its doors."""
@@ -68,6 +85,8 @@ def servers(count: int, env: Mapping[str, str], *args: str) -> Iterator[list[str
             threading.Thread(target=proc.stderr.read, daemon=True).start()
             assert proc.stdout is not None
             threading.Thread(target=proc.stdout.read, daemon=True).start()
+        for url in urls:
+            until_healthy(url)
         yield urls
     finally:
         for proc in started:
