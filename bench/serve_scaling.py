@@ -10,7 +10,8 @@ sends its next answer (a signed DM event, to the next server in turn, as a load 
 would spread them) once the coach's reply to the last one has arrived. The figure is
 answers per second from the first answer to the last reply, against one server's rate in
 the same run. Everything shares this machine's cores: the servers, PostgreSQL, the fake
-API and this load generator. Prints a table; asserts nothing.
+API and this load generator; the table says how many cores this process took and how
+many the whole machine was busy on meanwhile. Prints a table; asserts nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ SECRET = "bench-signing-secret"
 ANSWER = "independent bakeries and cafes in Leeds, and the hotel buyers who order weekly"
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine so far, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
 async def member(
     user: str, drivers: list[SlackDriver], api: FakeSlackAPI, texts: list[str], offset: int
 ) -> None:
@@ -45,8 +54,9 @@ async def member(
 
 async def run(
     count: int, server: PostgresServer, members: int, answers: int
-) -> tuple[float, float]:
-    """Answers per second, and the cores this process (load and fake API) used meanwhile."""
+) -> tuple[float, float, float]:
+    """Answers per second, the cores this process (load and fake API) used meanwhile, and
+    the cores the whole machine was busy on."""
     url = server.create_database(f"scaling_{count}")
     PostgresStore(url).close()
     async with FakeSlackAPI() as api:
@@ -78,13 +88,14 @@ async def run(
                     *(member(u, drivers, api, ["start", "1"], n) for n, u in enumerate(users))
                 )
                 texts = [f"{ANSWER} {n}" for n in range(answers)]
-                start, cpu = time.perf_counter(), time.process_time()
+                start, cpu, machine = time.perf_counter(), time.process_time(), cpu_ticks()
                 await asyncio.gather(
                     *(member(u, drivers, api, texts, n) for n, u in enumerate(users))
                 )
                 elapsed = time.perf_counter() - start
                 used = (time.process_time() - cpu) / elapsed
-    return members * answers / elapsed, used
+                busy, total = (now - then for now, then in zip(cpu_ticks(), machine, strict=True))
+    return members * answers / elapsed, used, (os.cpu_count() or 1) * busy / total
 
 
 async def main() -> None:
@@ -101,9 +112,12 @@ async def main() -> None:
         server.stop()
     first = rates[0][1][0]
     print(f"\nAnswers per second through /slack/events, {args.members} members at once\n")
-    print(f"{'serve processes':>15} {'answers/s':>10} {'vs one':>7} {'load+fake cores':>16}")
-    for count, (rate, used) in rates:
-        print(f"{count:>15} {rate:>10,.0f} {rate / first:>6.2f}x {used:>16.2f}")
+    print(
+        f"{'serve processes':>15} {'answers/s':>10} {'vs one':>7} {'load+fake cores':>16}"
+        f" {'machine busy cores':>19}"
+    )
+    for count, (rate, used, busy) in rates:
+        print(f"{count:>15} {rate:>10,.0f} {rate / first:>6.2f}x {used:>16.2f} {busy:>19.2f}")
     print(f"\n(cpu count {os.cpu_count()})")
 
 

@@ -106,6 +106,20 @@ def test_postgres_url_opens_the_postgres_store_and_its_path_hides_the_password(
         store.close()
 
 
+def test_postgres_pool_size_comes_from_the_environment_and_is_the_concurrency(
+    postgres_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COFFEE_COACH_PG_POOL", "7")
+    store = open_store(postgres_db_url)
+    try:
+        assert isinstance(store, PostgresStore) and store.concurrency == 7
+    finally:
+        store.close()
+    monkeypatch.setenv("COFFEE_COACH_PG_POOL", "lots")
+    with pytest.raises(StoreError, match=r"COFFEE_COACH_PG_POOL must be a number"):
+        open_store(postgres_db_url)
+
+
 def test_postgres_text_compares_bytewise_like_sqlite(pg: PostgresStore) -> None:
     # Stored times compare as text: the server's locale must not reorder them.
     team = pg.ensure_member(ANN).team
