@@ -24,9 +24,9 @@ import time
 import aiohttp
 
 from bot.store.postgres import PostgresStore
-from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, SlackDriver, dm_channel
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, SlackDriver, dm_channel
 from tests.postgres_server import PostgresServer
-from tests.serve_cluster import servers
+from tests.serve_cluster import servers, slack_drivers
 
 SECRET = "bench-signing-secret"
 ANSWER = "independent bakeries and cafes in Leeds, and the hotel buyers who order weekly"
@@ -71,18 +71,7 @@ async def run(
         }
         with servers(count, env, "--no-scheduler") as urls:
             async with aiohttp.ClientSession() as session:
-                drivers: list[SlackDriver] = []
-                for base in urls:
-                    drivers.append(
-                        SlackDriver(
-                            session,
-                            signing_secret=SECRET,
-                            url=base + "/slack/events",
-                            team=TEAM,
-                            api=api,
-                            same_slack_as=drivers[0] if drivers else None,
-                        )
-                    )
+                drivers = slack_drivers(session, urls, secret=SECRET, api=api)
                 # Each member starts and picks B2B first: the timed answers are free text.
                 await asyncio.gather(
                     *(member(u, drivers, api, ["start", "1"], n) for n, u in enumerate(users))

@@ -21,6 +21,7 @@ from bot.clock import ManualClock
 from bot.engine import Coach
 from bot.messages import Outgoing
 from bot.store import open_store
+from tests.checkin_support import WORKER_BATCH
 
 
 class FileSender:
@@ -50,7 +51,9 @@ def main() -> None:
     hang = sys.argv[4:] == ["hang"]
     coach = Coach(open_store(db, clock=ManualClock(datetime.fromisoformat(at))))
     sys.stdin.readline()
-    scheduler = Scheduler(install(coach), {"console": FileSender(out, hang=hang)}, batch=7)
+    scheduler = Scheduler(
+        install(coach), {"console": FileSender(out, hang=hang)}, batch=WORKER_BATCH
+    )
     print(asyncio.run(scheduler.run_pass()), flush=True)
 
 

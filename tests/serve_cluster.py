@@ -18,6 +18,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import aiohttp
+
+from tests.fakes.slack_api import TEAM, FakeSlackAPI, SlackDriver
+
 ROOT = Path(__file__).resolve().parent.parent
 CLI = "from bot.cli import main; raise SystemExit(main())"
 
@@ -97,3 +101,22 @@ def servers(count: int, env: Mapping[str, str], *args: str) -> Iterator[list[str
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def slack_drivers(
+    session: aiohttp.ClientSession, urls: list[str], *, secret: str, api: FakeSlackAPI
+) -> list[SlackDriver]:
+    """One Slack talking to every server: its event ids and triggers run on across them."""
+    drivers: list[SlackDriver] = []
+    for url in urls:
+        drivers.append(
+            SlackDriver(
+                session,
+                signing_secret=secret,
+                url=url + "/slack/events",
+                team=TEAM,
+                api=api,
+                same_slack_as=drivers[0] if drivers else None,
+            )
+        )
+    return drivers

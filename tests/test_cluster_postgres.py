@@ -29,8 +29,8 @@ from bot.store import ScheduleColumns, SQLiteStore
 from bot.store.postgres import PostgresStore
 from tests.checkin_support import interviewed_team
 from tests.fakes.bot_connector import FakeBotConnector, Person, TeamsService
-from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, SlackDriver
-from tests.serve_cluster import coffee_coach, servers
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, SlackDriver
+from tests.serve_cluster import coffee_coach, servers, slack_drivers
 
 SECRET = "cluster-signing-secret"
 SLACK_MEMBERS = ["U1", "U2", "U3", "U4"]
@@ -176,18 +176,7 @@ async def test_postgres_three_servers_and_two_ticks_apply_everything_exactly_onc
     ticks = [coffee_coach("tick", env={"COFFEE_COACH_DB": postgres_db_url}) for _ in range(2)]
 
     async with aiohttp.ClientSession() as session:
-        drivers: list[SlackDriver] = []
-        for url in urls:
-            drivers.append(
-                SlackDriver(
-                    session,
-                    signing_secret=SECRET,
-                    url=url + "/slack/events",
-                    team=TEAM,
-                    api=slack_api,
-                    same_slack_as=drivers[0] if drivers else None,
-                )
-            )
+        drivers = slack_drivers(session, urls, secret=SECRET, api=slack_api)
         installs = asyncio.create_task(teams_installs(urls, connector))
         await asyncio.gather(
             *(
