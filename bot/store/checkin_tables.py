@@ -232,7 +232,7 @@ class CheckinTables(Tables):
                 "SELECT min(next_due) FROM schedules WHERE next_due IS NOT NULL"
             ).fetchone()[0],
             self._conn.execute(
-                f"SELECT min(due_at) FROM deliveries{self.dialect.pending_index}"
+                f"SELECT min(due_at) FROM deliveries{self.dialect.index_hint('deliveries_due')}"
                 " WHERE status = 'pending'"
             ).fetchone()[0],
         ]

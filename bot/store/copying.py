@@ -35,6 +35,7 @@ TABLES = (
     "schedules",
     "member_prefs",
     "deliveries",
+    "outbox",
 )
 Row = dict[str, Any]
 

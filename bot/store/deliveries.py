@@ -73,7 +73,7 @@ class DeliveryTables(Tables):
 
     def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
         rows = self._conn.execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries{self.dialect.pending_index}"
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries{self.dialect.index_hint('deliveries_due')}"
             " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?"
             + self.dialect.skip_locked,
             (iso(now), limit),

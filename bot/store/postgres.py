@@ -38,6 +38,7 @@ from bot.store.common import CommonTables
 from bot.store.deliveries import DeliveryTables
 from bot.store.member_tables import MemberTables
 from bot.store.migrations import migrate, postgres_migration
+from bot.store.outbox_tables import OutboxTables
 from bot.store.records import StoreBusy, StoreError
 from bot.store.tables import POSTGRESQL, Connection, Cursor
 
@@ -120,7 +121,9 @@ class _Statements:
             return _Rows(cursor)
 
 
-class PostgresStore(CommonTables, MemberTables, AnswerTables, CheckinTables, DeliveryTables):
+class PostgresStore(
+    CommonTables, MemberTables, AnswerTables, CheckinTables, DeliveryTables, OutboxTables
+):
     """The store on a PostgreSQL database, safe to share between threads and processes."""
 
     dialect = POSTGRESQL

@@ -42,11 +42,13 @@ class Dialect:
     """The few places where SQLite and PostgreSQL need different SQL."""
 
     name: str
-    # Names the partial index of pending deliveries (SQLite's planner would otherwise
-    # pick the status index); PostgreSQL picks it itself.
-    pending_index: str
     # Locks the rows a scheduler reads for its claim, skipping those another holds.
     skip_locked: str
+
+    def index_hint(self, index: str) -> str:
+        """Names the partial index a statement must read (SQLite's planner may pick
+        another); PostgreSQL picks it itself."""
+        return f" INDEXED BY {index}" if self.name == "sqlite" else ""
 
     def json_text(self, column: str, field: str) -> str:
         """The text value of a top-level field of a JSON object stored as text."""
@@ -55,8 +57,8 @@ class Dialect:
         return f"json_extract({column}, '$.{field}')"
 
 
-SQLITE = Dialect("sqlite", pending_index=" INDEXED BY deliveries_due", skip_locked="")
-POSTGRESQL = Dialect("postgresql", pending_index="", skip_locked=" FOR UPDATE SKIP LOCKED")
+SQLITE = Dialect("sqlite", skip_locked="")
+POSTGRESQL = Dialect("postgresql", skip_locked=" FOR UPDATE SKIP LOCKED")
 
 
 class Tables:
