@@ -7,7 +7,6 @@ a process of its own, on a free port of 127.0.0.1, started with the environment 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,15 +20,10 @@ from pathlib import Path
 import aiohttp
 
 from tests.fakes.slack_api import TEAM, FakeSlackAPI, SlackDriver
+from tests.serve_process import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = "from bot.cli import main; raise SystemExit(main())"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def coffee_coach(*args: str, env: Mapping[str, str]) -> subprocess.Popen[str]:

@@ -1,5 +1,5 @@
 """Check-ins on PostgreSQL: several scheduler processes on one database send each due
-check-in once, and a crash mid-send is never followed by a second send.
+check-in once, and what a crashed one had claimed is sent again once its lease runs out.
 
 The schedulers are processes of their own (tests/checkin_worker.py), started together,
 on a fresh database of the session's real PostgreSQL server.
@@ -45,7 +45,7 @@ def test_postgres_four_scheduler_processes_send_each_check_in_once(
     assert sent == USERS
 
 
-async def test_postgres_a_crash_mid_send_never_sends_the_claimed_check_ins_again(
+async def test_postgres_a_crash_mid_send_sends_the_claimed_check_ins_again_so_none_is_lost(
     pg_coach: Coach, postgres_db_url: str, clock: ManualClock, tmp_path: Path
 ) -> None:
     checkins = install(pg_coach)

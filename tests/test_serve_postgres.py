@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
-from tests.serve_cluster import coffee_coach, free_port, until_serving
+from tests.serve_cluster import coffee_coach, until_serving
+from tests.serve_process import free_port
 
 
 def test_serve_on_postgres_logs_the_backend_without_the_password_and_its_scheduler_off(

@@ -53,14 +53,17 @@ class OutboxTables(Tables):
     def take_over_posts(
         self, platform: str, *, worker: str, claimed_before: datetime, limit: int
     ) -> list[Parcel]:
-        """Claim undelivered posts whose claim is older than `claimed_before`, oldest first."""
+        """Claim undelivered posts whose claim is older than `claimed_before`, oldest first.
+
+        Never `worker`'s own: those are still in its queue, however long it is.
+        """
         with self.transaction():
             # Another process taking over at the same moment skips what this one holds.
             rows = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM outbox{self.dialect.index_hint('outbox_unfinished')}"
                 " WHERE platform = ? AND finished_at IS NULL AND claimed_at < ?"
-                " ORDER BY id LIMIT ?" + self.dialect.skip_locked,
-                (platform, iso(claimed_before), limit),
+                " AND claimed_by != ? ORDER BY id LIMIT ?" + self.dialect.skip_locked,
+                (platform, iso(claimed_before), worker, limit),
             ).fetchall()
             now = self.now()
             self._conn.executemany(
