@@ -1,6 +1,7 @@
 """Engine throughput and its growth with the store, memory, and the terminal's first prompt.
 
     python -m bench.engine_turns [--sizes 1000,10000,1000000] [--turns 20000] [--runs 1]
+        [--no-postgres] [--no-extras]
 
 Throughput: answered turns per second through `Coach.handle`, each in its own durable
 transaction (WAL, synchronous=NORMAL, event id recorded), with N conversations in the
@@ -23,7 +24,9 @@ per member, which a run would otherwise hit at some sizes and not at others).
 Memory: peak RSS of a process that opens a store holding 1,000 or 100,000 conversations
 and runs the same turns. Start-up objects are frozen (`gc.freeze()`) before each timed
 loop, so the full collections a run triggers only walk what the turns themselves make.
-Prints tables; asserts nothing.
+The same engine on PostgreSQL (the tests' embedded server, the rows copied in by
+`coffee-coach migrate`) against its own plain-psycopg floor, at 10,000 conversations,
+unless `--no-postgres`. Prints tables; asserts nothing.
 """
 
 from __future__ import annotations
@@ -46,13 +49,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
+
 from bot.clock import iso
 from bot.engine import Coach
 from bot.messages import Incoming, MemberKey
-from bot.store import SQLiteStore
+from bot.store import SQLiteStore, Store
 from bot.store.answers import ADD_ANSWER
+from bot.store.common import CLAIM_EVENT
+from bot.store.copying import copy_to_postgres
 from bot.store.member_tables import MEMBER_AND_CONVERSATION_BY_TEAM, SAVE_CONVERSATION
-from bot.store.sqlite import BUSY_TIMEOUT_MS, CLAIM_EVENT
+from bot.store.postgres import PostgresStore
+from bot.store.sqlite import BUSY_TIMEOUT_MS
+from tests.postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -240,7 +249,7 @@ class FloorTurns:
             ).fetchone()
             conv_id, state, version, trail = row[14], row[17], row[19], json.loads(row[20])
             conn.execute(
-                ADD_ANSWER, (conv_id, state, f"{ANSWER} {n}", None, 0, None, now)
+                ADD_ANSWER, (conv_id, state, f"{ANSWER} {n}", None, 0, None, now, conv_id, state)
             ).fetchone()
             trail.append(state)
             following = ORDER[ORDER.index(state) + 1]
@@ -317,6 +326,82 @@ def engine_turns(path: Path, conversations: int, turns: int) -> float:
     return rate
 
 
+# --- PostgreSQL, beside SQLite (its own floor, as it was written for it) --------------
+
+
+def coach_turns(store: Store, conversations: int, turns: int) -> float:
+    coach = Coach(store)
+    start = time.perf_counter()
+    for n in range(turns):
+        coach.handle(
+            Incoming(key=member_key(n, conversations), text=f"{ANSWER} {n}", event_id=f"E{n}")
+        )
+    elapsed = time.perf_counter() - start
+    coach.store.close()
+    return turns / elapsed
+
+
+def postgres_floor_turns(url: str, conversations: int, turns: int) -> float:
+    """The same statements as `floor_turns`, in plain psycopg on one connection."""
+    order = ["customers", "value", "experience", "pathway", "networks", "owners", "sustain"]
+    now = datetime.now(UTC).isoformat()
+    with psycopg.connect(url, autocommit=True) as conn:
+        start = time.perf_counter()
+        for n in range(turns):
+            key = member_key(n, conversations)
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO events (platform, workspace, event_id, seen_at)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    (key.platform, key.workspace, f"E{n}", now),
+                )
+                conn.execute(
+                    "SELECT m.id FROM members m JOIN teams t ON t.id = m.team_id"
+                    ' WHERE t.platform = %s AND t.workspace = %s AND m."user" = %s'
+                    " AND t.team = %s ORDER BY m.id FOR UPDATE OF m",
+                    (key.platform, key.workspace, key.user, key.team),
+                )
+                row = conn.execute(
+                    "SELECT c.id, c.state, c.version, c.trail FROM members m"
+                    " JOIN teams t ON t.id = m.team_id LEFT JOIN conversations c"
+                    " ON c.id = (SELECT max(id) FROM conversations WHERE member_id = m.id)"
+                    ' WHERE t.platform = %s AND t.workspace = %s AND t.team = %s AND m."user" = %s',
+                    (key.platform, key.workspace, key.team, key.user),
+                ).fetchone()
+                assert row is not None
+                conv_id, state, version, trail = row
+                conn.execute(
+                    "INSERT INTO answers (conversation_id, question, version, text, created_at)"
+                    " SELECT %s, %s, coalesce(max(version), 0) + 1, %s, %s FROM answers"
+                    " WHERE conversation_id = %s AND question = %s RETURNING version",
+                    (conv_id, state, f"{ANSWER} {n}", now, conv_id, state),
+                ).fetchone()
+                following = order[(order.index(state) + 1) % len(order)]
+                conn.execute(
+                    "UPDATE conversations SET state = %s, trail = %s, updated_at = %s,"
+                    " version = version + 1 WHERE id = %s AND version = %s",
+                    (following, json.dumps([*json.loads(trail), state]), now, conv_id, version),
+                )
+        elapsed = time.perf_counter() - start
+    return turns / elapsed
+
+
+def postgres_rows(base: Path, conversations: int, turns: int) -> list[tuple[str, float]]:
+    """Floor and engine on PostgreSQL, each on its own copy of the same rows."""
+    server = PostgresServer.start()
+    try:
+        floor_url = server.create_database("bench_floor")
+        engine_url = server.create_database("bench_engine")
+        for url in (floor_url, engine_url):
+            copy_to_postgres(base, url)
+        return [
+            ("floor: plain psycopg", postgres_floor_turns(floor_url, conversations, turns)),
+            ("coach engine", coach_turns(PostgresStore(engine_url), conversations, turns)),
+        ]
+    finally:
+        server.stop()
+
+
 def peak_rss_child(conversations: int, turns: int, workdir: Path) -> float:
     """Peak RSS (MiB) of a fresh process that opens the store and runs the turns."""
     path = workdir / f"mem{conversations}.db"
@@ -391,7 +476,8 @@ def main() -> None:
     )
     parser.add_argument("--turns", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=1, help="throughput runs (median shown)")
-    parser.add_argument("--no-extras", action="store_true", help="throughput only")
+    parser.add_argument("--no-extras", "--turns-only", action="store_true", help="throughput only")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -420,6 +506,16 @@ def main() -> None:
                     f"{size:>14,} {shares[0]:>6.0%} / {shares[1]:>4.0%}"
                     f" {growth[0]:>7.2f}x / {growth[1]:.2f}x"
                 )
+        if not args.no_postgres:
+            size = 10_000
+            base = workdir / "postgres-base.db"
+            populate(base, size)
+            turns = turns_at(size, args.turns)
+            print(f"\nPostgreSQL, {size:,} conversations stored, {turns:,} turns")
+            print(f"{'':24} {'turns/s':>10} {'of floor':>9}")
+            measured = postgres_rows(base, size, turns)
+            for name, rate in measured:
+                print(f"{name:24} {rate:>10,.0f} {rate / measured[0][1]:>8.0%}")
         if args.no_extras:
             return
 

@@ -21,18 +21,54 @@ CONV_COLUMNS = (
     "id, member_id, flow, state, status, version, trail, return_to, followed_up, context,"
     " started_at, updated_at"
 )
+_ANSWER_FIELDS = ("question", "version", "text", "value", "skipped", "message_id", "created_at")
+
+
+# Most conversations carry no context (only a check-in or a placement adds some):
+# the empty one is neither parsed nor written out again.
+_EMPTY = "{}"
+
+
+def json_object(text: str) -> dict[str, Any]:
+    if text == _EMPTY:
+        return {}
+    value: dict[str, Any] = json.loads(text)
+    return value
+
+
+def json_text(value: dict[str, Any]) -> str:
+    return json.dumps(value) if value else _EMPTY
+
+
+def conversation_from(row: tuple[Any, ...]) -> Conversation:
+    # Positional, in the order of CONV_COLUMNS and of the record's fields: once per turn.
+    return Conversation(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        json.loads(row[6]),
+        row[7],
+        bool(row[8]),
+        json_object(row[9]),
+        row[10],
+        row[11],
+    )
+
 
 # An answer is the question's next version; bench/engine_turns.py's floor runs this text.
 ADD_ANSWER = (
     "INSERT INTO answers (conversation_id, question, version, text, value, skipped,"
     " message_id, created_at)"
-    " SELECT ?1, ?2, coalesce(max(version), 0) + 1, ?3, ?4, ?5, ?6, ?7 FROM answers"
-    " WHERE conversation_id = ?1 AND question = ?2 RETURNING version"
+    " SELECT ?, ?, coalesce(max(version), 0) + 1, ?, ?, ?, ?, ? FROM answers"
+    " WHERE conversation_id = ? AND question = ? RETURNING version"
 )
 
 
 class AnswerTables(Tables):
-    """The history side of the SQLite store; `SQLiteStore` supplies the plumbing below."""
+    """The history side of the store; the store class supplies the plumbing below."""
 
     def conversation(self, member_id: int, *, flow: str | None = None) -> Conversation | None:
         raise NotImplementedError
@@ -58,7 +94,17 @@ class AnswerTables(Tables):
         """Store an answer as the question's next version; returns that version."""
         row = self._conn.execute(
             ADD_ANSWER,
-            (conversation_id, question, text, value, int(skipped), message_id, self.now()),
+            (
+                conversation_id,
+                question,
+                text,
+                value,
+                int(skipped),
+                message_id,
+                self.now(),
+                conversation_id,
+                question,
+            ),
         ).fetchone()
         return int(row[0])
 
@@ -189,25 +235,27 @@ class AnswerTables(Tables):
         members = []
         for member in self.members(team_id):
             conversations = []
-            for row in self.db.query(
+            for row in self._conn.execute(
                 f"SELECT {CONV_COLUMNS} FROM conversations WHERE member_id = ? ORDER BY id",
-                [member.id],
-            ):
-                answers = list(
-                    self.db.query(
-                        "SELECT question, version, text, value, skipped, message_id, created_at"
-                        " FROM answers WHERE conversation_id = ? ORDER BY id",
-                        [row["id"]],
-                    )
-                )
+                (member.id,),
+            ).fetchall():
+                conv = conversation_from(row)
+                answers = [
+                    dict(zip(_ANSWER_FIELDS, answer, strict=True))
+                    for answer in self._conn.execute(
+                        f"SELECT {', '.join(_ANSWER_FIELDS)} FROM answers"
+                        " WHERE conversation_id = ? ORDER BY id",
+                        (conv.id,),
+                    ).fetchall()
+                ]
                 conversations.append(
                     {
-                        "id": row["id"],
-                        "flow": row["flow"],
-                        "state": row["state"],
-                        "status": row["status"],
-                        "started_at": row["started_at"],
-                        "updated_at": row["updated_at"],
+                        "id": conv.id,
+                        "flow": conv.flow,
+                        "state": conv.state,
+                        "status": conv.status,
+                        "started_at": conv.started_at,
+                        "updated_at": conv.updated_at,
                         "answers": answers,
                     }
                 )
@@ -246,13 +294,13 @@ class AnswerTables(Tables):
                     else [
                         row[0]
                         for row in self._conn.execute(
-                            "SELECT user FROM members WHERE team_id = ?", (team_id,)
+                            'SELECT "user" FROM members WHERE team_id = ?', (team_id,)
                         )
                     ]
                 )
                 # What was still to be sent to them, and what was sent: it quotes them.
                 self._conn.executemany(
-                    "DELETE FROM outbox WHERE platform = ? AND workspace = ? AND user = ?",
+                    'DELETE FROM outbox WHERE platform = ? AND workspace = ? AND "user" = ?',
                     [(place[0], place[1], name) for name in users],
                 )
             if user is None:
@@ -262,6 +310,6 @@ class AnswerTables(Tables):
                 self._conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
                 return int(count)
             cursor = self._conn.execute(
-                "DELETE FROM members WHERE team_id = ? AND user = ?", (team_id, user)
+                'DELETE FROM members WHERE team_id = ? AND "user" = ?', (team_id, user)
             )
             return cursor.rowcount

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from bot.messages import MemberKey, TeamKey
-from bot.store.answers import CONV_COLUMNS
+from bot.store.answers import CONV_COLUMNS, conversation_from, json_text
 from bot.store.records import Conversation, Member, Team
 from bot.store.tables import Tables
 
@@ -65,42 +65,9 @@ SAVE_CONVERSATION = (
     " WHERE id = ? AND version = ?"
 )
 
-# Most conversations carry no context (only a check-in or a placement adds some):
-# the empty one is neither parsed nor written out again.
-_EMPTY = "{}"
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    if text == _EMPTY:
-        return {}
-    value: dict[str, Any] = json.loads(text)
-    return value
-
-
-def _json_text(value: dict[str, Any]) -> str:
-    return json.dumps(value) if value else _EMPTY
-
-
-def _conversation_from(row: tuple[Any, ...]) -> Conversation:
-    # Positional, in the order of CONV_COLUMNS and of the record's fields: once per turn.
-    return Conversation(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        json.loads(row[6]),
-        row[7],
-        bool(row[8]),
-        _json_object(row[9]),
-        row[10],
-        row[11],
-    )
-
 
 class MemberTables(Tables):
-    """Teams, members and conversations in the SQLite store; `SQLiteStore` supplies the plumbing."""
+    """Teams, members and conversations; the store class supplies the plumbing."""
 
     # --- teams and members ----------------------------------------------------------------
 
@@ -160,7 +127,7 @@ class MemberTables(Tables):
         found = self._member_row(key, with_conversation=True)
         if found is None:
             return None
-        conv = _conversation_from(found[14:]) if found[14] is not None else None
+        conv = conversation_from(found[14:]) if found[14] is not None else None
         return _member_from(found), conv
 
     def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
@@ -176,8 +143,7 @@ class MemberTables(Tables):
             row = self._conn.execute(
                 by_workspace, (key.platform, key.workspace, key.user)
             ).fetchone()
-        found: tuple[Any, ...] | None = row
-        return found
+        return tuple(row) if row else None
 
     def ensure_member(self, key: MemberKey, *, name: str | None = None) -> Member:
         if key.team is None:
@@ -189,7 +155,7 @@ class MemberTables(Tables):
                     TeamKey(key.platform, key.workspace, key.team), lead=key.user
                 )
             self._conn.execute(
-                "INSERT INTO members (team_id, user, name, last_seen) VALUES (?, ?, ?, ?)"
+                'INSERT INTO members (team_id, "user", name, last_seen) VALUES (?, ?, ?, ?)'
                 " ON CONFLICT DO NOTHING",
                 (team.id, key.user, name, self.now()),
             )
@@ -229,19 +195,19 @@ class MemberTables(Tables):
                 " ORDER BY id DESC LIMIT 1",
                 (member_id, flow),
             ).fetchone()
-        return _conversation_from(row) if row else None
+        return conversation_from(row) if row else None
 
     def start_conversation(
         self, member_id: int, *, flow: str, state: str, context: dict[str, Any] | None = None
     ) -> Conversation:
         now = self.now()
-        cursor = self._conn.execute(
+        row = self._conn.execute(
             "INSERT INTO conversations (member_id, flow, state, status, trail, context,"
-            " started_at, updated_at) VALUES (?, ?, ?, 'active', '[]', ?, ?, ?)",
-            (member_id, flow, state, _json_text(context or {}), now, now),
-        )
+            " started_at, updated_at) VALUES (?, ?, ?, 'active', '[]', ?, ?, ?) RETURNING id",
+            (member_id, flow, state, json_text(context or {}), now, now),
+        ).fetchone()
         return Conversation(
-            id=int(cursor.lastrowid or 0),
+            id=int(row[0]),
             member_id=member_id,
             flow=flow,
             state=state,
@@ -270,7 +236,7 @@ class MemberTables(Tables):
                 json.dumps(conv.trail),
                 conv.return_to,
                 int(conv.followed_up),
-                _json_text(conv.context),
+                json_text(conv.context),
                 now,
                 conv.id,
                 conv.version,
