@@ -49,19 +49,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
-
 from bot.clock import iso
 from bot.engine import Coach
 from bot.messages import Incoming, MemberKey
 from bot.store import SQLiteStore, Store
 from bot.store.answers import ADD_ANSWER
 from bot.store.common import CLAIM_EVENT
-from bot.store.copying import copy_to_postgres
 from bot.store.member_tables import MEMBER_AND_CONVERSATION_BY_TEAM, SAVE_CONVERSATION
-from bot.store.postgres import PostgresStore
 from bot.store.sqlite import BUSY_TIMEOUT_MS
-from tests.postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -342,7 +337,10 @@ def coach_turns(store: Store, conversations: int, turns: int) -> float:
 
 
 def postgres_floor_turns(url: str, conversations: int, turns: int) -> float:
-    """The same statements as `floor_turns`, in plain psycopg on one connection."""
+    """The statements of an engine turn as first written for PostgreSQL (a `max(id)` member
+    query, the member's row lock), in plain psycopg on one connection."""
+    import psycopg  # only for this comparison: the memory figures' child never loads it
+
     order = ["customers", "value", "experience", "pathway", "networks", "owners", "sustain"]
     now = datetime.now(UTC).isoformat()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -388,6 +386,10 @@ def postgres_floor_turns(url: str, conversations: int, turns: int) -> float:
 
 def postgres_rows(base: Path, conversations: int, turns: int) -> list[tuple[str, float]]:
     """Floor and engine on PostgreSQL, each on its own copy of the same rows."""
+    from bot.store.copying import copy_to_postgres
+    from bot.store.postgres import PostgresStore
+    from tests.postgres_server import PostgresServer
+
     server = PostgresServer.start()
     try:
         floor_url = server.create_database("bench_floor")

@@ -98,6 +98,9 @@ class SQLiteStore(
     """
 
     concurrency = 1
+    # The connection under `db`, a plain attribute rather than `Tables`' property: every
+    # statement of every turn goes through it. Set in __init__.
+    _conn: sqlite3.Connection = None  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -122,6 +125,7 @@ class SQLiteStore(
             raise StoreError(f"{self.path} is a folder, not a database file")
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn = conn
             self.db = sqlite_utils.Database(conn)
             self._configure()
             self._migrate()
@@ -132,11 +136,6 @@ class SQLiteStore(
             ) from exc
 
     # --- plumbing -----------------------------------------------------------------------
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection = self.db.conn
-        return conn
 
     def _configure(self) -> None:
         self._conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
