@@ -37,8 +37,12 @@ DOORS: web.AppKey[list[str]] = web.AppKey("doors", list)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    coach = request.app[COACH]
-    coach.store.ping()
+    """200 while the store can serve a turn; 503 with the reason when it cannot."""
+    problem = request.app[COACH].store.health()
+    if problem is not None:
+        return web.json_response(
+            {"ok": False, "reason": problem, "doors": request.app[DOORS]}, status=503
+        )
     return web.json_response({"ok": True, "doors": request.app[DOORS]})
 
 

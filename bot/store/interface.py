@@ -172,8 +172,11 @@ class CoreStore(Protocol):
         """Delete a team's data, or one member's within it; returns members removed."""
         ...
 
-    def ping(self) -> None:
-        """Raise if the database cannot be read (the health check)."""
+    def health(self) -> str | None:
+        """None while the store is usable; otherwise why not, in one line (for /healthz).
+
+        Cheap (a read, no scan): it runs on every health check.
+        """
         ...
 
     def platforms(self) -> list[str]:
