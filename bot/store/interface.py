@@ -18,6 +18,7 @@ from bot.store.records import (
     Commitment,
     Conversation,
     Delivery,
+    Forgotten,
     Interview,
     Member,
     Prefs,
@@ -62,8 +63,12 @@ class CoreStore(Protocol):
         event_id: str,
         *,
         unless_seen_within: timedelta | None = None,
+        user: str | None = None,
     ) -> bool:
-        """Record a platform event id; False if it was seen before (a retried delivery)."""
+        """Record a platform event id; False if it was seen before (a retried delivery).
+
+        `user` is the member whose message it was: forgetting them deletes the id too.
+        """
         ...
 
     def prune_events(self, older_than: timedelta) -> int: ...
@@ -168,8 +173,12 @@ class CoreStore(Protocol):
         """Everything stored for one team, as plain data."""
         ...
 
-    def forget(self, team_id: int, *, user: str | None = None) -> int:
-        """Delete a team's data, or one member's within it; returns members removed."""
+    def forget(self, team_id: int, *, user: str | None = None) -> Forgotten:
+        """Delete a team's data, or one member's within it, with their event ids.
+
+        A lead who forgets is replaced by the longest-standing member left; a checkpoint
+        then empties the write-ahead log, so no copy of what was deleted stays on disk.
+        """
         ...
 
     def health(self) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -148,5 +148,11 @@ MIGRATIONS: dict[int, str] = {
     # The team report and the export list a team's commitments: an index, not a full scan.
     4: """
     CREATE INDEX IF NOT EXISTS commitments_by_team ON commitments(team_id, id);
+    """,
+    # A platform event id names whose message it was, so that `forget` deletes a member's
+    # event ids with the rest of their data (older ids name nobody, and age out in two days).
+    5: """
+    ALTER TABLE events ADD COLUMN user TEXT;
+    CREATE INDEX events_by_user ON events(platform, workspace, user) WHERE user IS NOT NULL;
     """,
 }

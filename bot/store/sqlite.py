@@ -51,6 +51,7 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
             raise StoreError(f"{self.path} is a folder, not a database file")
         # Set when a statement finds the file damaged while serving: /healthz reports it.
         self._damage: str | None = None
+        self._wal_to_empty = False
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db = sqlite_utils.Database(conn)
@@ -163,6 +164,7 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
             yield
         except BaseException as exc:
             self._depth = 0
+            self._wal_to_empty = False
             self._note_damage(exc)
             with suppress(sqlite3.Error):  # a damaged file may refuse the rollback too
                 self._conn.execute("ROLLBACK")
@@ -171,6 +173,8 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
             self._stamp = None
         self._depth = 0
         self._conn.execute("COMMIT")
+        if self._wal_to_empty:
+            self._empty_wal()
 
     def close(self) -> None:
         self._conn.close()
@@ -213,6 +217,23 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
 
         return halt
 
+    def _empty_wal(self) -> None:
+        """Copy the write-ahead log into the file and truncate it (after a forget, so that
+        the log keeps no copy of what was deleted)."""
+        if self.path == ":memory:":
+            return
+        if self._depth:
+            self._wal_to_empty = True  # after the outermost commit: a checkpoint needs it
+            return
+        self._wal_to_empty = False
+        busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            log.warning(
+                "The write-ahead log of %s could not be emptied (another reader); the next"
+                " checkpoint overwrites it",
+                self.path,
+            )
+
     def moment(self) -> datetime:
         """The current time; one value for the whole of a transaction."""
         if self._depth and self._stamp is not None:
@@ -239,6 +260,7 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         event_id: str,
         *,
         unless_seen_within: timedelta | None = None,
+        user: str | None = None,
     ) -> bool:
         """Record a platform event id; False if it was seen before (a retried delivery).
 
@@ -248,10 +270,11 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         now = self.moment()
         cutoff = iso(now - unless_seen_within) if unless_seen_within is not None else ""
         cursor = self._conn.execute(
-            "INSERT INTO events (platform, workspace, event_id, seen_at) VALUES (?, ?, ?, ?)"
+            "INSERT INTO events (platform, workspace, event_id, seen_at, user)"
+            " VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (platform, workspace, event_id) DO UPDATE SET seen_at = excluded.seen_at"
             " WHERE events.seen_at < ?",
-            (platform, workspace, event_id, iso(now), cutoff),
+            (platform, workspace, event_id, iso(now), user, cutoff),
         )
         return cursor.rowcount == 1
 

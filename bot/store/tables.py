@@ -29,3 +29,6 @@ class Tables:
 
     def transaction(self) -> AbstractContextManager[None]:
         raise NotImplementedError
+
+    def _empty_wal(self) -> None:
+        raise NotImplementedError
