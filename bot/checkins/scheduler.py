@@ -107,7 +107,7 @@ class Scheduler:
         self._slots = asyncio.Semaphore(concurrency)
 
     def next_wake(self) -> datetime | None:
-        return self.store.next_wake()
+        return self.store.next_wake(platforms=tuple(self.senders))
 
     async def run_pass(self) -> PassReport:
         report = PassReport()
@@ -178,7 +178,9 @@ class Scheduler:
         store = self.store
         with store.transaction():
             now = self.clock.now()
-            due = store.due_deliveries(now, limit)
+            # Only what this process can send: another platform's deliveries (the terminal's,
+            # sent by `coffee-coach tick`) keep their attempts for the process that can.
+            due = store.due_deliveries(now, limit, platforms=tuple(self.senders))
             for delivery in due:
                 result = self._prepare(delivery, now)
                 if isinstance(result, Skip):

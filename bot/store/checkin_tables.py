@@ -8,6 +8,7 @@ as UTC ISO strings of one fixed shape, so they compare as text.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from bot.clock import iso, parse_iso
@@ -221,16 +222,25 @@ class CheckinTables(Tables):
             if r[4] == "coffee" and r[5] in ("active", "paused")
         ]
 
-    def next_wake(self) -> datetime | None:
+    def next_wake(self, *, platforms: Collection[str] | None = None) -> datetime | None:
         """The earliest moment anything is due: two index lookups."""
+        if platforms is None:
+            delivery = self._conn.execute(
+                "SELECT min(due_at) FROM deliveries INDEXED BY deliveries_due"
+                " WHERE status = 'pending'"
+            ).fetchone()
+        else:
+            delivery = self._conn.execute(
+                "SELECT d.due_at FROM deliveries d INDEXED BY deliveries_due"
+                " JOIN teams t ON t.id = d.team_id WHERE d.status = 'pending' AND t.platform IN"
+                f" ({', '.join('?' * len(platforms))}) ORDER BY d.due_at LIMIT 1",
+                tuple(platforms),
+            ).fetchone()
         found = [
             self._conn.execute(
                 "SELECT min(next_due) FROM schedules WHERE next_due IS NOT NULL"
             ).fetchone()[0],
-            self._conn.execute(
-                "SELECT min(due_at) FROM deliveries INDEXED BY deliveries_due"
-                " WHERE status = 'pending'"
-            ).fetchone()[0],
+            delivery[0] if delivery else None,
         ]
         moments = [parse_iso(m) for m in found if m]
         return min(moments) if moments else None

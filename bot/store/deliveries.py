@@ -7,6 +7,7 @@ scheduler processes, or one that crashed mid-send, never send it twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -71,12 +72,24 @@ class DeliveryTables(Tables):
             (SUPERSEDED, self.now(), member_id, kind),
         )
 
-    def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
-        rows = self._conn.execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries INDEXED BY deliveries_due"
-            " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-            (iso(now), limit),
-        ).fetchall()
+    def due_deliveries(
+        self, now: datetime, limit: int, *, platforms: Collection[str] | None = None
+    ) -> list[Delivery]:
+        if platforms is None:
+            rows = self._conn.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries INDEXED BY deliveries_due"
+                " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+                (iso(now), limit),
+            ).fetchall()
+        else:
+            columns = ", ".join(f"d.{c.strip()}" for c in _DELIVERY_COLUMNS.split(","))
+            rows = self._conn.execute(
+                f"SELECT {columns} FROM deliveries d INDEXED BY deliveries_due"
+                " JOIN teams t ON t.id = d.team_id"
+                f" WHERE d.status = 'pending' AND d.due_at <= ? AND t.platform IN"
+                f" ({', '.join('?' * len(platforms))}) ORDER BY d.due_at, d.id LIMIT ?",
+                (iso(now), *platforms, limit),
+            ).fetchall()
         return [_delivery(row) for row in rows]
 
     def claim_delivery(self, delivery_id: int, *, worker: str, payload: str) -> bool:

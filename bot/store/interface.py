@@ -6,7 +6,7 @@ two protocols and passes the same contract suite (tests/test_store_contract.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -277,7 +277,12 @@ class CheckinStore(Protocol):
         """Drop a member's pending deliveries of a kind: a newer one replaces them."""
         ...
 
-    def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]: ...
+    def due_deliveries(
+        self, now: datetime, limit: int, *, platforms: Collection[str] | None = None
+    ) -> list[Delivery]:
+        """Pending deliveries due by `now`, earliest first; only to teams on `platforms`
+        when given (the platforms this process has a Sender for)."""
+        ...
 
     def claim_delivery(self, delivery_id: int, *, worker: str, payload: str) -> bool:
         """Mark a pending delivery as being sent by `worker`, with the message it will carry."""
@@ -305,8 +310,9 @@ class CheckinStore(Protocol):
         """Forget deliveries that ended well: the conversations keep the history that matters."""
         ...
 
-    def next_wake(self) -> datetime | None:
-        """The earliest moment anything is due: two index lookups."""
+    def next_wake(self, *, platforms: Collection[str] | None = None) -> datetime | None:
+        """The earliest moment anything is due (deliveries only to teams on `platforms`,
+        when given): two index lookups."""
         ...
 
     def schedule_counts(self) -> tuple[int, int]:
