@@ -22,8 +22,10 @@ from bot.checkins.extension import install as install_checkins
 from bot.checkins.scheduler import PassReport, Scheduler
 from bot.checkins.service import CheckIns
 from bot.config import Config, config_problems
+from bot.edge import EDGE, Edge, run
 from bot.engine import Coach
 from bot.errors import CliError
+from bot.floods import RepeatFilter
 from bot.messages import Sender
 from bot.port import CoachPort
 from bot.store import open_store
@@ -60,7 +62,9 @@ def register(senders: dict[str, Sender], sender: Sender) -> None:
 
 def build_app(coach: Coach, config: Config) -> web.Application:
     """The whole server: health check, the platform doors that are configured, the scheduler."""
-    app = web.Application(client_max_size=1024 * 1024)
+    edge = Edge(config.limits)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[edge.middleware])
+    app[EDGE] = edge
     app[COACH] = coach
     app[CONFIG] = config
     app[SENDERS] = {}
@@ -108,6 +112,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RepeatFilter())
     if problems := config_problems():
         raise CliError("the configuration needs fixing:\n  " + "\n  ".join(problems))
     config = Config.from_env(port=args.port, db=args.db, host=args.host)
@@ -124,5 +130,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # out of the collector's full passes, which otherwise stall a turn for tens of ms.
     gc.collect()
     gc.freeze()
-    web.run_app(app, host=config.host, port=config.port, print=None)
+    run(app, host=config.host, port=config.port)
     return 0
