@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -31,13 +32,58 @@ _READ: Final = Deserializer(Activity._infer_class_models())  # type: ignore[no-u
 _UNREAD: Final = frozenset({"timestamp", "localTimestamp"})
 
 
+def read_body(raw: bytes) -> Any:
+    """The request's JSON, safely: ValueError for bytes that are not UTF-8 JSON or nest
+    deeper than Python can parse, and lone surrogates (a "\\ud800" escape) replaced."""
+    try:
+        body = json.loads(raw)
+        if b"\\u" in raw:
+            body = _without_lone_surrogates(body)
+    except RecursionError as exc:
+        raise ValueError("the JSON nests too deeply") from exc
+    return body
+
+
+_LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def parse_activity(body: object) -> Activity:
     """A Bot Framework activity from a request's JSON; ValueError if it is not one."""
     if not isinstance(body, dict):
         raise ValueError("the body is not a JSON object")
     read = {key: value for key, value in body.items() if key not in _UNREAD}
-    activity: Activity = _READ("Activity", read)  # DeserializationError is a ValueError
+    try:
+        activity: Activity = _READ("Activity", read)  # DeserializationError is a ValueError
+    except (RecursionError, TypeError, AttributeError) as exc:
+        raise ValueError(f"unreadable activity: {type(exc).__name__}") from exc
     return activity
+
+
+def problem_of(activity: Activity) -> str | None:
+    """Why the door cannot act on an activity (a 400's reason), or None."""
+    if not isinstance(activity.type, str) or not activity.type:
+        return "an activity needs a type"
+    if not isinstance(activity.service_url, str) or not activity.service_url:
+        return "an activity needs a serviceUrl"
+    conversation = activity.conversation
+    if conversation is None or not isinstance(conversation.id, str) or not conversation.id:
+        return "an activity needs a conversation with an id"
+    if activity.recipient is None or not isinstance(activity.recipient.id, str):
+        return "an activity needs a recipient with an id"
+    sender = activity.from_property
+    if sender is not None and sender.id is not None and not isinstance(sender.id, str):
+        return "an activity's from.id must be a string"
+    return None
 
 
 def channel_data(activity: Activity) -> dict[str, Any]:
@@ -45,11 +91,16 @@ def channel_data(activity: Activity) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _part(activity: Activity, name: str) -> dict[str, Any]:
+    """A part of channelData that Teams sends as an object; anything else counts as absent."""
+    found = channel_data(activity).get(name)
+    return found if isinstance(found, dict) else {}
+
+
 def tenant_of(activity: Activity) -> str:
     """The tenant, from channelData: CloudAdapter drops Teams' `conversation.tenantId`."""
-    tenant = channel_data(activity).get("tenant") or {}
-    found = tenant.get("id") or activity.conversation.tenant_id or activity.channel_id
-    return str(found)
+    found = _part(activity, "tenant").get("id") or activity.conversation.tenant_id
+    return str(found or activity.channel_id)
 
 
 def scope_of(activity: Activity) -> Scope:
@@ -66,13 +117,11 @@ def team_of(activity: Activity) -> str | None:
     """The Teams team (or the group chat itself); None in a personal chat."""
     if scope_of(activity) == "personal":
         return None
-    team = channel_data(activity).get("team") or {}
-    return str(team.get("id") or thread_root(activity.conversation.id))
+    return str(_part(activity, "team").get("id") or thread_root(activity.conversation.id))
 
 
 def team_name_of(activity: Activity) -> str | None:
-    team = channel_data(activity).get("team") or {}
-    name = team.get("name") or (
+    name = _part(activity, "team").get("name") or (
         activity.conversation.name if scope_of(activity) == "groupChat" else None
     )
     return str(name) if name else None
