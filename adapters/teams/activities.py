@@ -21,6 +21,8 @@ from bot.messages import (
     MemberKey,
 )
 
+JsonObject = dict[str, Any]
+
 # --- reading an activity -------------------------------------------------------------------
 
 
@@ -69,21 +71,43 @@ def parse_activity(body: object) -> Activity:
     return activity
 
 
-def problem_of(activity: Activity) -> str | None:
-    """Why the door cannot act on an activity (a 400's reason), or None."""
+def problem_of(body: JsonObject, activity: Activity) -> str | None:
+    """Why the door cannot act on an activity (a 400's reason), or None.
+
+    The raw JSON is checked as well as the parsed activity: msrest turns a number where a
+    string belongs into that string, and an object it cannot read into None.
+    """
     if not isinstance(activity.type, str) or not activity.type:
         return "an activity needs a type"
-    if not isinstance(activity.service_url, str) or not activity.service_url:
-        return "an activity needs a serviceUrl"
-    conversation = activity.conversation
-    if conversation is None or not isinstance(conversation.id, str) or not conversation.id:
+    url = body.get("serviceUrl")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return "an activity needs a serviceUrl (an http or https URL)"
+    if not _has_id(body.get("conversation")) or activity.conversation is None:
         return "an activity needs a conversation with an id"
-    if activity.recipient is None or not isinstance(activity.recipient.id, str):
+    if not _has_id(body.get("recipient")) or activity.recipient is None:
         return "an activity needs a recipient with an id"
-    sender = activity.from_property
-    if sender is not None and sender.id is not None and not isinstance(sender.id, str):
-        return "an activity's from.id must be a string"
+    if "from" in body and not _has_id(body["from"]):
+        return "an activity's from needs an id"
+    wrong = [k for k in ("id", "replyToId", "channelId", "text") if not _text_or_none(body.get(k))]
+    if wrong:
+        return f"{', '.join(wrong)} must be text"
+    for key in ("entities", "membersAdded", "membersRemoved", "attachments"):
+        items = body.get(key)
+        if items is not None and not (
+            isinstance(items, list) and all(isinstance(i, dict) for i in items)
+        ):
+            return f"{key} must be a list of objects"
+    if any(not _has_id(m) for m in body.get("membersAdded") or ()):
+        return "each of membersAdded needs an id"
     return None
+
+
+def _text_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _has_id(account: object) -> bool:
+    return isinstance(account, dict) and isinstance(account.get("id"), str) and bool(account["id"])
 
 
 def channel_data(activity: Activity) -> dict[str, Any]:

@@ -178,7 +178,7 @@ class TeamsDoor:
             activity = parse_activity(body)
         except ValueError as exc:
             return _bad_request(f"the body is not a Bot Framework activity ({exc})")
-        if (problem := problem_of(activity)) is not None:
+        if (problem := problem_of(body, activity)) is not None:
             return _bad_request(problem)
         if verified is not None:
             try:
