@@ -105,7 +105,7 @@ async def test_a_scheduler_without_the_teams_platform_leaves_its_check_ins_untou
     for _ in range(MAX_ATTEMPTS + 1):
         report = await serving.run_pass()
         assert (report.sent, report.failed, report.retrying) == (0, 0, 0)
-    assert serving.next_wake() != NEXT
+    assert await serving.next_wake() != NEXT
 
     assert store.delivery_counts()["checkin"] == {"pending": 2}
     assert slack.sent == []

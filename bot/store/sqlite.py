@@ -26,7 +26,7 @@ from bot.store.checkin_tables import CheckinTables
 from bot.store.deliveries import DeliveryTables
 from bot.store.member_tables import MemberTables
 from bot.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from bot.store.records import StoreError
+from bot.store.records import StoreBusy, StoreError
 
 log = logging.getLogger("coffee_coach.store")
 
@@ -35,14 +35,32 @@ BUSY_TIMEOUT_MS = 10_000
 SQLITE_CORRUPT = 11
 # SQLITE_CORRUPT and SQLITE_NOTADB: the file itself is bad, unlike a lock or a full disk.
 _DAMAGED = frozenset({SQLITE_CORRUPT, 26})
+# SQLite's answers to "someone else holds the lock": the turn may be retried later.
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
-    """The one store implementation: a SQLite file (or `:memory:`) in WAL mode."""
+    """The embedded store: a SQLite file (or `:memory:`) in WAL mode.
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None) -> None:
+    One connection, used by one thread at a time (`concurrency`): `serve` gives it a
+    worker thread of its own. `busy_timeout_ms` is how long a transaction waits for a lock
+    another process holds before `StoreBusy`.
+    """
+
+    concurrency = 1
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    ) -> None:
         self.path = str(path)
         self.clock: Clock = clock or SystemClock()
+        self.busy_timeout_ms = busy_timeout_ms
+        self._probe: sqlite3.Connection | None = None
+        self._probe_lock = threading.Lock()
         self._depth = 0
         self._stamp: datetime | None = None
         # (busy, WAL frames, frames checkpointed) of the last background checkpoint.
@@ -77,7 +95,7 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         return conn
 
     def _connect_read_only(self) -> None:
-        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
         self._conn.execute("PRAGMA query_only = ON")
 
     def _inspect(self) -> None:
@@ -157,7 +175,12 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
             return
         if self._damage is not None:
             raise StoreError(f"{self._damage}; Coffee Coach will not write to it.")
-        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode in _BUSY_CODES:
+                raise StoreBusy(f"{self.path} is locked by another connection ({exc})") from exc
+            raise
         self._depth = 1
         self._stamp = None
         try:
@@ -178,6 +201,10 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
 
     def close(self) -> None:
         self._conn.close()
+        with self._probe_lock:
+            if self._probe is not None:
+                self._probe.close()
+                self._probe = None
 
     def checkpoint_in_background(self, *, every_s: float = 1.0) -> Callable[[], None]:
         """Move WAL checkpoints off the turn path; returns the function that stops it.
@@ -285,11 +312,25 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         return cursor.rowcount
 
     def health(self) -> str | None:
-        """None while the store is usable; otherwise why not, in one line (for /healthz)."""
+        """None while the store is usable; otherwise why not, in one line (for /healthz).
+
+        Safe from any thread while turns run: it reads through a connection of its own,
+        and in WAL mode a read never waits for a writer. A file that a turn found damaged
+        is reported as such.
+        """
         if self._damage is not None:
             return self._damage
+        if self.path == ":memory:":
+            return None
         try:
-            self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            with self._probe_lock:
+                if self._probe is None:
+                    self._probe = sqlite3.connect(
+                        self.path, isolation_level=None, check_same_thread=False, timeout=1.0
+                    )
+                self._probe.execute(
+                    "SELECT value FROM meta WHERE key = 'schema_version'"
+                ).fetchone()
         except sqlite3.Error as exc:
             self._note_damage(exc)
             return self._damage or f"the database cannot be read: {exc}"
@@ -328,8 +369,11 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
 
 
 def open_store(
-    path: str | os.PathLike[str] | None = None, *, clock: Clock | None = None
+    path: str | os.PathLike[str] | None = None,
+    *,
+    clock: Clock | None = None,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
 ) -> SQLiteStore:
     """Open the store at `path`, or at COFFEE_COACH_DB, or ./coffee-coach.db."""
     chosen = path if path is not None else os.environ.get("COFFEE_COACH_DB") or DEFAULT_DB
-    return SQLiteStore(chosen, clock=clock)
+    return SQLiteStore(chosen, clock=clock, busy_timeout_ms=busy_timeout_ms)
