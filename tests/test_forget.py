@@ -65,3 +65,4 @@ async def test_a_lead_who_forgets_is_replaced_and_the_new_lead_is_told_in_one_li
     assert "You now lead bakers" in told
     assert sender.texts("cy") == []
     assert "Only the team's lead (bob)" in say(coach, "cy", "schedule weekly")
+    assert "The lead (bob) can change it" in say(coach, "cy", "schedule")

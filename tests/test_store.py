@@ -62,6 +62,29 @@ def test_terminal_members_stored_before_version_3_get_their_user_name_as_address
     store.close()
 
 
+def test_a_team_whose_lead_forgot_themselves_before_version_5_gets_its_longest_member_as_lead(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v4.db"
+    store = SQLiteStore(path)
+    with store.transaction():
+        ann = store.ensure_member(MemberKey("console", "local", "ann", "bakers"))
+        store.ensure_member(MemberKey("console", "local", "bob", "bakers"))
+        store.ensure_member(MemberKey("console", "local", "cy", "bakers"))
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM members WHERE user = 'ann'")  # as forget did before version 5
+    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    conn.execute("DROP INDEX events_by_user")
+    conn.execute("ALTER TABLE events DROP COLUMN user")
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    team = store.team_by_id(ann.team.id)
+    assert team is not None and team.lead == "bob"
+    store.close()
+
+
 def test_a_corrupt_file_is_refused_and_not_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "corrupt.db"
     path.write_bytes(b"this is not a database at all" * 100)

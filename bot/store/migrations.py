@@ -151,8 +151,13 @@ MIGRATIONS: dict[int, str] = {
     """,
     # A platform event id names whose message it was, so that `forget` deletes a member's
     # event ids with the rest of their data (older ids name nobody, and age out in two days).
+    # A lead who forgot themselves before leads were replaced: the longest-standing member.
     5: """
     ALTER TABLE events ADD COLUMN user TEXT;
     CREATE INDEX events_by_user ON events(platform, workspace, user) WHERE user IS NOT NULL;
+    UPDATE teams SET lead = (
+        SELECT user FROM members WHERE team_id = teams.id ORDER BY id LIMIT 1
+    ) WHERE lead IS NOT NULL
+        AND lead NOT IN (SELECT user FROM members WHERE team_id = teams.id);
     """,
 }
