@@ -119,11 +119,14 @@ class SigningKeys:
                 jwks = await self._get_json(str(metadata["jwks_uri"]))
             keys: dict[str, SigningKey] = {}
             for entry in jwks["keys"]:
-                if isinstance(entry, dict) and isinstance(entry.get("kid"), str):
-                    keys[entry["kid"]] = SigningKey(
-                        jwt.PyJWK(entry, algorithm="RS256").key,
-                        frozenset(str(e) for e in entry.get("endorsements") or ()),
-                    )
+                if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
+                    continue
+                try:
+                    key = jwt.PyJWK(entry, algorithm="RS256").key
+                except jwt.PyJWTError:
+                    continue  # a key of a kind the Bot Framework does not sign with
+                endorsements = frozenset(str(e) for e in entry.get("endorsements") or ())
+                keys[entry["kid"]] = SigningKey(key, endorsements)
         except BaseException as exc:
             self._failed_at = self.clock()
             log.warning("Could not fetch the Bot Framework's signing keys: %r", exc)
