@@ -195,6 +195,18 @@ async def test_a_signed_press_whose_container_is_a_string_gets_a_400(
     assert tracebacks.lines() == []
 
 
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+async def test_a_signed_body_nested_too_deep_to_parse_gets_a_400(
+    content_type: str, slack_url: tuple[str, FakeSlackAPI], tracebacks: Tracebacks
+) -> None:
+    url, _ = slack_url
+    deep = b"[" * 100_000 + b"]" * 100_000
+    body = deep if content_type == "application/json" else b"payload=" + deep
+    status, _ = await post_signed(url, body, content_type)
+    assert status == 400
+    assert tracebacks.lines() == []
+
+
 async def test_a_lone_surrogate_in_a_slack_message_is_replaced_and_answered(
     slack_url: tuple[str, FakeSlackAPI], coach: Coach, tracebacks: Tracebacks
 ) -> None:
