@@ -29,8 +29,8 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.edge_process import ServeProcess
 from tests.fakes.bot_connector import FakeBotConnector, Person, TeamsService
-from tests.serve_process import ServeProcess
 
 ANSWERS = (
     "facilities managers at mid-sized hospitals",

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bot.floods import RepeatFilter
-from tests.serve_process import ServeProcess
+from tests.edge_process import ServeProcess
 
 STALLED = 300
 FD_LIMIT = 256

@@ -249,9 +249,15 @@ class AnswerTables(Tables):
                     (team_id,) if user is None else (team_id, user),
                 )
             ]
+            named = [user] if user is not None else users
             self._conn.executemany(
                 "DELETE FROM events WHERE platform = ? AND workspace = ? AND user = ?",
-                [(team.platform, team.workspace, name) for name in users],
+                [(team.platform, team.workspace, name) for name in named],
+            )
+            # What was still to be sent to them, and what was sent: it quotes them.
+            self._conn.executemany(
+                "DELETE FROM outbox WHERE platform = ? AND workspace = ? AND user = ?",
+                [(team.platform, team.workspace, name) for name in named],
             )
             if user is None:
                 self._conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -149,10 +149,33 @@ MIGRATIONS: dict[int, str] = {
     4: """
     CREATE INDEX IF NOT EXISTS commitments_by_team ON commitments(team_id, id);
     """,
+    # The outbox: what a turn sends is written in the turn's own transaction, and kept
+    # until it is delivered, so a crash or restart never loses a reply. `user` is the
+    # member whose turn it was (forget deletes their posts); a claim older than a lease
+    # belongs to a process that stopped, and another takes the post over.
+    5: """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        user TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        claimed_by TEXT,
+        claimed_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        error TEXT,
+        finished_at TEXT
+    );
+    CREATE INDEX outbox_unfinished ON outbox(platform, claimed_at) WHERE finished_at IS NULL;
+    CREATE INDEX outbox_finished ON outbox(finished_at) WHERE finished_at IS NOT NULL;
+    CREATE INDEX outbox_by_user ON outbox(platform, workspace, user);
+    """,
     # A platform event id names whose message it was, so that `forget` deletes a member's
     # event ids with the rest of their data (older ids name nobody, and age out in two days).
     # A lead who forgot themselves before leads were replaced: the longest-standing member.
-    5: """
+    6: """
     ALTER TABLE events ADD COLUMN user TEXT;
     CREATE INDEX events_by_user ON events(platform, workspace, user) WHERE user IS NOT NULL;
     UPDATE teams SET lead = (
