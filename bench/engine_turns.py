@@ -238,7 +238,7 @@ class FloorTurns:
             key = member_key(n, conversations)
             now = iso(datetime.now(UTC))
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute(CLAIM_EVENT, (key.platform, key.workspace, f"E{n}", now, ""))
+            conn.execute(CLAIM_EVENT, (key.platform, key.workspace, f"E{n}", now, key.user, ""))
             row = conn.execute(
                 MEMBER_AND_CONVERSATION_BY_TEAM, (key.platform, key.workspace, key.team, key.user)
             ).fetchone()
