@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -148,5 +148,13 @@ MIGRATIONS: dict[int, str] = {
     # The team report and the export list a team's commitments: an index, not a full scan.
     4: """
     CREATE INDEX IF NOT EXISTS commitments_by_team ON commitments(team_id, id);
+    """,
+    # The team model (bot/engine/membership.py): what a team row stands for. `team` is a
+    # channel, a Teams team, a terminal team, or a group chat its members chose to make a
+    # team; `personal` holds what a member answered before their team was known; `group`
+    # is a group DM or group chat nobody has made a team yet.
+    5: """
+    ALTER TABLE teams ADD COLUMN kind TEXT NOT NULL DEFAULT 'team';
+    UPDATE teams SET kind = 'personal' WHERE team LIKE 'personal:%';
     """,
 }
