@@ -58,6 +58,14 @@ class Incoming:
     team_name: str | None = None
     timezone: str | None = None
     is_admin: bool = False
+    # The text is a command and its arguments, never an answer (`/coffee ...`, an @mention
+    # of the coach in a channel).
+    command: bool = False
+    # Others read the place it came from (a channel, a group chat): nothing private is
+    # said there; the door sends private replies to the member alone.
+    shared: bool = False
+    # The place is a group DM or group chat: a team only once someone makes it one.
+    group: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +219,18 @@ class Sender(Protocol):
         ...
 
     async def send(self, outgoing: Outgoing) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Noted:
+    """A member noted in a place: the team they answer for, and whether it is this place's.
+
+    `line` tells a member who just joined this place's team with what they had answered.
+    """
+
+    team: str
+    here: bool = True
+    line: str | None = None
 
 
 @dataclass(slots=True)

@@ -357,25 +357,26 @@ async def test_start_in_a_channel_points_to_the_personal_chat_and_links_the_memb
     assert member.team.team == BAKERS
 
 
-async def test_the_personal_chat_belongs_to_the_team_where_the_member_was_last_seen(
+async def test_an_at_mention_in_a_second_team_never_moves_the_member_silently(
     teams: TeamsService, coach: Coach, clock: ManualClock
 ) -> None:
     brewers = "19:brewers@thread.tacv2"
     personal = MemberKey("msteams", TENANT, ANN.id, None)
-    await teams.exchange(teams.message(ANN, teams.channel(BAKERS), "start", mention=True))
-    clock.advance(minutes=5)
-    await teams.exchange(teams.message(ANN, teams.channel(brewers), "start", mention=True))
+    await teams.exchange(teams.message(ANN, teams.channel(BAKERS, "Bakers"), "start", mention=True))
     await interview(teams, ANN, teams.personal_chat(ANN))
-    assert "customers" in answers_of(coach, ANN.id, brewers)
-
     clock.advance(minutes=5)
-    await teams.exchange(teams.message(ANN, teams.channel(BAKERS), "start", mention=True))
 
+    [card] = await teams.exchange(
+        teams.message(ANN, teams.channel(brewers, "Brewers"), "start", mention=True)
+    )
+
+    assert "you answer for Bakers" in card.everything
+    assert "@Coffee Coach team" in card.everything
     member = coach.store.member(personal)
-    assert member is not None
-    assert member.team.team == BAKERS
-    calls = await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
-    assert "B2B" in prompts(calls)[-1].everything  # a new interview, for the Bakers
+    assert member is not None and member.team.team == BAKERS
+    assert "customers" in answers_of(coach, ANN.id, BAKERS)
+    calls = await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "status"))
+    assert "Your interview is complete" in calls[-1].everything
 
 
 async def test_typing_in_a_channel_never_answers_the_interview(
@@ -399,6 +400,14 @@ async def test_report_in_a_team_posts_the_team_picture_as_a_card(
     else:
         chat = teams.group_chat("19:meeting_bakers@thread.v2", "Bakers")
     await teams.install(chat, ANN)
+    if kind == "groupChat":
+        # A group chat is a team by its members' choice only.
+        [explained] = await teams.exchange(teams.message(ANN, chat, "report", mention=True))
+        assert "This group chat isn't a team" in explained.everything
+        calls = await teams.exchange(teams.submit(ANN, chat, explained, "Make Bakers a team"))
+        assert any("Bakers** is a team now" in c.everything for c in calls), [
+            c.everything for c in calls
+        ]
     for member in (ANN, BOB):
         await teams.exchange(teams.message(member, chat, "start", mention=True))
         await interview(teams, member, teams.personal_chat(member))

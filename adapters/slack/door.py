@@ -42,7 +42,7 @@ from adapters.slack.home import home_view
 from adapters.slack.installations import oauth_settings
 from adapters.slack.names import (
     ACTION,
-    ANSWERED_IN_PLACE,
+    CARRIED_TO_DM,
     COMMAND,
     MAX_BLOCKS,
     NAV_ACTION,
@@ -57,15 +57,18 @@ from adapters.slack.payloads import (
     action_incoming,
     command_incoming,
     is_dm,
+    is_group_dm,
     malformed,
     message_incoming,
+    raw_message_text,
     signature_ok,
+    unnamed,
     with_profile,
 )
 from adapters.slack.queue import logged
 from adapters.slack.webapi import SlackWebApi
 from bot.config import Config
-from bot.messages import MemberKey, Reply, Sender, Turn
+from bot.messages import MemberKey, Reply, Sender, TeamReportCard, Turn
 from bot.pacing import ConversationPacer
 from bot.port import Port
 from bot.render import reply_text
@@ -194,11 +197,16 @@ class SlackDoor(SlackWebApi):
         self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         text = plain_text(str(command.get("text") or "")).strip()
-        word = text.split(maxsplit=1)[0].casefold() if text else ""
+        word = text.split(maxsplit=1)[0].casefold() if text else "start"
+        if word == REPORT and text.casefold().rstrip(".!") != REPORT:
+            word = ""  # a report with arguments is no report: its help answers in place
         workspace, user = str(command["team_id"]), str(command["user_id"])
         client: AsyncWebClient = context.client
-        if word in ANSWERED_IN_PLACE:
-            incoming = command_incoming(command, dm=self._known_dm(workspace, user))
+        if word not in CARRIED_TO_DM and word != REPORT:
+            name = self._channels.get((workspace, str(command["channel_id"])))
+            incoming = command_incoming(
+                command, dm=self._known_dm(workspace, user), group_name=name
+            )
             turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
             blocks = [
                 b
@@ -225,7 +233,10 @@ class SlackDoor(SlackWebApi):
         workspace, user = str(command["team_id"]), str(command["user_id"])
         profile = await self._profile(client, workspace, user)
         dm = await self._dm(client, workspace, user)
-        turn = self.coach.handle(with_profile(command_incoming(command, dm=dm), profile))
+        channel = str(command["channel_id"])
+        group = await self._group_name(client, workspace, channel) if is_group_dm(command) else None
+        incoming = command_incoming(command, dm=dm, group_name=group)
+        turn = self.coach.handle(with_profile(incoming, profile))
         if turn.duplicate:
             return
         if word == REPORT:
@@ -237,8 +248,9 @@ class SlackDoor(SlackWebApi):
         self, client: AsyncWebClient, turn: Turn, channel: str, user: str, dm: str
     ) -> None:
         """In the team's channel for everyone; anywhere else, only for the member who asked."""
+        report = any(isinstance(reply.card, TeamReportCard) for reply in turn.replies)
         try:
-            if turn.team is not None and turn.team.team == channel:
+            if report and turn.team is not None and turn.team.team == channel:
                 await self.queue.submit(channel, lambda: self._post(client, channel, turn.replies))
             else:
                 await self.queue.submit(
@@ -251,11 +263,16 @@ class SlackDoor(SlackWebApi):
             await self.queue.submit(dm, lambda: self._post(client, dm, [note, *turn.replies]))
 
     async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        client: AsyncWebClient = context.client
         incoming = message_incoming(body)
         if incoming is None or incoming.dm_address is None:
             return
-        client: AsyncWebClient = context.client
         channel = incoming.dm_address
+        raw = raw_message_text(body)
+        if unnamed(raw):
+            # Mentions keep their meaning when the answer is shown again: `@Sara`, not an id.
+            named = message_incoming(body, await self._names(client, _workspace(body), raw))
+            incoming = named or incoming
         self._dms[(incoming.key.workspace, incoming.key.user)] = channel
         turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
         if turn.replies:

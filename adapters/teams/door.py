@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any, Final
 
 from aiohttp import web
@@ -48,9 +49,13 @@ from adapters.teams.cards import answered_card, card_activity, link_card, prompt
 from adapters.teams.connector import Connectors, JsonObject, SdkSettings, chat_link
 from adapters.teams.delivery import UNDELIVERABLE, DeliveryError, Outbox, Target
 from adapters.teams.names import (
+    ANSWERS_ELSEWHERE,
     OPEN_CHAT,
+    OPEN_FOR_PRIVATE,
     PERSONAL_WELCOME,
     PLATFORM,
+    PRIVATE_COMMANDS,
+    SENT_PRIVATELY,
     SHARED_COMMANDS,
     SHARED_WELCOME,
     WELCOME_WINDOW,
@@ -58,7 +63,10 @@ from adapters.teams.names import (
 from bot.config import Config
 from bot.messages import (
     Incoming,
+    MemberKey,
+    Noted,
     Outgoing,
+    Reply,
     TeamKey,
     Turn,
     Undeliverable,
@@ -208,13 +216,18 @@ class TeamsDoor:
         if shared and activity.type == ActivityTypes.message_update:
             return  # an edit in a channel is never an answer, nor worth a reply
         incoming = to_incoming(activity)
-        command = (incoming.value or incoming.text).casefold().rstrip(".!")
-        if shared and command not in SHARED_COMMANDS:
-            if self._seen_in_team(incoming):
-                await self._send(target, [card_activity(self._open_chat_card(activity))])
+        command = (incoming.value or incoming.text).casefold().rstrip(".!").split()
+        word = command[0] if command else ""
+        if shared and word not in SHARED_COMMANDS:
+            noted = self.coach.note_member(incoming)
+            if noted is not None:
+                await self._send(target, [card_activity(self._open_chat_card(activity, noted))])
             return
         turn = self.coach.handle(incoming)
         if turn.duplicate:
+            return
+        if shared and word in PRIVATE_COMMANDS:
+            await self._in_personal_chat(activity, target, incoming, turn)
             return
         press = press_of(activity)
         redraw = None
@@ -254,17 +267,36 @@ class TeamsDoor:
         except DeliveryError as exc:
             log.warning("A card was not redrawn after its button was pressed: %s", exc)
 
-    def _seen_in_team(self, incoming: Incoming) -> bool:
-        """Note the member in this team (their personal chat now belongs to it), once per event."""
-        return self.coach.note_member(incoming)
-
-    def _open_chat_card(self, activity: Activity) -> dict[str, Any]:
-        name = self.coach.team_name(TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or ""))
-        text = OPEN_CHAT.format(
-            name=activity.from_property.name or "Hi",
-            where=name or "this team",
-            bot=activity.recipient.name or "Coffee Coach",
+    async def _in_personal_chat(
+        self, activity: Activity, target: Target, incoming: Incoming, turn: Turn
+    ) -> None:
+        """What is the member's own goes to their personal chat; the channel hears where."""
+        name = activity.from_property.name or "Hi"
+        key = MemberKey(PLATFORM, incoming.key.workspace, incoming.key.user)
+        address = self.coach.known_address(key)
+        if address is None:
+            text = OPEN_FOR_PRIVATE.format(name=name)
+            card = link_card(text, "Open our chat", chat_link(activity.recipient.id))
+            await self._send(target, [card_activity(card)])
+            return
+        private = self.sender.target(address)
+        await self._send(private, [a for a in map(to_activity, turn.replies) if a is not None])
+        await self._send(
+            target, [card_activity(prompt_card(Reply(SENT_PRIVATELY.format(name=name))))]
         )
+
+    def _open_chat_card(self, activity: Activity, noted: Noted) -> dict[str, Any]:
+        name = self.coach.team_name(TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or ""))
+        words = {
+            "name": activity.from_property.name or "Hi",
+            "bot": activity.recipient.name or "Coffee Coach",
+        }
+        if noted.here:
+            text = OPEN_CHAT.format(where=name or "this team", **words)
+        else:
+            text = ANSWERS_ELSEWHERE.format(team=noted.team, **words)
+        if noted.line:
+            text = noted.line + "\n" + text
         return link_card(text, "Open our chat", chat_link(activity.recipient.id))
 
     async def _on_install(self, activity: Activity, target: Target) -> None:
@@ -277,6 +309,11 @@ class TeamsDoor:
         text = SHARED_WELCOME.format(
             where=name or "everyone", bot=activity.recipient.name or "Coffee Coach"
         )
+        if activity.from_property is not None and activity.from_property.id:
+            # Whoever added the app is in this team: what they answered counts for it now.
+            noted = self.coach.note_member(replace(to_incoming(activity), event_id=None))
+            if noted is not None and noted.line:
+                text = f"{activity.from_property.name or 'You'}: {noted.line}\n{text}"
         card = link_card(text, "Open a chat with Coffee Coach", chat_link(activity.recipient.id))
         await self._send(target, [card_activity(card)])
 
@@ -296,7 +333,11 @@ class TeamsDoor:
         name = team_name_of(activity)
         installer = activity.from_property.id if activity.from_property else None
         return self.coach.register_team(
-            key, name=name, lead=installer, address=address_of(activity)
+            key,
+            name=name,
+            lead=installer,
+            address=address_of(activity),
+            group=scope_of(activity) == "groupChat",
         )
 
 

@@ -66,7 +66,7 @@ class CheckInCommands:
             self._show(step)
         elif command.startswith("schedule "):
             rest = command.removeprefix("schedule ")
-            if busy and not _parses(rest):
+            if busy and not step.msg.command and not _parses(rest):
                 return False  # an answer that starts with the word, such as "schedule posts"
             self._change(step, rest)
         elif m := _SNOOZE.match(command):
@@ -86,10 +86,10 @@ class CheckInCommands:
         return True
 
     def _is_lead(self, step: Step) -> bool:
-        return step.msg.is_admin or step.member.team.lead == step.member.user
+        return step.msg.is_admin or step.team.lead == step.member.user
 
     def _refuse(self, step: Step, what: str) -> None:
-        team = step.member.team
+        team = step.team
         lead = f" ({team.lead})" if team.lead else ""
         step.say(
             f"Only the team's lead{lead} or a workspace admin can {what} for {team.label};"
@@ -97,7 +97,7 @@ class CheckInCommands:
         )
 
     def _show(self, step: Step) -> None:
-        team = step.member.team
+        team = step.team
         found = agenda.schedule_of(self.store, team.id)
         lines = []
         if found is None:
@@ -140,7 +140,7 @@ class CheckInCommands:
         if not self._is_lead(step):
             self._refuse(step, "change the check-in schedule")
             return
-        team = step.member.team
+        team = step.team
         found = agenda.schedule_of(self.store, team.id)
         current = (
             found[0] if found else default_schedule(team.timezone, today_in(self.clock.now(), None))
@@ -216,7 +216,7 @@ class CheckInCommands:
         if not self._is_lead(step):
             self._refuse(step, "start a check-in")
             return
-        team = step.member.team
+        team = step.team
         asked = self.checkins.start_round(team.id, self.clock.now())
         if not asked:
             step.say(
