@@ -836,3 +836,123 @@ async def test_a_connector_that_cannot_be_reached_is_a_delivery_error(
     with pytest.raises(DeliveryError, match="could not be reached"):
         await app[SENDERS]["msteams"].send(checkin(json.dumps(gone)))
     assert len(waits) == 4  # retried with backoff before giving up
+
+
+# --- who is on which team -------------------------------------------------------------------------
+
+ALEX = Person("29:alex", "Alex Wilber", "aad-alex")
+
+
+async def test_answers_from_the_personal_chat_count_for_the_team_the_member_adds_the_app_to(
+    teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    personal = teams.personal_chat(ALEX)
+    await teams.install(personal, ALEX)
+    await interview(teams, ALEX, personal)
+    bakers = teams.channel(BAKERS, "Bakers")
+    mark = len(connector.calls)
+
+    await teams.install(bakers, ALEX)
+
+    [welcome] = [c for c in connector.calls[mark:] if c.is_post()]
+    assert "Alex Wilber: Everything you answered so far now counts for **Bakers**" in (
+        welcome.everything
+    )
+    assert "customers" in answers_of(coach, ALEX.id, BAKERS)
+    [report] = await teams.exchange(teams.message(ALEX, bakers, "report", mention=True))
+    assert "Alex Wilber" in report.everything
+    assert "nobody yet" not in report.everything
+    calls = await teams.exchange(teams.message(ALEX, personal, "status"))
+    assert "Your interview is complete" in calls[-1].everything
+    assert "(personal)" not in calls[-1].everything
+
+
+async def test_a_first_at_mention_in_a_team_brings_what_the_member_answered_privately(
+    teams: TeamsService, coach: Coach
+) -> None:
+    bakers = teams.channel(BAKERS, "Bakers")
+    await teams.install(bakers, ANN)
+    personal = teams.personal_chat(BOB)
+    await teams.exchange(teams.message(BOB, personal, "start"), replies=2)
+    await teams.exchange(teams.message(BOB, personal, "B2B"))
+    await teams.exchange(teams.message(BOB, personal, ANSWERS[0]))
+
+    [card] = await teams.exchange(teams.message(BOB, bakers, "start", mention=True))
+
+    assert "Everything you answered so far now counts for **Bakers**" in card.everything
+    assert answers_of(coach, BOB.id, BAKERS)["customers"] == ANSWERS[0]
+    calls = await teams.exchange(teams.message(BOB, personal, ANSWERS[1]))
+    assert "Question 3 of 9" in calls[-1].everything
+
+
+async def test_team_in_another_team_offers_to_switch_and_moves_only_when_pressed(
+    teams: TeamsService, coach: Coach
+) -> None:
+    brewers = teams.channel("19:brewers@thread.tacv2", "Brewers")
+    await teams.exchange(teams.message(ANN, teams.channel(BAKERS, "Bakers"), "start", mention=True))
+    await interview(teams, ANN, teams.personal_chat(ANN))
+
+    [offer] = await teams.exchange(teams.message(ANN, brewers, "team", mention=True))
+
+    assert "You answer for **Bakers** (your interview is complete)" in offer.everything
+    assert [b["title"] for b in offer.buttons] == ["Answer for Brewers", "Keep Bakers"]
+    assert "customers" in answers_of(coach, ANN.id, BAKERS)
+    calls = await teams.exchange(teams.submit(ANN, brewers, offer, "Answer for Brewers"))
+    assert any("you answer for **Brewers** now" in c.everything for c in calls)
+    assert "customers" in answers_of(coach, ANN.id, "19:brewers@thread.tacv2")
+
+
+# --- commands in a channel ----------------------------------------------------------------------
+
+
+async def test_help_in_a_channel_is_help_and_tells_nothing_private(teams: TeamsService) -> None:
+    bakers = teams.channel(BAKERS, "Bakers")
+    await teams.exchange(teams.message(ANN, bakers, "start", mention=True))
+    await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
+
+    [help_card] = await teams.exchange(teams.message(ANN, bakers, "help", mention=True))
+
+    assert "Commands" in help_card.everything
+    assert "report" in help_card.everything
+    assert "Why I ask" not in help_card.everything
+    assert "Open our chat" not in json.dumps(help_card.buttons)
+
+
+async def test_status_in_a_channel_answers_in_the_personal_chat_and_says_so(
+    teams: TeamsService, connector: FakeBotConnector
+) -> None:
+    bakers = teams.channel(BAKERS, "Bakers")
+    personal = teams.personal_chat(ANN)
+    await teams.exchange(teams.message(ANN, bakers, "start", mention=True))
+    await teams.exchange(teams.message(ANN, personal, "start"), replies=2)
+    mark = len(connector.calls)
+
+    await teams.exchange(teams.message(ANN, bakers, "status", mention=True), replies=2)
+
+    posted = [c for c in connector.calls[mark:] if c.is_post()]
+    [private] = [c for c in posted if c.conversation_id == personal.conversation_id]
+    [public] = [c for c in posted if c.conversation_id != personal.conversation_id]
+    assert "0 of 9 questions answered" in private.everything
+    assert "I've sent it to our personal chat" in public.everything
+    assert "questions answered" not in public.everything
+
+
+async def test_status_in_a_channel_before_any_personal_chat_points_to_it(
+    teams: TeamsService,
+) -> None:
+    bakers = teams.channel(BAKERS, "Bakers")
+
+    [card] = await teams.exchange(teams.message(BOB, bakers, "status", mention=True))
+
+    assert "Open our personal chat and type **status** there" in card.everything
+    assert "questions answered" not in card.everything
+
+
+async def test_a_command_with_arguments_it_does_not_take_gets_help_in_a_channel(
+    teams: TeamsService,
+) -> None:
+    bakers = teams.channel(BAKERS, "Bakers")
+
+    [card] = await teams.exchange(teams.message(ANN, bakers, "report now", mention=True))
+
+    assert "doesn't take “now”" in card.everything
