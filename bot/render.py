@@ -13,6 +13,7 @@ from bot.messages import (
     StageCard,
     SummaryCard,
     TeamReportCard,
+    named,
 )
 
 
@@ -120,7 +121,7 @@ def card_lines(card: Card) -> list[str]:
 
 def reply_text(reply: Reply) -> str:
     """A reply as plain text: its text, then its card's lines."""
-    parts = [reply.text] if reply.text else []
+    parts = [named(reply.text)] if reply.text else []
     if reply.card is not None:
         parts.append("\n".join(card_lines(reply.card)))
     return "\n".join(parts)

@@ -1012,3 +1012,27 @@ async def test_mentions_channels_and_links_in_an_answer_keep_their_meaning_and_s
     shown = json.dumps([m.blocks for m in h.dm("U1")])
     assert "@Sara and #sales" in shown
     assert "<@U0SARA>" not in shown and "<#C0SALES>" not in shown
+
+
+async def test_messages_name_people_and_places_never_their_ids(h: Harness) -> None:
+    await h.interview("U1")
+    await h.command("U2")
+
+    await h.command("U2", "schedule tuesday")
+
+    refusal = h.last("U2")
+    assert "Only the team's lead (<@U1>) or a workspace admin" in refusal.blocks[0]["text"]["text"]
+    paused = await h.press("U2", "Pause", h.dm("U2")[0])
+    assert "Paused at the first question" in paused.text
+    assert "business_model" not in paused.text
+
+
+async def test_a_private_channel_is_named_by_conversations_info(h: Harness) -> None:
+    h.api.add_channel("C0PRIV", "secret-plans")
+    h.api.public_channels.add("C0PRIV")
+
+    await h.command("U1", "report", channel="C0PRIV", channel_name="privategroup")
+
+    [report] = h.api.sent("chat.postMessage", channel="C0PRIV")
+    assert "Team picture: secret-plans" in json.dumps(report.blocks())
+    assert "C0PRIV" not in report.args["text"]

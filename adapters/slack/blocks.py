@@ -18,6 +18,7 @@ from adapters.slack.names import (
     NAV_ACTION,
 )
 from bot.messages import (
+    MENTION,
     Card,
     Choice,
     FileOut,
@@ -35,8 +36,12 @@ _SLACK_MARKUP = re.compile(r"<([^<>]*)>")
 
 
 def escape(text: str) -> str:
-    """Escape Slack's control characters, so echoed user text never pings or links."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape Slack's control characters, so echoed user text never pings or links.
+
+    The coach's own mentions (`bot.messages.mention`, never in member text) become Slack's.
+    """
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return MENTION.sub(lambda m: f"<@{m.group(1)}>", escaped)
 
 
 def plain_text(text: str) -> str:

@@ -63,6 +63,7 @@ from adapters.slack.payloads import (
     raw_message_text,
     signature_ok,
     unnamed,
+    unnamed_channel,
     with_profile,
 )
 from adapters.slack.queue import logged
@@ -205,7 +206,7 @@ class SlackDoor(SlackWebApi):
         if word not in CARRIED_TO_DM and word != REPORT:
             name = self._channels.get((workspace, str(command["channel_id"])))
             incoming = command_incoming(
-                command, dm=self._known_dm(workspace, user), group_name=name
+                command, dm=self._known_dm(workspace, user), place_name=name
             )
             turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
             blocks = [
@@ -234,8 +235,12 @@ class SlackDoor(SlackWebApi):
         profile = await self._profile(client, workspace, user)
         dm = await self._dm(client, workspace, user)
         channel = str(command["channel_id"])
-        group = await self._group_name(client, workspace, channel) if is_group_dm(command) else None
-        incoming = command_incoming(command, dm=dm, group_name=group)
+        place = None
+        if is_group_dm(command):
+            place = await self._group_name(client, workspace, channel)
+        elif unnamed_channel(command):
+            place = await self._channel_name(client, workspace, channel)
+        incoming = command_incoming(command, dm=dm, place_name=place)
         turn = self.coach.handle(with_profile(incoming, profile))
         if turn.duplicate:
             return

@@ -41,6 +41,16 @@ def is_group_dm(command: Mapping[str, Any]) -> bool:
     return str(command.get("channel_name") or "").startswith("mpdm-")
 
 
+def unnamed_channel(command: Mapping[str, Any]) -> bool:
+    """A channel whose slash command payload carries no name people know it by."""
+    channel = str(command["channel_id"])
+    return (
+        not is_dm(channel)
+        and not is_group_dm(command)
+        and not _team_name(command.get("channel_name") or None)
+    )
+
+
 # A mention or channel link with no name in it, as Slack sends what a member typed.
 _UNNAMED = re.compile(r"<([@#])([UWC][A-Z0-9]+)>")
 
@@ -71,10 +81,13 @@ def raw_message_text(body: Mapping[str, Any]) -> str:
 
 
 def command_incoming(
-    command: Mapping[str, Any], *, dm: str | None, group_name: str | None = None
+    command: Mapping[str, Any], *, dm: str | None, place_name: str | None = None
 ) -> Incoming:
     """`/coffee [sub]`: a command, never an answer. In a channel that channel's team (a
-    group DM only once its members make it one); in a DM, the member's own team."""
+    group DM only once its members make it one); in a DM, the member's own team.
+
+    `place_name` names a group DM (after its members), or a channel whose payload gave no
+    name (a private channel's is "privategroup")."""
     channel = str(command["channel_id"])
     in_dm = is_dm(channel)
     team = None if in_dm else channel
@@ -86,15 +99,21 @@ def command_incoming(
         dm_address=dm,
         team_address=team,
         display_name=command.get("user_name") or None,
-        team_name=group_name
-        if group
-        else None
-        if in_dm
-        else _team_name(command.get("channel_name")),
+        team_name=_place_name(command, in_dm=in_dm, group=group, given=place_name),
         command=True,
         shared=not in_dm,
         group=group,
     )
+
+
+def _place_name(
+    command: Mapping[str, Any], *, in_dm: bool, group: bool, given: str | None
+) -> str | None:
+    if in_dm:
+        return None
+    if group:
+        return given
+    return _team_name(command.get("channel_name")) or given
 
 
 def message_incoming(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from botbuilder.schema import (
@@ -22,6 +23,7 @@ from adapters.teams.names import (
     MAX_TEXT_CHARS,
 )
 from bot.messages import (
+    MENTION,
     Card,
     Choice,
     Evidence,
@@ -29,6 +31,7 @@ from bot.messages import (
     StageCard,
     SummaryCard,
     TeamReportCard,
+    named,
 )
 from bot.render import checkins_line, cited_parts
 
@@ -261,6 +264,8 @@ def _file_text(reply: Reply) -> str:
 
 def to_activity(reply: Reply) -> Activity | None:
     """A coach reply as a Teams message; None for a reply that only marks an answered card."""
+    if MENTION.search(reply.text):
+        reply = replace(reply, text=named(reply.text))
     if reply.card is not None:
         return card_activity(card_for(reply.card, reply.text), summary=reply.text)
     if reply.choices:

@@ -17,7 +17,7 @@ from bot.checkins.schedules import Rhythm, Schedule, ScheduleError, default_sche
 from bot.checkins.settings import USAGE, apply_change, describe_days, parse_change, parse_date
 from bot.clock import parse_iso
 from bot.engine import INTERVIEW, Coach, CoachCore, Step
-from bot.messages import Reply
+from bot.messages import MemberKey, Reply, mention
 from bot.store import Member, Store
 from bot.zones import canonical_zone, today_in
 
@@ -90,7 +90,13 @@ class CheckInCommands:
 
     def _refuse(self, step: Step, what: str) -> None:
         team = step.team
-        lead = f" ({team.lead})" if team.lead else ""
+        lead = ""
+        if team.lead:
+            found = self.store.member(
+                MemberKey(team.platform, team.workspace, team.lead, team.team)
+            )
+            name = found.label if found is not None else None
+            lead = f" ({mention(team.lead, name)})" if name else ""
         step.say(
             f"Only the team's lead{lead} or a workspace admin can {what} for {team.label};"
             " nothing changed. `schedule` shows the current schedule."

@@ -102,7 +102,11 @@ class CoachCore:
         spec = flow.states[conv.state]
         if spec.number is not None:
             return f"question {spec.number} of {len(flow.questions)}"
-        return spec.title.lower() if spec.title else conv.state
+        if not spec.title:
+            return "the first question" if conv.state == flow.initial else "my last question"
+        # "A quick check" reads as "a quick check"; "B2B or B2C" keeps its capitals.
+        title = spec.title
+        return title[:1].lower() + title[1:] if title[1:2].islower() else title
 
     def _save(self, conv: Conversation) -> None:
         if not self.store.save_conversation(conv):
