@@ -119,6 +119,13 @@ def card_lines(card: Card) -> list[str]:
     return report_lines(card)
 
 
+def joined_names(names: Sequence[str]) -> str:
+    """ "Ann", "Ann and Bob", "Ann, Bob and Cy": how a group is named after its members."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def reply_text(reply: Reply) -> str:
     """A reply as plain text: its text, then its card's lines."""
     parts = [named(reply.text)] if reply.text else []

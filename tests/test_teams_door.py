@@ -956,3 +956,25 @@ async def test_a_command_with_arguments_it_does_not_take_gets_help_in_a_channel(
     [card] = await teams.exchange(teams.message(ANN, bakers, "report now", mention=True))
 
     assert "doesn't take “now”" in card.everything
+
+
+async def test_a_group_chat_without_a_topic_is_offered_as_a_team_by_its_members_names(
+    teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    chat = teams.group_chat("19:untitled@thread.v2")
+    connector.members[chat.conversation_id] = [
+        ANN.account(),
+        BOB.account(),
+        teams.bot.account(),
+    ]
+    await teams.install(chat, ANN)
+
+    calls = await teams.exchange(teams.message(BOB, chat, "report", mention=True))
+
+    [explained] = [c for c in calls if c.is_post()]
+    assert "This group chat isn't a team" in explained.everything
+    assert [b["title"] for b in explained.buttons] == ["Make Ann Baker and Bob Brewer a team"]
+    assert "19:untitled" not in explained.everything
+    await teams.exchange(teams.submit(BOB, chat, explained, "Make Ann Baker and Bob Brewer a team"))
+    team = coach.store.team(TeamKey("msteams", TENANT, chat.conversation_id))
+    assert team is not None and (team.kind, team.name) == ("team", "Ann Baker and Bob Brewer")

@@ -27,6 +27,7 @@ from bot.config import Config
 from bot.messages import Incoming, MemberKey, Outgoing, Reply, Undeliverable
 from bot.pacing import ConversationPacer
 from bot.port import Port
+from bot.render import joined_names
 
 log = logging.getLogger("coffee_coach.slack")
 CACHED_MEMBERS = 10_000
@@ -165,7 +166,7 @@ class SlackWebApi:
                 names.append(profile.name)
         if not names:
             return None
-        name = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        name = joined_names(names)
         self._channels[(workspace, channel)] = name
         return name
 

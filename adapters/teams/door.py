@@ -46,7 +46,14 @@ from adapters.teams.activities import (
     to_incoming,
 )
 from adapters.teams.cards import answered_card, card_activity, link_card, prompt_card, to_activity
-from adapters.teams.connector import Connectors, JsonObject, SdkSettings, chat_link
+from adapters.teams.connector import (
+    ConnectorError,
+    Connectors,
+    JsonObject,
+    SdkSettings,
+    Unreachable,
+    chat_link,
+)
 from adapters.teams.delivery import UNDELIVERABLE, DeliveryError, Outbox, Target
 from adapters.teams.names import (
     ANSWERS_ELSEWHERE,
@@ -60,6 +67,7 @@ from adapters.teams.names import (
     SHARED_WELCOME,
     WELCOME_WINDOW,
 )
+from bot.caches import LruCache
 from bot.config import Config
 from bot.messages import (
     Incoming,
@@ -72,6 +80,7 @@ from bot.messages import (
     Undeliverable,
 )
 from bot.port import Port
+from bot.render import joined_names
 
 log = logging.getLogger("coffee_coach.teams")
 
@@ -148,6 +157,8 @@ class TeamsDoor:
         )
         self.outbox = Outbox()
         self.sender = TeamsSender(self.connectors, self.outbox)
+        # Group chats named after their members, read once per chat.
+        self._group_names: LruCache[str, str] = LruCache(10_000)
 
     async def close(self) -> None:
         await self.connectors.close()
@@ -216,6 +227,8 @@ class TeamsDoor:
         if shared and activity.type == ActivityTypes.message_update:
             return  # an edit in a channel is never an answer, nor worth a reply
         incoming = to_incoming(activity)
+        if incoming.group and not incoming.team_name:
+            incoming = replace(incoming, team_name=await self._group_name(activity))
         command = (incoming.value or incoming.text).casefold().rstrip(".!").split()
         word = command[0] if command else ""
         if shared and word not in SHARED_COMMANDS:
@@ -266,6 +279,28 @@ class TeamsDoor:
             await self.outbox.update(target, activity)
         except DeliveryError as exc:
             log.warning("A card was not redrawn after its button was pressed: %s", exc)
+
+    async def _group_name(self, activity: Activity) -> str | None:
+        """A group chat with no topic, by the names people know it by: its members'."""
+        conversation = thread_root(activity.conversation.id)
+        known = self._group_names.get(conversation)
+        if known is not None:
+            return known
+        connector = self.connectors.client(activity.service_url)
+        try:
+            members = await connector.members(conversation)
+        except (ConnectorError, Unreachable) as exc:
+            log.warning("Teams: the members of a group chat could not be read: %s", exc)
+            return None
+        names = [
+            str(m["name"])
+            for m in members
+            if m.get("name") and m.get("id") != activity.recipient.id
+        ]
+        if not names:
+            return None
+        name = self._group_names[conversation] = joined_names(names)
+        return name
 
     async def _in_personal_chat(
         self, activity: Activity, target: Target, incoming: Incoming, turn: Turn
