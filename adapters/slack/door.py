@@ -28,6 +28,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncBoltRequest
 from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -42,6 +43,7 @@ from adapters.slack.home import home_view
 from adapters.slack.installations import oauth_settings
 from adapters.slack.names import (
     ACTION,
+    BUSY,
     CARRIED_TO_DM,
     COMMAND,
     MAX_BLOCKS,
@@ -71,7 +73,7 @@ from adapters.slack.webapi import SlackWebApi
 from bot.config import Config
 from bot.messages import MemberKey, Reply, Sender, TeamReportCard, Turn
 from bot.pacing import ConversationPacer
-from bot.port import Port
+from bot.port import Port, StoreBusy
 from bot.render import reply_text
 
 log = logging.getLogger("coffee_coach.slack")
@@ -108,6 +110,7 @@ class SlackDoor(SlackWebApi):
         self.bolt.event("app_uninstalled")(self._on_uninstalled)
         self.bolt.event("tokens_revoked")(self._on_tokens_revoked)
         self.bolt.action(re.compile("^" + re.escape(ACTION)))(self._on_action)
+        self.bolt.error(self._on_error)
 
     def _bolt_app(self, path: str) -> AsyncApp:
         config = self.config
@@ -192,6 +195,14 @@ class SlackDoor(SlackWebApi):
 
         return route
 
+    async def _on_error(self, error: Exception) -> BoltResponse | None:
+        """A busy store is a 503 (Slack retries events; the retry is processed once)."""
+        if isinstance(error, StoreBusy):
+            log.warning("Slack: answered 503, the store is busy: %s", error)
+            return BoltResponse(status=503, body="busy, retry", headers={"Retry-After": "1"})
+        log.error("Slack: a listener failed", exc_info=error)
+        return None
+
     # --- listeners ----------------------------------------------------------------------
 
     async def _on_command(
@@ -205,10 +216,16 @@ class SlackDoor(SlackWebApi):
         client: AsyncWebClient = context.client
         if word not in CARRIED_TO_DM and word != REPORT:
             name = self._channels.get((workspace, str(command["channel_id"])))
-            incoming = command_incoming(
-                command, dm=self._known_dm(workspace, user), place_name=name
-            )
-            turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
+            try:
+                incoming = command_incoming(
+                    command, dm=await self._known_dm(workspace, user), place_name=name
+                )
+                profile = self._cached_profile(client, incoming)
+                turn = await self.coach.handle(with_profile(incoming, profile))
+            except StoreBusy:
+                # Slack never retries a slash command: say so rather than fail it.
+                await ack(text=BUSY, response_type="ephemeral")
+                return
             blocks = [
                 b
                 for m in messages_for(turn.replies)
@@ -221,7 +238,11 @@ class SlackDoor(SlackWebApi):
                 response_type="ephemeral",
             )
             return
-        in_app_dm = command["channel_id"] == self._known_dm(workspace, user)
+        try:
+            in_app_dm = command["channel_id"] == await self._known_dm(workspace, user)
+        except StoreBusy:
+            await ack(text=BUSY, response_type="ephemeral")
+            return
         if in_app_dm or word == REPORT:
             await ack()
         else:
@@ -241,7 +262,7 @@ class SlackDoor(SlackWebApi):
         elif unnamed_channel(command):
             place = await self._channel_name(client, workspace, channel)
         incoming = command_incoming(command, dm=dm, place_name=place)
-        turn = self.coach.handle(with_profile(incoming, profile))
+        turn = await self.coach.handle(with_profile(incoming, profile))
         if turn.duplicate:
             return
         if word == REPORT:
@@ -279,7 +300,8 @@ class SlackDoor(SlackWebApi):
             named = message_incoming(body, await self._names(client, _workspace(body), raw))
             incoming = named or incoming
         self._dms[(incoming.key.workspace, incoming.key.user)] = channel
-        turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
+        profile = self._cached_profile(client, incoming)
+        turn = await self.coach.handle(with_profile(incoming, profile))
         if turn.replies:
             self.queue.submit(
                 channel, lambda: logged(self._post(client, channel, turn.replies), "DM reply")
@@ -302,7 +324,8 @@ class SlackDoor(SlackWebApi):
             self.queue.spawn(logged(work, "button press"))
             return
         self._dms[(incoming.key.workspace, incoming.key.user)] = channel
-        turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
+        profile = self._cached_profile(client, incoming)
+        turn = await self.coach.handle(with_profile(incoming, profile))
         await ack()
         if turn.duplicate:
             return
@@ -339,7 +362,7 @@ class SlackDoor(SlackWebApi):
         dm = await self._dm(client, workspace, user)
         incoming = action_incoming(body, dm=dm)
         assert incoming is not None
-        turn = self.coach.handle(with_profile(incoming, profile))
+        turn = await self.coach.handle(with_profile(incoming, profile))
         if turn.duplicate:
             return
         await self.queue.submit(dm, lambda: self._post(client, dm, turn.replies))
@@ -353,7 +376,7 @@ class SlackDoor(SlackWebApi):
         self.queue.spawn(logged(work, "App Home"))
 
     async def _publish_home(self, client: AsyncWebClient, workspace: str, user: str) -> None:
-        view = home_view(self.coach.home(MemberKey(PLATFORM, workspace, user)))
+        view = home_view(await self.coach.home(MemberKey(PLATFORM, workspace, user)))
         await client.views_publish(user_id=user, view=view)
 
     async def _on_uninstalled(self, context: AsyncBoltContext) -> None:

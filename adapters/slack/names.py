@@ -72,6 +72,7 @@ CARRIED_TO_DM = frozenset(
 )
 REPORT = "report"
 SENT_TO_DM = "I've sent you a direct message: we carry on there."
+BUSY = "I'm swamped for a moment and couldn't do that: please try `/coffee` again shortly."
 NOT_IN_CHANNEL = (
     "I can't post in your team's channel yet: invite me there with `/invite @Coffee Coach`,"
     " then try `/coffee report` again. Here is the team picture for you meanwhile."

@@ -79,7 +79,7 @@ from bot.messages import (
     Turn,
     Undeliverable,
 )
-from bot.port import Port
+from bot.port import Port, StoreBusy
 from bot.render import joined_names
 
 log = logging.getLogger("coffee_coach.teams")
@@ -182,7 +182,14 @@ class TeamsDoor:
             return _bad_request("an activity needs a type, a serviceUrl and a conversation")
         activity.caller_id = auth.caller_id
         target = self._reply_target(body, activity)
-        await self.on_turn(activity, target)
+        try:
+            await self.on_turn(activity, target)
+        except StoreBusy as exc:
+            # Bot Framework redelivers; the redelivery is recognised by its activity id.
+            log.warning("Teams: answered 503, the store is busy: %s", exc)
+            return web.json_response(
+                {"error": "busy, retry"}, status=503, headers={"Retry-After": "1"}
+            )
         if target.buffered is not None:
             # expectReplies: the replies are the HTTP response, none goes to the connector.
             return web.json_response({"activities": target.buffered})
@@ -232,11 +239,12 @@ class TeamsDoor:
         command = (incoming.value or incoming.text).casefold().rstrip(".!").split()
         word = command[0] if command else ""
         if shared and word not in SHARED_COMMANDS:
-            noted = self.coach.note_member(incoming)
+            noted = await self.coach.note_member(incoming)
             if noted is not None:
-                await self._send(target, [card_activity(self._open_chat_card(activity, noted))])
+                card = await self._open_chat_card(activity, noted)
+                await self._send(target, [card_activity(card)])
             return
-        turn = self.coach.handle(incoming)
+        turn = await self.coach.handle(incoming)
         if turn.duplicate:
             return
         if shared and word in PRIVATE_COMMANDS:
@@ -308,7 +316,7 @@ class TeamsDoor:
         """What is the member's own goes to their personal chat; the channel hears where."""
         name = activity.from_property.name or "Hi"
         key = MemberKey(PLATFORM, incoming.key.workspace, incoming.key.user)
-        address = self.coach.known_address(key)
+        address = await self.coach.known_address(key)
         if address is None:
             text = OPEN_FOR_PRIVATE.format(name=name)
             card = link_card(text, "Open our chat", chat_link(activity.recipient.id))
@@ -320,8 +328,9 @@ class TeamsDoor:
             target, [card_activity(prompt_card(Reply(SENT_PRIVATELY.format(name=name))))]
         )
 
-    def _open_chat_card(self, activity: Activity, noted: Noted) -> dict[str, Any]:
-        name = self.coach.team_name(TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or ""))
+    async def _open_chat_card(self, activity: Activity, noted: Noted) -> dict[str, Any]:
+        key = TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or "")
+        name = await self.coach.team_name(key)
         words = {
             "name": activity.from_property.name or "Hi",
             "bot": activity.recipient.name or "Coffee Coach",
@@ -335,39 +344,39 @@ class TeamsDoor:
         return link_card(text, "Open our chat", chat_link(activity.recipient.id))
 
     async def _on_install(self, activity: Activity, target: Target) -> None:
-        if not self._first_welcome(activity):
+        if not await self._first_welcome(activity):
             return
         if scope_of(activity) == "personal":
             await self._send(target, [card_activity(prompt_card(PERSONAL_WELCOME))])
             return
-        name = self._register_team(activity)
+        name = await self._register_team(activity)
         text = SHARED_WELCOME.format(
             where=name or "everyone", bot=activity.recipient.name or "Coffee Coach"
         )
         if activity.from_property is not None and activity.from_property.id:
             # Whoever added the app is in this team: what they answered counts for it now.
-            noted = self.coach.note_member(replace(to_incoming(activity), event_id=None))
+            noted = await self.coach.note_member(replace(to_incoming(activity), event_id=None))
             if noted is not None and noted.line:
                 text = f"{activity.from_property.name or 'You'}: {noted.line}\n{text}"
         card = link_card(text, "Open a chat with Coffee Coach", chat_link(activity.recipient.id))
         await self._send(target, [card_activity(card)])
 
-    def _first_welcome(self, activity: Activity) -> bool:
+    async def _first_welcome(self, activity: Activity) -> bool:
         """One welcome per install: Teams sends two events for it, and retries either."""
         # Claimed in the store, so that every server process agrees on the first one.
-        return self.coach.welcome_once(
+        return await self.coach.welcome_once(
             TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or ""),
             event_id=event_id_of(activity),
             welcome=f"welcome:{thread_root(activity.conversation.id)}",
             within=WELCOME_WINDOW,
         )
 
-    def _register_team(self, activity: Activity) -> str | None:
+    async def _register_team(self, activity: Activity) -> str | None:
         """Record the team (or group chat), its name and where to post to it; return its name."""
         key = TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or "")
         name = team_name_of(activity)
         installer = activity.from_property.id if activity.from_property else None
-        return self.coach.register_team(
+        return await self.coach.register_team(
             key,
             name=name,
             lead=installer,
