@@ -60,10 +60,9 @@ class Membership(Lifecycle):
             else:
                 own = personal_key(key)
                 if store.team(TeamKey(key.platform, key.workspace, own.team or "")) is None:
-                    name = f"{msg.display_name} (personal)" if msg.display_name else None
+                    # No name: `Team.label` says what it is ("just you, no team yet").
                     store.ensure_team(
                         TeamKey(key.platform, key.workspace, own.team or ""),
-                        name=name,
                         lead=key.user,
                         kind=PERSONAL,
                     )

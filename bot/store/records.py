@@ -62,7 +62,7 @@ class Team:
         if self.name:
             return self.name
         if self.personal:
-            return "your own answers (no team yet)"
+            return "just you (no team yet)"
         return self.team if self.platform == "console" else "this team"
 
 
