@@ -52,8 +52,12 @@ class Membership(Lifecycle):
         there.
         """
         store, key = self.store, msg.key
-        place = self._place(msg) if key.team is not None else None
         found = store.member_and_conversation(MemberKey(key.platform, key.workspace, key.user))
+        place = None
+        if key.team is not None:
+            # Most messages come from the member's own team's place: no second read then.
+            mine = found[0].team if found is not None else None
+            place = self._place(msg, mine if mine is not None and mine.team == key.team else None)
         if found is None:
             if place is not None and place.kind == TEAM:
                 member = store.ensure_member(key, name=msg.display_name)
@@ -94,11 +98,12 @@ class Membership(Lifecycle):
             place = member.team
         return member, conv, place, joined
 
-    def _place(self, msg: Incoming) -> Team:
-        """The team of the place a message came from: recorded, named and addressed."""
+    def _place(self, msg: Incoming, known: Team | None = None) -> Team:
+        """The team of the place a message came from (`known`, if already read): recorded,
+        named and addressed."""
         store, key = self.store, msg.key
         team_key = TeamKey(key.platform, key.workspace, key.team or "")
-        team = store.team(team_key)
+        team = known or store.team(team_key)
         if team is None:
             kind = GROUP if msg.group else TEAM
             team = store.ensure_team(
