@@ -978,3 +978,24 @@ async def test_a_group_chat_without_a_topic_is_offered_as_a_team_by_its_members_
     await teams.exchange(teams.submit(BOB, chat, explained, "Make Ann Baker and Bob Brewer a team"))
     team = coach.store.team(TeamKey("msteams", TENANT, chat.conversation_id))
     assert team is not None and (team.kind, team.name) == ("team", "Ann Baker and Bob Brewer")
+
+
+async def test_a_refusal_names_the_lead_with_a_teams_mention(teams: TeamsService) -> None:
+    bakers = teams.channel(BAKERS, "Bakers")
+    await teams.install(bakers, ANN)
+    await teams.exchange(teams.message(ANN, bakers, "start", mention=True))
+    await teams.exchange(teams.message(BOB, bakers, "start", mention=True))
+
+    [refusal] = await teams.exchange(
+        teams.message(BOB, teams.personal_chat(BOB), "schedule tuesday")
+    )
+
+    assert "Only the team's lead (<at>Ann Baker</at>)" in refusal.text
+    assert refusal.body["entities"] == [
+        {
+            "type": "mention",
+            "text": "<at>Ann Baker</at>",
+            "mentioned": {"id": ANN.id, "name": "Ann Baker"},
+        }
+    ]
+    assert "29:ann" not in refusal.text
