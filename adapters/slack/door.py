@@ -215,7 +215,11 @@ class SlackDoor(SlackWebApi):
         workspace, user = str(command["team_id"]), str(command["user_id"])
         client: AsyncWebClient = context.client
         if word not in CARRIED_TO_DM and word != REPORT:
-            name = self._channels.get((workspace, str(command["channel_id"])))
+            channel = str(command["channel_id"])
+            name = self._channels.get((workspace, channel))
+            if name is None and is_group_dm(command):
+                # Named after its members from the next command on; not waited for here.
+                self.queue.spawn(logged(self._group_name(client, workspace, channel), "group DM"))
             try:
                 incoming = command_incoming(
                     command, dm=await self._known_dm(workspace, user), place_name=name

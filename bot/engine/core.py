@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "pause": "stop for now; your place is kept",
     "resume": "carry on where you paused",
     "status": "how far you are, and your team's rung",
+    "team": "the team your answers count for; from another team's channel, switch to it",
     "report": "the team picture: answers side by side, rung, next actions",
     "export": "your team's answers as a one-page strategy",
     "restart": "begin the interview again (earlier answers are kept as history)",

@@ -171,7 +171,7 @@ class Membership(Lifecycle):
         )
 
     def _group_explained(self, step: Step, group: Team) -> None:
-        name = group.name or "this group chat"
+        name = group.name or self._group_word(group)
         step.say(
             f"{_cap(self._group_word(group))} isn't a team, so nothing here counts for one yet."
             f" Make *{name}* a team, and `report` here shows the picture of everyone in it who"
