@@ -1036,3 +1036,23 @@ async def test_a_private_channel_is_named_by_conversations_info(h: Harness) -> N
     [report] = h.api.sent("chat.postMessage", channel="C0PRIV")
     assert "Team picture: secret-plans" in json.dumps(report.blocks())
     assert "C0PRIV" not in report.args["text"]
+
+
+async def test_check_ins_begun_in_the_dm_go_on_for_the_team_the_member_joins(h: Harness) -> None:
+    await h.say("U1", "start")
+    await h.press("U1", "B2B")
+    for answer in ANSWERS:
+        await h.say("U1", answer)
+    for _ in range(STAGE_CHECK_QUESTIONS):
+        await h.press("U1", h.last("U1").labels()[0])
+    await h.press("U1", "All of them")
+    personal = h.coach.store.member(MemberKey("slack", TEAM, "U1"))
+    assert personal is not None and personal.team.personal
+    assert h.coach.store.schedule_columns(personal.team.id) is not None
+
+    await h.command("U1", "status")
+
+    team = h.coach.store.team(TeamKey("slack", TEAM, CHANNEL))
+    assert team is not None
+    assert h.coach.store.schedule_columns(team.id) is not None
+    assert h.coach.store.checkin_members(team.id) == [personal.id]

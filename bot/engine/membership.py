@@ -80,7 +80,9 @@ class Membership(Lifecycle):
         joined = None
         if place is not None and place.kind == TEAM and member.team.personal:
             had_answers = conv is not None
+            before = member.team.id
             member = store.move_member(member, place.id)
+            self._bring_schedule(before, place.id, member.user)
             if had_answers:
                 joined = place
         seen_long_ago = (
@@ -97,6 +99,15 @@ class Membership(Lifecycle):
         if place is not None and place.id == member.team.id:
             place = member.team
         return member, conv, place, joined
+
+    def _bring_schedule(self, before: int, after: int, user: str) -> None:
+        """Check-ins that began while the member had no team go on for the team they join,
+        unless it has a schedule of its own."""
+        store = self.store
+        found = store.schedule_columns(before)
+        if found is not None and store.schedule_columns(after) is None:
+            columns, due = found
+            store.save_schedule_columns(after, columns, due, by=user)
 
     def _place(self, msg: Incoming, known: Team | None = None) -> Team:
         """The team of the place a message came from (`known`, if already read): recorded,
