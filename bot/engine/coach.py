@@ -217,7 +217,7 @@ class Coach(Membership, Navigation, Answers, Placing):
             return
         close = difflib.get_close_matches(word, words, n=1, cutoff=0.7)
         hint = f" Did you mean `{close[0]}`?" if close else ""
-        listed = ", ".join(f"`{w}`" for w in words)
+        listed = ", ".join(f"`{name}`" for name in self.help)
         step.say(
             f"There's no command {quote(word)}; nothing was saved.{hint} The commands are:"
             f" {listed}. To answer a question, reply to it in our chat."
