@@ -999,3 +999,29 @@ async def test_a_refusal_names_the_lead_with_a_teams_mention(teams: TeamsService
         }
     ]
     assert "29:ann" not in refusal.text
+
+
+async def test_the_app_added_to_a_team_brings_its_members_answers_and_tells_them_privately(
+    teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    personal = teams.personal_chat(ALEX)
+    await teams.install(personal, ALEX)
+    await interview(teams, ALEX, personal)
+    bakers = teams.channel(BAKERS, "Bakers")
+    connector.members[BAKERS] = [ANN.account(), ALEX.account(), BOB.account(), teams.bot.account()]
+    mark = len(connector.calls)
+
+    await teams.install(bakers, ANN)
+
+    told = [
+        c
+        for c in connector.calls[mark:]
+        if c.is_post() and c.conversation_id == personal.conversation_id
+    ]
+    assert len(told) == 1
+    assert "Everything you answered so far now counts for **Bakers**" in told[0].everything
+    assert "customers" in answers_of(coach, ALEX.id, BAKERS)
+    # Members the coach never talked to join when they first write, not before.
+    team = coach.store.team(TeamKey("msteams", TENANT, BAKERS))
+    assert team is not None
+    assert {m.user for m in coach.store.members(team.id)} == {ALEX.id, ANN.id}

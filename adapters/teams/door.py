@@ -360,6 +360,35 @@ class TeamsDoor:
                 text = f"{activity.from_property.name or 'You'}: {noted.line}\n{text}"
         card = link_card(text, "Open a chat with Coffee Coach", chat_link(activity.recipient.id))
         await self._send(target, [card_activity(card)])
+        if scope_of(activity) == "channel":
+            await self._bring_members(activity)
+
+    async def _bring_members(self, activity: Activity) -> None:
+        """The app added to a team: its other members who answered in our personal chat
+        before now answer for it, and each is told so there."""
+        conversation = thread_root(activity.conversation.id)
+        try:
+            members = await self.connectors.client(activity.service_url).members(conversation)
+        except (ConnectorError, Unreachable) as exc:
+            log.warning("Teams: the members of a new team could not be read: %s", exc)
+            return
+        base = replace(to_incoming(activity), event_id=None, command=False)
+        installer = activity.from_property.id if activity.from_property else None
+        for member in members:
+            user = str(member.get("id") or "")
+            if not user or user in (installer, activity.recipient.id):
+                continue
+            key = replace(base.key, user=user)
+            # Only those the coach already talks to: the rest join when they first write.
+            address = await self.coach.known_address(replace(key, team=None))
+            if address is None:
+                continue
+            noted = await self.coach.note_member(
+                replace(base, key=key, display_name=member.get("name") or None, timezone=None)
+            )
+            if noted is not None and noted.line:
+                told = card_activity(prompt_card(Reply(noted.line)))
+                await self._send(self.sender.target(address), [told])
 
     async def _first_welcome(self, activity: Activity) -> bool:
         """One welcome per install: Teams sends two events for it, and retries either."""
