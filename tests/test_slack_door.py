@@ -871,7 +871,7 @@ async def test_coffee_in_another_teams_channel_asks_before_the_interview_joins_i
     await h.command("U1", channel=GENERAL, channel_name="general")
 
     ask = h.last("U1")
-    assert "You answer for *marketing* (your interview is at question 2 of 9)" in ask.text
+    assert "You answer for *marketing*. Should your interview count for *general*" in ask.text
     assert ask.labels() == ["Answer for general", "Keep marketing"]
     kept = await h.press("U1", "Keep marketing")
     assert "Question 2 of 9" in kept.text
@@ -897,7 +897,8 @@ async def test_coffee_team_shows_the_members_team_and_switches_it_from_another_c
     there = await in_place(
         await h.command("U1", "team", channel=GENERAL, channel_name="general"), GENERAL
     )
-    assert "You answer for *marketing* (your interview is complete)" in there.text
+    assert "You answer for *marketing*. Switch to *general* instead?" in there.text
+    assert "complete" not in there.text, "a channel hears nothing of anyone's progress"
     await h.press("U1", "Answer for general", there)
 
     assert "you answer for *general* now" in h.last("U1").text

@@ -894,7 +894,8 @@ async def test_team_in_another_team_offers_to_switch_and_moves_only_when_pressed
 
     [offer] = await teams.exchange(teams.message(ANN, brewers, "team", mention=True))
 
-    assert "You answer for **Bakers** (your interview is complete)" in offer.everything
+    assert "You answer for **Bakers**. Switch to **Brewers** instead?" in offer.everything
+    assert "complete" not in offer.everything, "a channel hears nothing of anyone's progress"
     assert [b["title"] for b in offer.buttons] == ["Answer for Brewers", "Keep Bakers"]
     assert "customers" in answers_of(coach, ANN.id, BAKERS)
     calls = await teams.exchange(teams.submit(ANN, brewers, offer, "Answer for Brewers"))

@@ -166,7 +166,9 @@ class Membership(Lifecycle):
         own = step.member.team
         interview = self.store.conversation(step.member.id, flow=INTERVIEW)
         where = ""
-        if interview is not None and interview.status in ACTIVE:
+        if step.msg.shared:
+            pass  # the member's progress is theirs: not for a channel's eyes
+        elif interview is not None and interview.status in ACTIVE:
             where = f" (your interview is at {self._where(interview)})"
         elif interview is not None and interview.status == "done":
             where = " (your interview is complete)"
