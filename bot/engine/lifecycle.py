@@ -179,7 +179,7 @@ class Lifecycle(Moves):
         place = step.place
         if place is not None and place.kind == "team" and place.id != step.member.team.id:
             lines.append(
-                f"You answer for *{step.member.team.label}*, not {place.label}: `team` here"
-                " offers to switch."
+                f"You answer for *{step.member.team.label}*, not {place.label}; `team` sent from"
+                f" {place.label} offers to switch."
             )
         step.say("\n".join(lines))
