@@ -50,6 +50,7 @@ def test_terminal_members_stored_before_version_3_get_their_user_name_as_address
     conn = sqlite3.connect(path)
     conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     conn.execute("DROP INDEX commitments_by_team")  # as a version 2 file had it
+    conn.execute("DROP TABLE outbox")
     conn.execute("ALTER TABLE teams DROP COLUMN kind")
     conn.commit()
     conn.close()
@@ -61,15 +62,15 @@ def test_terminal_members_stored_before_version_3_get_their_user_name_as_address
     store.close()
 
 
-def test_personal_teams_stored_before_version_5_are_known_as_personal(tmp_path: Path) -> None:
-    path = tmp_path / "v4.db"
+def test_personal_teams_stored_before_version_6_are_known_as_personal(tmp_path: Path) -> None:
+    path = tmp_path / "v5.db"
     store = SQLiteStore(path)
     with store.transaction():
         store.ensure_member(MemberKey("slack", "T1", "U1", "personal:U1"))
         store.ensure_member(MemberKey("slack", "T1", "U2", "C_MKT"))
     store.close()
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     conn.execute("ALTER TABLE teams DROP COLUMN kind")
     conn.commit()
     conn.close()

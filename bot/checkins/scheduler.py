@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, fields
@@ -38,7 +35,7 @@ from bot.engine import Coach
 from bot.messages import Outgoing, Sender, Undeliverable
 from bot.pacing import Pacer
 from bot.store import Delivery
-from bot.worker import InlineWorker, Worker
+from bot.worker import InlineWorker, Worker, process_name
 
 log = logging.getLogger("coffee_coach.scheduler")
 
@@ -87,10 +84,6 @@ class Attempt:
     unreachable: bool = False
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
 class Scheduler:
     def __init__(
         self,
@@ -108,7 +101,7 @@ class Scheduler:
         self.clock = checkins.coach.clock
         self.senders = senders
         self.pacer = pacer
-        self.worker = worker or worker_name()
+        self.worker = worker or process_name()
         self.batch = batch
         self._slots = asyncio.Semaphore(concurrency)
         self._store = store_worker or InlineWorker()

@@ -20,7 +20,7 @@ SENT, SKIPPED, FAILED, INTERRUPTED, SUPERSEDED = (
 )
 
 
-# What a team row stands for (schema 5).
+# What a team row stands for (schema 6).
 TEAM, PERSONAL, GROUP = "team", "personal", "group"
 
 
@@ -45,7 +45,7 @@ class Team:
     address: str | None
     timezone: str | None
     lead: str | None
-    # TEAM, PERSONAL or GROUP (see bot/store/migrations.py, schema 5).
+    # TEAM, PERSONAL or GROUP (see bot/store/migrations.py, schema 6).
     kind: str = "team"
 
     @property
