@@ -7,8 +7,8 @@ batch at a time, claim due deliveries (their messages prepared and stored in the
 commit), send them through each platform's Sender within its rate limits, and record
 each result. A failed send is retried with backoff, then given up and shown in
 `coffee-coach status`; one its Sender calls `Undeliverable` is given up at once. A claim
-is never sent twice: not by a second process (the claim is a guarded update) and not
-after a crash (a stale claim is marked interrupted, not resent).
+is never sent by two processes (the claim is a guarded update); after a crash, a stale
+claim is sent again: at least once, so it may arrive twice, but never zero times.
 
 Every store call of a pass goes through the `store_worker` (in `serve`, a thread of the
 store's own, off the event loop; a `StoreBusy` fails the pass, which is tried again
@@ -112,7 +112,9 @@ class Scheduler:
     def _recover(self) -> int:
         store = self.store
         with store.transaction():
-            interrupted = store.recover_interrupted(self.clock.now() - LEASE)
+            interrupted = store.recover_interrupted(
+                self.clock.now() - LEASE, max_attempts=MAX_ATTEMPTS
+            )
             store.prune_deliveries(self.clock.now() - KEEP_FINISHED)
             # Retried platform deliveries come within minutes; older event ids can go.
             store.prune_events(older_than=KEEP_EVENT_IDS)
@@ -127,8 +129,8 @@ class Scheduler:
         report.interrupted = await self._store.run(self._recover)
         if report.interrupted:
             log.error(
-                "%d check-in deliveries were interrupted mid-send (a crash?) and are not"
-                " retried, so none is sent twice; see `coffee-coach status`",
+                "%d check-in deliveries were interrupted mid-send (a crash?) and are sent"
+                " again; a member may get one twice. See `coffee-coach status`",
                 report.interrupted,
             )
         while await self._store.run(self._start_rounds, report):

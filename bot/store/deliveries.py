@@ -43,7 +43,7 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
 
 
 class DeliveryTables(Tables):
-    """The deliveries table of the SQLite store; `SQLiteStore` supplies the plumbing below."""
+    """The deliveries table of the store; the store class supplies the plumbing below."""
 
     def enqueue(
         self,
@@ -57,8 +57,8 @@ class DeliveryTables(Tables):
     ) -> bool:
         """Add a delivery unless one with the same key exists; True if it was added."""
         cursor = self._conn.execute(
-            "INSERT OR IGNORE INTO deliveries (key, kind, team_id, member_id, detail, due_at,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO deliveries (key, kind, team_id, member_id, detail, due_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (key, kind, team_id, member_id, json.dumps(detail or {}), iso(due), self.now()),
         )
         return cursor.rowcount == 1
@@ -73,17 +73,23 @@ class DeliveryTables(Tables):
 
     def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
         rows = self._conn.execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries INDEXED BY deliveries_due"
-            " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries{self.dialect.index_hint('deliveries_due')}"
+            " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?"
+            + self.dialect.skip_locked,
             (iso(now), limit),
         ).fetchall()
         return [_delivery(row) for row in rows]
 
     def claim_delivery(self, delivery_id: int, *, worker: str, payload: str) -> bool:
-        """Mark a pending delivery as being sent by `worker`, with the message it will carry."""
+        """Mark a pending delivery as being sent by `worker`, with the message it will carry.
+
+        A delivery another scheduler is claiming right now (its row locked) is skipped, not
+        waited for: it is theirs.
+        """
         cursor = self._conn.execute(
             "UPDATE deliveries SET status = 'sending', claimed_by = ?, claimed_at = ?,"
-            " attempts = attempts + 1, payload = ? WHERE id = ? AND status = 'pending'",
+            " attempts = attempts + 1, payload = ? WHERE id IN (SELECT id FROM deliveries"
+            f" WHERE id = ? AND status = 'pending'{self.dialect.skip_locked})",
             (worker, self.now(), payload, delivery_id),
         )
         return cursor.rowcount == 1
@@ -126,19 +132,27 @@ class DeliveryTables(Tables):
                 (error, iso(retry_at), delivery_id, worker),
             )
 
-    def recover_interrupted(self, claimed_before: datetime) -> int:
-        """Claims older than the lease belong to a sender that died: never resend them.
+    def recover_interrupted(self, claimed_before: datetime, *, max_attempts: int = 5) -> int:
+        """Claims older than the lease belong to a sender that died: send them again.
 
-        Whether the message went out is unknown, and a double send is worse than a missed
-        one; they are marked `interrupted` for `coffee-coach status`.
+        Whether the message went out is unknown; a check-in that arrives twice is better
+        than one that never does. The claimed message (`payload`) is kept, so the same
+        one is sent; a delivery out of attempts fails instead, shown by `coffee-coach status`.
         """
+        now, cutoff = self.now(), iso(claimed_before)
         cursor = self._conn.execute(
-            "UPDATE deliveries SET status = ?, error = 'the sender stopped mid-send;"
-            " not retried, so it is never sent twice', finished_at = ?"
-            " WHERE status = 'sending' AND claimed_at < ?",
-            (INTERRUPTED, self.now(), iso(claimed_before)),
+            "UPDATE deliveries SET status = 'pending', due_at = ?, error = 'the sender stopped"
+            " mid-send; sent again, so it may arrive twice'"
+            " WHERE status = 'sending' AND claimed_at < ? AND attempts < ?",
+            (now, cutoff, max_attempts),
         )
-        return cursor.rowcount
+        resent = cursor.rowcount
+        cursor = self._conn.execute(
+            "UPDATE deliveries SET status = ?, error = 'the sender stopped mid-send, and"
+            " it was out of attempts', finished_at = ? WHERE status = 'sending' AND claimed_at < ?",
+            (INTERRUPTED, now, cutoff),
+        )
+        return resent + cursor.rowcount
 
     def prune_deliveries(self, finished_before: datetime) -> int:
         """Forget deliveries that ended well: the conversations keep the history that matters."""

@@ -320,8 +320,8 @@ class CheckinStore(Protocol):
         """A failed send: back to pending at `retry_at`, or failed for good when None."""
         ...
 
-    def recover_interrupted(self, claimed_before: datetime) -> int:
-        """Claims older than the lease belong to a sender that died: never resend them."""
+    def recover_interrupted(self, claimed_before: datetime, *, max_attempts: int = 5) -> int:
+        """Claims older than the lease belong to a sender that died: send them again."""
         ...
 
     def prune_deliveries(self, finished_before: datetime) -> int:

@@ -32,7 +32,7 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -167,10 +167,15 @@ class FakeSlackAPI:
         self.users: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
         self._accepted: dict[str, list[Call]] = {}
+        # Accepted chat.postMessage calls per channel, and who waits for how many: a load
+        # of hundreds of members each waiting on its own channel, without rescanning.
+        self._posts_to: dict[str, int] = {}
+        self._post_waiters: dict[str, list[tuple[int, asyncio.Future[None]]]] = {}
         self.messages: dict[tuple[str, str], Message] = {}
         self.uploads: dict[str, bytes] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self._overrides: dict[str, list[_Override]] = {}
+        self._refusals: dict[str, str] = {}
         self._holds: dict[str, asyncio.Event] = {}
         # Errors a test provokes on purpose (say "not_in_channel"), left out of errors().
         self.expected_errors: set[str] = set()
@@ -262,6 +267,13 @@ class FakeSlackAPI:
         """The next call to `method` answers `{"ok": false, "error": error}`."""
         self._overrides.setdefault(method, []).append(_Override(200, {"ok": False, "error": error}))
 
+    def refuse(self, method: str, error: str = "internal_error") -> None:
+        """Every call to `method` answers `{"ok": false, "error": error}` until `accept`."""
+        self._refusals[method] = error
+
+    def accept(self, method: str) -> None:
+        self._refusals.pop(method, None)
+
     def hold(self, method: str) -> asyncio.Event:
         """Calls to `method` wait for the returned event to be set before they are answered."""
         gate = self._holds[method] = asyncio.Event()
@@ -336,14 +348,40 @@ class FakeSlackAPI:
 
     def _take_override(self, method: str) -> _Override | None:
         queued = self._overrides.get(method)
-        return queued.pop(0) if queued else None
+        if queued:
+            return queued.pop(0)
+        if method in self._refusals:
+            return _Override(200, {"ok": False, "error": self._refusals[method]})
+        return None
 
     async def _record(self, call: Call) -> None:
         async with self._changed:
             self.calls.append(call)
             if call.status == 200 and call.result.get("ok"):
                 self._accepted.setdefault(call.method, []).append(call)
+                if call.method == "chat.postMessage":
+                    self._count_post(_channel_of(call))
             self._changed.notify_all()
+
+    def _count_post(self, channel: str) -> None:
+        count = self._posts_to[channel] = self._posts_to.get(channel, 0) + 1
+        waiting = self._post_waiters.get(channel, [])
+        for wanted, future in [w for w in waiting if w[0] <= count]:
+            waiting.remove((wanted, future))
+            if not future.done():
+                future.set_result(None)
+
+    def posts_to(self, channel: str) -> int:
+        """How many messages Slack accepted in `channel`."""
+        return self._posts_to.get(channel, 0)
+
+    async def wait_for_posts(self, channel: str, count: int, *, timeout: float = 5.0) -> None:
+        """Wait until `count` messages were accepted in `channel` (cheap with many waiters)."""
+        if self.posts_to(channel) >= count:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._post_waiters.setdefault(channel, []).append((count, future))
+        await asyncio.wait_for(future, timeout)
 
     def _answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         if method not in METHOD_SCOPES:
@@ -589,15 +627,26 @@ class SlackDriver:
         url: str = "/slack/events",
         team: str = TEAM,
         api: FakeSlackAPI | None = None,
+        same_slack_as: SlackDriver | None = None,
     ) -> None:
+        """`same_slack_as`: another driver of the same Slack (to another server behind the
+        same load balancer), whose event ids, timestamps and triggers this one continues."""
         self.session = session
         self.secret = signing_secret
         self.url = url
         self.team = team
         self.api = api
-        self._events = itertools.count(1)
-        self._ts = itertools.count(1)
-        self._triggers = itertools.count(1)
+        self._events: Iterator[int]
+        self._ts: Iterator[int]
+        self._triggers: Iterator[int]
+        if same_slack_as is not None:
+            self._events = same_slack_as._events
+            self._ts = same_slack_as._ts
+            self._triggers = same_slack_as._triggers
+        else:
+            self._events = itertools.count(1)
+            self._ts = itertools.count(1)
+            self._triggers = itertools.count(1)
 
     async def post(
         self,
