@@ -17,8 +17,8 @@ from bot.checkins.schedules import Rhythm, Schedule, ScheduleError, default_sche
 from bot.checkins.settings import USAGE, apply_change, describe_days, parse_change, parse_date
 from bot.clock import parse_iso
 from bot.engine import INTERVIEW, Coach, CoachCore, Step
-from bot.messages import MemberKey, Reply, mention
-from bot.store import Member, Store
+from bot.messages import Reply, mention
+from bot.store import Member, Store, Team
 from bot.zones import canonical_zone, today_in
 
 MAX_SNOOZE_DAYS = 365
@@ -88,15 +88,17 @@ class CheckInCommands:
     def _is_lead(self, step: Step) -> bool:
         return step.msg.is_admin or step.team.lead == step.member.user
 
+    def _lead(self, team: Team) -> str:
+        """` (@Name)` of the team's lead, for the lines that say who may change the schedule:
+        a mention in the door's idiom, never a platform id."""
+        if not team.lead:
+            return ""
+        found = next((m for m in self.store.members(team.id) if m.user == team.lead), None)
+        return f" ({mention(team.lead, found.label)})" if found is not None else ""
+
     def _refuse(self, step: Step, what: str) -> None:
         team = step.team
-        lead = ""
-        if team.lead:
-            found = self.store.member(
-                MemberKey(team.platform, team.workspace, team.lead, team.team)
-            )
-            name = found.label if found is not None else None
-            lead = f" ({mention(team.lead, name)})" if name else ""
+        lead = self._lead(team)
         step.say(
             f"Only the team's lead{lead} or a workspace admin can {what} for {team.label};"
             " nothing changed. `schedule` shows the current schedule."
@@ -137,7 +139,7 @@ class CheckInCommands:
         elif prefs.snoozed(now) and prefs.snoozed_until is not None:
             lines.append(f"You're snoozed until {when(prefs.snoozed_until, rhythm)}.")
         lines.append(
-            f"The lead can change it: {USAGE}. Anyone can `snooze 7`,"
+            f"The lead{self._lead(team)} can change it: {USAGE}. Anyone can `snooze 7`,"
             " `snooze until 2026-12-07`, `opt out` or `opt in` for themselves."
         )
         step.say("\n".join(lines))

@@ -136,7 +136,9 @@ class Membership(Lifecycle):
         """Note the member at the place they wrote from, once per event (None: a repeat)."""
         store, key = self.store, msg.key
         with store.transaction():
-            if msg.event_id and not store.claim_event(key.platform, key.workspace, msg.event_id):
+            if msg.event_id and not store.claim_event(
+                key.platform, key.workspace, msg.event_id, user=key.user
+            ):
                 return None
             member, conv, place, joined = self._member_at(msg)
             here = place is None or place.id == member.team.id

@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from bot.store.records import StoreError
 from bot.store.tables import Connection
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -179,11 +179,22 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX outbox_finished ON outbox(finished_at) WHERE finished_at IS NOT NULL;
     CREATE INDEX outbox_by_user ON outbox(platform, workspace, "user");
     """,
+    # A platform event id names whose message it was, so that `forget` deletes a member's
+    # event ids with the rest of their data (older ids name nobody, and age out in two days).
+    # A lead who forgot themselves before leads were replaced: the longest-standing member.
+    6: """
+    ALTER TABLE events ADD COLUMN "user" TEXT;
+    CREATE INDEX events_by_user ON events(platform, workspace, "user") WHERE "user" IS NOT NULL;
+    UPDATE teams SET lead = (
+        SELECT "user" FROM members WHERE team_id = teams.id ORDER BY id LIMIT 1
+    ) WHERE lead IS NOT NULL
+        AND lead NOT IN (SELECT "user" FROM members WHERE team_id = teams.id);
+    """,
     # The team model (bot/engine/membership.py): what a team row stands for. `team` is a
     # channel, a Teams team, a terminal team, or a group chat its members chose to make a
     # team; `personal` holds what a member answered before their team was known; `group`
     # is a group DM or group chat nobody has made a team yet.
-    6: """
+    7: """
     ALTER TABLE teams ADD COLUMN kind TEXT NOT NULL DEFAULT 'team';
     UPDATE teams SET kind = 'personal' WHERE team LIKE 'personal:%';
     """,

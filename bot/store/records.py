@@ -11,6 +11,8 @@ from bot.messages import MemberKey, TeamKey
 # Check-in deliveries: their kinds, and the statuses one ends in (`sending` rows are in
 # flight, or their sender crashed).
 CHECKIN, REMINDER, CELEBRATION = "checkin", "reminder", "celebration"
+# A one-line message to a member who became their team's lead when the lead forgot themselves.
+NEW_LEAD = "new_lead"
 SENT, SKIPPED, FAILED, INTERRUPTED, SUPERSEDED = (
     "sent",
     "skipped",
@@ -20,7 +22,7 @@ SENT, SKIPPED, FAILED, INTERRUPTED, SUPERSEDED = (
 )
 
 
-# What a team row stands for (schema 6).
+# What a team row stands for (schema 7).
 TEAM, PERSONAL, GROUP = "team", "personal", "group"
 
 
@@ -45,7 +47,7 @@ class Team:
     address: str | None
     timezone: str | None
     lead: str | None
-    # TEAM, PERSONAL or GROUP (see bot/store/migrations.py, schema 6).
+    # TEAM, PERSONAL or GROUP (see bot/store/migrations.py, schema 7).
     kind: str = "team"
 
     @property
@@ -213,3 +215,11 @@ class Commitment:
     @property
     def who(self) -> str:
         return self.name or self.user
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What a `forget` removed: how many members, and who leads the team now, if that changed."""
+
+    members: int
+    new_lead: Member | None = None
