@@ -57,6 +57,7 @@ def test_terminal_members_stored_before_version_3_get_their_user_name_as_address
     conn.execute("DROP INDEX events_by_user")
     conn.execute("ALTER TABLE events DROP COLUMN user")
     conn.execute("DROP TABLE outbox")
+    conn.execute("ALTER TABLE teams DROP COLUMN kind")
     conn.commit()
     conn.close()
     store = SQLiteStore(path)
@@ -82,11 +83,32 @@ def test_a_team_whose_lead_forgot_themselves_before_version_6_gets_its_longest_m
     conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     conn.execute("DROP INDEX events_by_user")
     conn.execute("ALTER TABLE events DROP COLUMN user")
+    conn.execute("ALTER TABLE teams DROP COLUMN kind")
     conn.commit()
     conn.close()
     store = SQLiteStore(path)
     team = store.team_by_id(ann.team.id)
     assert team is not None and team.lead == "bob"
+    store.close()
+
+
+def test_personal_teams_stored_before_version_7_are_known_as_personal(tmp_path: Path) -> None:
+    path = tmp_path / "v6.db"
+    store = SQLiteStore(path)
+    with store.transaction():
+        store.ensure_member(MemberKey("slack", "T1", "U1", "personal:U1"))
+        store.ensure_member(MemberKey("slack", "T1", "U2", "C_MKT"))
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+    conn.execute("ALTER TABLE teams DROP COLUMN kind")
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    personal = store.member(MemberKey("slack", "T1", "U1"))
+    channel = store.member(MemberKey("slack", "T1", "U2"))
+    assert personal is not None and personal.team.personal
+    assert channel is not None and channel.team.kind == "team"
     store.close()
 
 

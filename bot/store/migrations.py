@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from bot.store.records import StoreError
 from bot.store.tables import Connection
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -196,6 +196,14 @@ MIGRATIONS: dict[int, str] = {
     7: """
     CREATE INDEX IF NOT EXISTS conversations_current
     ON conversations(member_id, (status IN ('active', 'paused')), id);
+    """,
+    # The team model (bot/engine/membership.py): what a team row stands for. `team` is a
+    # channel, a Teams team, a terminal team, or a group chat its members chose to make a
+    # team; `personal` holds what a member answered before their team was known; `group`
+    # is a group DM or group chat nobody has made a team yet.
+    8: """
+    ALTER TABLE teams ADD COLUMN kind TEXT NOT NULL DEFAULT 'team';
+    UPDATE teams SET kind = 'personal' WHERE team LIKE 'personal:%';
     """,
 }
 
