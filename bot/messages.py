@@ -58,6 +58,10 @@ class Incoming:
     team_name: str | None = None
     timezone: str | None = None
     is_admin: bool = False
+    # The platform's own welcome has already introduced the coach (Teams' install card in
+    # the personal chat): the interview then starts without its intro, so the member is
+    # greeted once.
+    welcomed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

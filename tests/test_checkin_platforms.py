@@ -237,7 +237,7 @@ async def teams_app(
 
 async def teams_interview(teams: TeamsService, person: Person) -> None:
     chat = teams.personal_chat(person)
-    await teams.exchange(teams.message(person, chat, "start"), replies=2)
+    await teams.exchange(teams.message(person, chat, "start"))
     await teams.exchange(teams.message(person, chat, "B2B"))
     answers = list(ANSWERS.values())
     for answer in answers[:-1]:

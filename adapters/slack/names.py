@@ -22,6 +22,17 @@ BOT_EVENTS = ("app_home_opened", "app_uninstalled", "message.im", "tokens_revoke
 ANSWERED_IN_PLACE = frozenset({"help", "?", "commands", "status", "progress"})
 REPORT = "report"
 SENT_TO_DM = "I've sent you a direct message: we carry on there."
+# What a member of a workspace without an installation (uninstalled, or its token revoked)
+# sees in place of an answer to `/coffee` or a button.
+NOT_INSTALLED = (
+    "Coffee Coach isn't installed in this workspace any more, so I can't answer here. Your"
+    " team's answers are kept: once a workspace admin adds the app again, `/coffee` carries"
+    " on where you left off."
+)
+EMPTY_TEAM = (
+    "Nobody here has answered yet. To take part, type `/coffee` in this channel: I'll ask"
+    " my questions one at a time in a direct message, about ten minutes at your own pace."
+)
 NOT_IN_CHANNEL = (
     "I can't post in your team's channel yet: invite me there with `/invite @Coffee Coach`,"
     " then try `/coffee report` again. Here is the team picture for you meanwhile."

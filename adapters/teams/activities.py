@@ -190,4 +190,6 @@ def to_incoming(activity: Activity) -> Incoming:
         display_name=sender.name or None,
         team_name=team_name_of(activity),
         timezone=timezone_of(activity),
+        # Installing the app in a personal chat always brings the welcome card first.
+        welcomed=scope == "personal",
     )

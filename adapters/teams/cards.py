@@ -18,6 +18,7 @@ from adapters.teams.names import (
     ADAPTIVE_CARD,
     CARD_VERSION,
     DATA_KEY,
+    EMPTY_TEAM,
     MAX_CARD_BYTES,
     MAX_TEXT_CHARS,
 )
@@ -30,7 +31,7 @@ from bot.messages import (
     SummaryCard,
     TeamReportCard,
 )
-from bot.render import checkins_line, cited_parts
+from bot.render import checkins_line, cited_parts, nobody_answered
 
 # --- writing a reply ---------------------------------------------------------------------
 
@@ -77,7 +78,13 @@ def evidence_block(evidence: Evidence) -> dict[str, Any]:
 
 
 def _heading(text: str) -> dict[str, Any]:
-    return _text(text, weight="Bolder", spacing="Medium")
+    """A bold line that stays a line: a TextBlock would read "4. The sales pathway" as a
+    numbered-list item and indent it; a TextRun is never read as markdown."""
+    return {
+        "type": "RichTextBlock",
+        "inlines": [_run(text, weight="Bolder")],
+        "spacing": "Medium",
+    }
 
 
 def _facts(rows: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -192,6 +199,9 @@ def report_body(card: TeamReportCard, *, clip: int) -> list[dict[str, Any]]:
         _text(f"Team {card.team}", size="Large", weight="Bolder"),
         _text(f"{len(card.members)} member(s): {members}", isSubtle=True, spacing="None"),
     ]
+    if nobody_answered(card):
+        # Fifteen empty headings tell a new team nothing; how to take part does.
+        return [*body, *_lines(EMPTY_TEAM)]
     body += [
         {"type": "RichTextBlock", "inlines": [_run(line)], "spacing": "Small"}
         for line in card.summary

@@ -41,6 +41,10 @@ SHARED_WELCOME = (
     " the next steps.\nTo take part, send `@{bot} start` here so that I know you're in this"
     " team, then answer in our chat."
 )
+EMPTY_TEAM = (
+    "Nobody here has answered yet. To take part, send `@Coffee Coach start` here, then answer"
+    " my questions in a chat with me: about ten minutes, at your own pace."
+)
 OPEN_CHAT = (
     "{name}, the interview happens in our personal chat, so that you can answer at your own"
     " pace; your answers count for {where}. Open it with the button below and type `start`."

@@ -35,6 +35,12 @@ _NUMBERS = re.compile(r"\d+")
 _SLASHED = re.compile(r"^[/!][a-z][\w-]*$", re.IGNORECASE)
 
 
+def message_event(msg: Incoming) -> str:
+    """The platform message itself, as an event: a platform's message ids are unique within
+    one member's conversation (Slack's ts in their DM, a Teams activity id in the chat)."""
+    return f"message:{msg.key.team or '-'}:{msg.key.user}:{msg.message_id}"
+
+
 class Coach(Lifecycle, Navigation, Answers, Placing):
     """The whole coach behind every door: terminal, Slack, Teams, scheduler."""
 
@@ -84,6 +90,12 @@ class Coach(Lifecycle, Navigation, Answers, Placing):
             if msg.event_id and not store.claim_event(
                 msg.key.platform, msg.key.workspace, msg.event_id
             ):
+                return Turn(duplicate=True)
+            if msg.message_id and not store.claim_event(
+                msg.key.platform, msg.key.workspace, message_event(msg)
+            ):
+                # The same message delivered again under another event id: Slack can
+                # deliver one DM twice, each time as a new event.
                 return Turn(duplicate=True)
             member, conv = self._member(msg)
             step = Step(msg=msg, member=member, conv=conv)

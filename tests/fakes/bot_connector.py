@@ -103,6 +103,8 @@ def _texts(element: Any) -> Iterator[str]:
     if isinstance(element, dict):
         if element.get("type") == "TextBlock":
             yield str(element.get("text", ""))
+        if element.get("type") == "RichTextBlock":
+            yield "".join(str(run.get("text", "")) for run in element.get("inlines", ()))
         if element.get("type") == "FactSet":
             for fact in element.get("facts", ()):
                 yield f"{fact['title']}: {fact['value']}"

@@ -187,6 +187,7 @@ class FakeSlackAPI:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/hooks/{path:.*}", self._hook)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -318,6 +319,18 @@ class FakeSlackAPI:
         call = Call(method, args, token, status, body, arrived, injected=override is not None)
         await self._record(call)
         return web.json_response(body, status=status, headers=headers)
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        """A POST to a command's or a press's `response_url`, recorded as method "respond"."""
+        arrived = time.perf_counter()
+        args = await _arguments(request)
+        call = Call("respond", args, None, 200, {"ok": True}, arrived)
+        await self._record(call)
+        return web.json_response({"ok": True})
+
+    def response_url(self, kind: str = "commands") -> str:
+        """Where a command (or a press) sent by the driver may be answered later."""
+        return f"{self.root}hooks/{kind}/1"
 
     def _take_override(self, method: str) -> _Override | None:
         queued = self._overrides.get(method)
@@ -609,7 +622,9 @@ class SlackDriver:
                 "text": text,
                 "api_app_id": APP_ID,
                 "is_enterprise_install": "false",
-                "response_url": "https://hooks.slack.test/commands/1",
+                "response_url": self.api.response_url()
+                if self.api is not None
+                else "https://hooks.slack.test/commands/1",
                 "trigger_id": f"{next(self._triggers)}.trigger",
             }
         )

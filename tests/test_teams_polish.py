@@ -1,0 +1,143 @@
+# ruff: noqa: F811 (pytest fixtures imported from the door's tests, named as arguments)
+"""What a Teams member meets in the first ten minutes, over real HTTP: one greeting, headings
+that stay headings, an empty team picture that says how to take part, and every card valid
+against the Adaptive Cards 1.5 schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from bot.engine import Coach
+from tests.fakes.bot_connector import Call, FakeBotConnector, TeamsService
+from tests.test_teams_door import (  # noqa: F401 (fixtures)
+    ANN,
+    BAKERS,
+    BOB,
+    app,
+    bot_url,
+    connector,
+    interview,
+    prompts,
+    session,
+    teams,
+    waits,
+)
+
+# Microsoft's schema, copied into the repository; tests/schemas/README.md names the source.
+SCHEMA = Path(__file__).resolve().parent / "schemas" / "adaptive-card-1.5.schema.json"
+VALIDATOR = jsonschema.Draft6Validator(json.loads(SCHEMA.read_text()))
+
+
+def assert_valid(card: dict[str, Any]) -> None:
+    """Valid Adaptive Card 1.5; `msteams` is Teams' own host extension, outside the schema."""
+    host = card.get("msteams")
+    assert host in (None, {"width": "Full"})
+    plain = {key: value for key, value in card.items() if key != "msteams"}
+    errors = [f"{list(e.path)}: {e.message}" for e in VALIDATOR.iter_errors(plain)]
+    assert errors == [], errors
+
+
+def elements(element: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(element, dict):
+        yield element
+        for key in ("body", "items", "columns", "actions", "inlines"):
+            for child in element.get(key, ()):
+                yield from elements(child)
+
+
+def text_blocks(card: dict[str, Any]) -> list[str]:
+    """What Teams reads as markdown: the text of every TextBlock."""
+    return [str(e["text"]) for e in elements(card) if e.get("type") == "TextBlock"]
+
+
+def text_runs(card: dict[str, Any]) -> list[str]:
+    """What Teams shows as it is: the text of every TextRun."""
+    return [str(e["text"]) for e in elements(card) if e.get("type") == "TextRun"]
+
+
+def cards(calls: list[Call]) -> list[dict[str, Any]]:
+    return [c.card for c in calls if c.card is not None]
+
+
+async def test_a_personal_install_greets_once_then_asks_the_first_question(
+    teams: TeamsService, connector: FakeBotConnector
+) -> None:
+    chat = teams.personal_chat(ANN)
+    await teams.install(chat, ANN)
+    [welcome] = connector.posts()
+
+    calls = await teams.exchange(teams.submit(ANN, chat, welcome, "Start"))
+
+    seen = [welcome, *(c for c in calls if c.is_post())]
+    greetings = [c for c in seen if "Hi, I'm Coffee Coach" in c.everything]
+    assert greetings == [welcome]
+    [question] = prompts(calls)
+    assert "does your business mainly sell" in question.everything
+
+
+async def test_typing_start_after_the_welcome_does_not_greet_again(
+    teams: TeamsService, connector: FakeBotConnector
+) -> None:
+    chat = teams.personal_chat(ANN)
+    await teams.install(chat, ANN)
+
+    calls = await teams.exchange(teams.message(ANN, chat, "start"))
+
+    assert [c for c in calls if "Hi, I'm" in c.everything] == []
+    assert "B2B" in [b["title"] for b in prompts(calls)[0].buttons]
+
+
+async def test_question_titles_are_headings_never_numbered_list_items(
+    teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    chat = teams.channel(BAKERS, "Bakers")
+    await teams.install(chat, ANN)
+    await teams.exchange(teams.message(ANN, chat, "start", mention=True))
+    calls = await interview(teams, ANN, teams.personal_chat(ANN))
+    summary = next(c.card for c in calls if c.card and "Your answers" in c.everything)
+    [report] = await teams.exchange(teams.message(ANN, chat, "report", mention=True))
+    assert summary is not None and report.card is not None
+
+    titles = [f"{q.number}. {q.title}" for q in coach.interview.questions]
+    assert "4. The sales pathway" in titles
+    for card in (summary, report.card):
+        assert set(titles) <= set(text_runs(card))
+        assert [t for t in text_blocks(card) if t in titles] == []
+
+
+async def test_an_empty_team_picture_says_how_to_take_part(
+    teams: TeamsService, connector: FakeBotConnector
+) -> None:
+    chat = teams.group_chat("19:meeting_new@thread.v2", "Launch crew")
+    await teams.install(chat, ANN)
+
+    [report] = await teams.exchange(teams.message(BOB, chat, "report", mention=True))
+
+    assert report.card is not None
+    shown = report.everything
+    assert "Team Launch crew" in shown
+    assert "Nobody here has answered yet" in shown
+    assert "**@Coffee Coach start**" in shown
+    assert "Your customers" not in shown
+    assert len(report.card["body"]) <= 4
+
+
+async def test_every_card_of_an_interview_and_its_reports_is_valid_adaptive_card_1_5(
+    teams: TeamsService, connector: FakeBotConnector
+) -> None:
+    chat = teams.channel(BAKERS, "Bakers")
+    await teams.install(chat, ANN)
+    empty = await teams.exchange(teams.message(ANN, chat, "report", mention=True))
+    await teams.exchange(teams.message(ANN, chat, "start", mention=True))
+    calls = await interview(teams, ANN, teams.personal_chat(ANN))
+    report = await teams.exchange(teams.message(ANN, chat, "report", mention=True))
+
+    shown = cards([*connector.calls, *empty, *calls, *report])
+    assert len(shown) > 15
+    for card in shown:
+        assert_valid(card)
