@@ -1,0 +1,103 @@
+# ruff: noqa: F811 (pytest fixtures imported from the door's tests, named as arguments)
+"""What a Slack member meets in the first ten minutes, over real HTTP: a long report whose
+every message says which question it shows, an empty team picture that says how to take
+part, and one DM delivered twice applied once."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from adapters.slack.names import EMPTY_TEAM, MAX_BLOCKS
+from bot.messages import MemberKey
+from tests.fakes.slack_api import TEAM
+from tests.interview import run_interview
+from tests.test_slack_door import (  # noqa: F401 (fixtures)
+    ANSWERS,
+    CHANNEL,
+    Harness,
+    api,
+    h,
+)
+
+_HEADING = re.compile(r"^\*(\d+\. [^*]+|[A-Z][^*]+)\*")
+
+
+def heading_of(block: dict[str, Any]) -> str | None:
+    """The question a report section starts with, if it starts with one."""
+    text = (block.get("text") or {}).get("text", "") if block.get("type") == "section" else ""
+    found = _HEADING.match(text)
+    return found.group(1) if found else None
+
+
+async def test_a_report_split_across_messages_starts_each_with_its_questions_heading(
+    h: Harness,
+) -> None:
+    # Enough members that each question needs four sections (ten answers in each), and the
+    # first message ends inside a question.
+    for n in range(31):
+        run_interview(h.coach, MemberKey("slack", TEAM, f"UM{n:02d}", CHANNEL))
+
+    await h.command("U1", "report")
+
+    posts = h.api.sent("chat.postMessage", channel=CHANNEL)
+    assert len(posts) > 1
+    # Each question's first section carries its heading, and its answers as fields.
+    shown = [b for post in posts for b in post.blocks()]
+    titles = {heading_of(b) for b in shown if b.get("fields") and "text" in b}
+    assert "4. The sales pathway" in titles
+    continued = []
+    for post in posts:
+        blocks = post.blocks()
+        assert len(blocks) <= MAX_BLOCKS
+        for i, block in enumerate(blocks):
+            if block.get("fields") and "text" not in block:
+                # More answers to the question above: never the first thing in a message.
+                assert i > 0, "a message starts in the middle of a question"
+        first = blocks[0]
+        if first is not blocks[-1] and "(continued)" in json.dumps(first):
+            continued.append(heading_of(first))
+            assert blocks[1].get("fields") and "text" not in blocks[1]
+    assert continued and set(continued) <= titles
+
+
+async def test_an_empty_team_picture_says_how_to_take_part(h: Harness) -> None:
+    await h.command("U1", "report", channel="C0NEW", channel_name="launch")
+
+    [post] = h.api.sent("chat.postMessage", channel="C0NEW")
+    shown = json.dumps(post.blocks())
+    assert EMPTY_TEAM in [b.get("text", {}).get("text") for b in post.blocks()]
+    assert "`/coffee`" in shown
+    assert "Your customers" not in shown
+    assert "No answers yet" not in shown
+
+
+async def test_one_dm_delivered_under_two_event_ids_is_applied_once(h: Harness) -> None:
+    await h.command("U1")
+    await h.press("U1", "B2B")
+    before = len(h.dm("U1"))
+    event = h.slack.dm_event("U1", ANSWERS[0])
+
+    first = await h.slack.event(event, event_id="Ev0FIRST")
+    again = await h.slack.event(event, event_id="Ev0AGAIN")
+    await h.settle()
+
+    assert (first.status, again.status) == (200, 200)
+    assert len(h.dm("U1")) == before + 1
+    assert "Question 2 of 9" in h.last("U1").text
+    member = h.member("U1")
+    assert member is not None
+    interview = h.coach.store.interview(member)  # type: ignore[arg-type]
+    assert interview is not None
+    assert interview.answers["customers"].version == 1
+
+
+async def test_two_messages_with_the_same_text_are_two_answers(h: Harness) -> None:
+    await h.command("U1")
+    await h.press("U1", "B2B")
+
+    await h.say("U1", "hospitals")  # a vague answer earns a follow-up
+    await h.say("U1", "hospitals")  # the same words again, a new message: an answer
+
+    assert "Question 2 of 9" in h.last("U1").text
