@@ -86,7 +86,7 @@ def checkins_line(rounds: Sequence[CheckinRound]) -> str:
 
 def nobody_answered(card: TeamReportCard) -> bool:
     """A team picture with no answer in it yet: adapters invite members to start instead."""
-    return not any(q.answers for q in card.questions)
+    return not (card.summary or card.stage or any(q.answers for q in card.questions))
 
 
 EMPTY_TEAM = "Nobody in this team has answered yet: type `start` to begin your interview."
@@ -132,6 +132,8 @@ def card_lines(card: Card) -> list[str]:
 def reply_text(reply: Reply) -> str:
     """A reply as plain text: its text, then its card's lines."""
     parts = [reply.text] if reply.text else []
+    if reply.options is not None:
+        parts.extend(choice.label for choice in reply.options.choices)
     if reply.card is not None:
         parts.append("\n".join(card_lines(reply.card)))
     return "\n".join(parts)

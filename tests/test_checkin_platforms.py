@@ -104,7 +104,9 @@ class SlackTeam:
             await self.say(user, answer)
         for _ in range(6):
             await self.press(user, self.last(user).labels()[stage_choice])
-        await self.press(user, "Commit to 1")
+        ticked = await self.driver.press(user, self.last(user), "Commit to these", ticked=["1"])
+        assert ticked.status == 200
+        await self.settle()
 
 
 @pytest.fixture

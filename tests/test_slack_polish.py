@@ -1,7 +1,7 @@
 # ruff: noqa: F811 (pytest fixtures imported from the door's tests, named as arguments)
 """What a Slack member meets in the first ten minutes, over real HTTP: a long report whose
 every message says which question it shows, an empty team picture that says how to take
-part, and one DM delivered twice applied once."""
+part, one DM delivered twice applied once, and commitments ticked as checkboxes."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from typing import Any
 
 from adapters.slack.names import EMPTY_TEAM, MAX_BLOCKS
 from bot.messages import MemberKey
-from tests.fakes.slack_api import TEAM
+from bot.store import Member
+from tests.fakes.slack_api import TEAM, Message
 from tests.interview import run_interview
 from tests.test_slack_door import (  # noqa: F401 (fixtures)
     ANSWERS,
     CHANNEL,
+    STAGE_CHECK_QUESTIONS,
     Harness,
     api,
     h,
@@ -101,3 +103,76 @@ async def test_two_messages_with_the_same_text_are_two_answers(h: Harness) -> No
     await h.say("U1", "hospitals")  # the same words again, a new message: an answer
 
     assert "Question 2 of 9" in h.last("U1").text
+
+
+async def to_the_commitments(h: Harness, user: str) -> Message:
+    """An interview up to its last prompt, the commitments; that prompt's message."""
+    await h.command(user)
+    await h.press(user, "B2B")
+    for answer in ANSWERS:
+        await h.say(user, answer)
+    for _ in range(STAGE_CHECK_QUESTIONS):
+        await h.press(user, h.last(user).labels()[0])
+    return h.last(user)
+
+
+async def test_commitments_are_checkboxes_and_one_press_commits_to_every_ticked_one(
+    h: Harness,
+) -> None:
+    prompt = await to_the_commitments(h, "U1")
+    [(_, boxes)] = prompt.checkboxes()
+    assert [o["value"] for o in boxes["options"]][:2] == ["1", "2"]
+    assert "Commit to these" in prompt.labels()
+    assert_within_block_kit_limits(prompt.blocks)
+
+    ticking = await h.slack.tick("U1", prompt, ["1", "2"])
+    await h.settle()
+    assert ticking.status == 200
+    assert h.last("U1") == prompt  # a tick answers nothing
+
+    response = await h.slack.press("U1", prompt, "Commit to these", ticked=["1", "2"])
+    await h.settle()
+
+    assert response.status == 200
+    member = h.member("U1")
+    assert isinstance(member, Member)
+    committed = h.coach.store.commitments(team_id=member.team.id, member_id=member.id)
+    labels = [o["text"]["text"] for o in boxes["options"]]
+    assert len(committed) == 2
+    assert [f"{n}. {c.action}"[:40] for n, c in enumerate(committed, 1)] == [
+        label[:40] for label in labels[:2]
+    ]
+    settled = h.api.conversation(prompt.channel)[-2]
+    assert settled.ts == prompt.ts and settled.checkboxes() == []
+    shown = "All of them" if len(labels) == 2 else "Committed to 1 and 2"
+    assert f"✓ *{shown}*" in json.dumps(settled.blocks, ensure_ascii=False)
+    assert "Committed:" in h.last("U1").text
+
+
+async def test_commitments_typed_as_numbers_still_work_in_slack(h: Harness) -> None:
+    await to_the_commitments(h, "U1")
+
+    await h.say("U1", "1 2")
+
+    member = h.member("U1")
+    assert isinstance(member, Member)
+    assert len(h.coach.store.commitments(team_id=member.team.id, member_id=member.id)) == 2
+
+
+def assert_within_block_kit_limits(blocks: list[dict[str, Any]]) -> None:
+    """The limits Slack enforces on what the coach sends: 50 blocks, option and button
+    texts of 75 characters, ten options to a checkbox group, 25 elements in a row."""
+    assert len(blocks) <= MAX_BLOCKS
+    for block in blocks:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+        if block["type"] == "actions":
+            assert len(block["elements"]) <= 25
+            for element in block["elements"]:
+                if element["type"] == "button":
+                    assert len(element["text"]["text"]) <= 75
+                if element["type"] == "checkboxes":
+                    assert 1 <= len(element["options"]) <= 10
+                    for option in element["options"]:
+                        assert len(option["text"]["text"]) <= 75
+                        assert len(option["value"]) <= 150

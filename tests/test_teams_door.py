@@ -209,7 +209,7 @@ async def test_a_whole_interview_from_install_to_the_stage_report(
     assert ANSWERS[0] in summary.everything
     assert "Rung 1 of 4: Broadcast" in stage.everything
     assert "Next actions toward Listen" in stage.everything
-    assert "Commit to 1" in [b["title"] for b in commit.buttons]
+    assert "Commit to these" in [b["title"] for b in commit.buttons]
     calls = await teams.exchange(teams.submit(ANN, chat, commit, "All of them"), replies=2)
     assert any("Committed:" in c.text for c in calls)
     assert answers_of(coach, ANN.id)["success"] == ANSWERS[-1]

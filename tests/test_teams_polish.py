@@ -1,7 +1,7 @@
 # ruff: noqa: F811 (pytest fixtures imported from the door's tests, named as arguments)
 """What a Teams member meets in the first ten minutes, over real HTTP: one greeting, headings
-that stay headings, an empty team picture that says how to take part, and every card valid
-against the Adaptive Cards 1.5 schema."""
+that stay headings, an empty team picture that says how to take part, commitments ticked in
+one multi-select, and every card valid against the Adaptive Cards 1.5 schema."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from typing import Any
 import jsonschema
 
 from bot.engine import Coach
-from tests.fakes.bot_connector import Call, FakeBotConnector, TeamsService
+from bot.messages import MemberKey
+from tests.fakes.bot_connector import TENANT, Call, FakeBotConnector, TeamsService
 from tests.test_teams_door import (  # noqa: F401 (fixtures)
     ANN,
+    ANSWERS,
     BAKERS,
     BOB,
     app,
@@ -141,3 +143,52 @@ async def test_every_card_of_an_interview_and_its_reports_is_valid_adaptive_card
     assert len(shown) > 15
     for card in shown:
         assert_valid(card)
+
+
+async def to_the_commitments(teams: TeamsService) -> Call:
+    """Ann's interview in the personal chat up to the commitments; that card's call."""
+    chat = teams.personal_chat(ANN)
+    calls = await teams.exchange(teams.message(ANN, chat, "start"))
+    calls = await teams.exchange(teams.submit(ANN, chat, prompts(calls)[-1], "B2B"))
+    for answer in ANSWERS[:-1]:
+        await teams.exchange(teams.message(ANN, chat, answer))
+    calls = await teams.exchange(teams.message(ANN, chat, ANSWERS[-1]), replies=2)
+    for _ in range(5):
+        question = prompts(calls)[-1]
+        calls = await teams.exchange(
+            teams.submit(ANN, chat, question, question.buttons[0]["title"])
+        )
+    question = prompts(calls)[-1]
+    calls = await teams.exchange(
+        teams.submit(ANN, chat, question, question.buttons[0]["title"]), replies=3
+    )
+    return prompts(calls)[-1]
+
+
+async def test_commitments_are_a_multi_select_and_one_submit_commits_to_every_ticked_one(
+    teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    commit = await to_the_commitments(teams)
+    assert commit.card is not None
+    assert_valid(commit.card)
+    [picker] = commit.inputs()
+    assert picker["isMultiSelect"] is True
+    values = [c["value"] for c in picker["choices"]]
+    assert values[:2] == ["1", "2"]
+    assert "Commit to these" in [b["title"] for b in commit.buttons]
+
+    calls = await teams.exchange(
+        teams.submit(ANN, teams.personal_chat(ANN), commit, "Commit to these", ticked=["1", "2"]),
+        replies=2,
+    )
+
+    member = coach.store.member(MemberKey("msteams", TENANT, ANN.id, None))
+    assert member is not None
+    committed = coach.store.commitments(team_id=member.team.id, member_id=member.id)
+    titles = [c["title"] for c in picker["choices"]]
+    assert [f"{n}. {c.action}" for n, c in enumerate(committed, 1)] == titles[:2]
+    [redraw] = [c for c in calls if c.is_update()]
+    shown = "All of them" if len(values) == 2 else "Committed to 1 and 2"
+    assert f"✓ {shown}" in redraw.card_texts
+    assert redraw.inputs() == []
+    assert any("Committed:" in c.text for c in calls)

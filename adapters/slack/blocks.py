@@ -15,13 +15,17 @@ from adapters.slack.names import (
     MAX_BUTTONS,
     MAX_FIELD,
     MAX_FIELDS,
+    MAX_OPTION_TEXT,
     MAX_SECTION,
     NAV_ACTION,
+    PICK_ACTION,
+    PICKED,
 )
 from bot.messages import (
     Card,
     Choice,
     FileOut,
+    Options,
     Reply,
     StageCard,
     SummaryCard,
@@ -119,9 +123,41 @@ def units_for(reply: Reply) -> list[Unit]:
         units += report_units(reply.card)
     elif reply.card is not None:
         units += [(b, None) for b in card_blocks(reply.card)]
+    if reply.options is not None:
+        units += [(b, None) for b in option_blocks(reply.options, reply.prompt_token)]
     if reply.choices:
         units += [(b, None) for b in choice_blocks(reply.choices, reply.prompt_token)]
     return units
+
+
+def option_blocks(options: Options, token: str | None) -> list[dict[str, Any]]:
+    """Checkboxes and the button that sends what is ticked.
+
+    A checkbox shows at most 75 characters: when an option is longer, the whole list is
+    written out above the boxes, whose labels are then clipped.
+    """
+    blocks = []
+    if any(len(escape(c.label)) > MAX_OPTION_TEXT for c in options.choices):
+        blocks += section_blocks("\n".join(escape(c.label) for c in options.choices))
+    boxes = {
+        "type": "checkboxes",
+        "action_id": PICK_ACTION,
+        "options": [
+            {"text": mrkdwn_object(fit(c.label, MAX_OPTION_TEXT)), "value": c.value[:150]}
+            for c in options.choices[:10]
+        ],
+    }
+    submit = {
+        "type": "button",
+        "action_id": f"{ANSWER_ACTION}picked",
+        "text": text_object(options.submit),
+        "value": PICKED,
+        "style": "primary",
+    }
+    blocks.append(
+        {"type": "actions", "block_id": f"{BLOCK}{token or ''}:pick", "elements": [boxes, submit]}
+    )
+    return blocks
 
 
 def choice_blocks(choices: Sequence[Choice], token: str | None) -> list[dict[str, Any]]:

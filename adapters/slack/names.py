@@ -66,4 +66,9 @@ ACTION = "coffee."
 ANSWER_ACTION = ACTION + "answer."
 NAV_ACTION = ACTION + "nav."
 HOME_ACTION = ACTION + "home"
+# Ticking a checkbox (acknowledged, nothing more); the button beside the boxes carries
+# PICKED, for which the door sends the ticked values.
+PICK_ACTION = ACTION + "pick"
+PICKED = "coffee:picked"
+MAX_OPTION_TEXT = 75
 BLOCK = "coffee:"

@@ -21,6 +21,7 @@ from adapters.teams.names import (
     EMPTY_TEAM,
     MAX_CARD_BYTES,
     MAX_TEXT_CHARS,
+    PICKED_KEY,
 )
 from bot.messages import (
     Card,
@@ -126,9 +127,28 @@ def _submit(choice: Choice, reply: Reply) -> dict[str, Any]:
     return action
 
 
+def _options(reply: Reply) -> list[dict[str, Any]]:
+    """Answers to tick (a multi-select ChoiceSet) and the button that sends them."""
+    options = reply.options
+    if options is None:
+        return []
+    picker = {
+        "type": "Input.ChoiceSet",
+        "id": PICKED_KEY,
+        "isMultiSelect": True,
+        "style": "expanded",
+        "wrap": True,
+        "choices": [{"title": c.label, "value": c.value} for c in options.choices],
+    }
+    submit = _submit(Choice(options.submit, "", "primary"), reply)
+    submit["data"][DATA_KEY]["picked"] = True
+    return [picker, {"type": "ActionSet", "actions": [submit]}]
+
+
 def prompt_card(reply: Reply) -> dict[str, Any]:
     """A question with its answers stacked one per row and navigation along the bottom."""
     body = _lines(reply.text)
+    body += _options(reply)
     body += [
         {"type": "ActionSet", "actions": [_submit(choice, reply)]}
         for choice in reply.choices

@@ -24,6 +24,9 @@ SHARED_COMMANDS: Final = frozenset({"report", "status"})
 WELCOME_WINDOW: Final = timedelta(minutes=10)
 # Submitted card data lives under this key, apart from anything Teams adds.
 DATA_KEY: Final = "coffeeCoach"
+# The id of a card's multi-select input: Teams sends its ticked values, comma-separated,
+# under this key beside the pressed button's data.
+PICKED_KEY: Final = "coffeeCoachPicked"
 
 PERSONAL_WELCOME = Reply(
     text=(

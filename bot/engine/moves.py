@@ -10,6 +10,7 @@ from bot.ladder import (
 )
 from bot.messages import (
     Choice,
+    Options,
 )
 from flows import END, fire
 
@@ -37,18 +38,18 @@ class Moves(CoachCore):
             choices = tuple(Choice(c.label, c.value) for c in spec.choices)
         elif spec.answer == "clarify":
             choices = clarify_choices(self.ladder, conv.context)
-        elif spec.answer == "commitments":
+        options = None
+        if spec.answer == "commitments":
+            # Ticked together, or typed as their numbers: one answer commits to them all.
             actions = conv.context.get("actions", [])
-            body += "\n" + "\n".join(f"{i}. {a}" for i, a in enumerate(actions, start=1))
-            choices = (
-                *(Choice(f"Commit to {i}", str(i)) for i in range(1, len(actions) + 1)),
-                Choice("All of them", "all", "primary"),
-                Choice("None for now", "none"),
+            options = Options(
+                tuple(Choice(f"{i}. {a}", str(i)) for i, a in enumerate(actions, start=1)),
+                submit="Commit to these",
             )
-        nav = tuple(c for c in NAV if spec.skippable or c.value != "skip")
-        if spec.answer != "commitments":
-            choices = (*choices, *nav)
-        step.say(body, choices=choices, prompt_token=self.token(conv))
+            choices = (Choice("All of them", "all", "primary"), Choice("None for now", "none"))
+        else:
+            choices = (*choices, *(c for c in NAV if spec.skippable or c.value != "skip"))
+        step.say(body, choices=choices, prompt_token=self.token(conv), options=options)
 
     def _move(self, step: Step, trigger: str, *, target: str | None = None) -> bool:
         """Fire a trigger; on success save the new state and prompt (or finish)."""
