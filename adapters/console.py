@@ -14,7 +14,7 @@ import textwrap
 from typing import TextIO
 
 from bot.messages import Incoming, MemberKey, Reply
-from bot.port import Port
+from bot.port import SyncPort
 from bot.render import reply_text
 
 PLATFORM = "console"
@@ -66,7 +66,7 @@ class ConsoleChat:
 
     def __init__(
         self,
-        coach: Port,
+        coach: SyncPort,
         *,
         team: str,
         user: str,

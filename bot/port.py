@@ -1,8 +1,11 @@
 """What a door (Slack, Teams, the terminal) may ask of the coach, and nothing more.
 
-Adapters hold a `Port`, never the store: handling a message, the App Home's picture, a
+Adapters hold a port, never the store: handling a message, the App Home's picture, a
 member's known address, the once-per-install welcome, noting a member, registering a
-team. `CoachPort` answers from one `Coach` and its store.
+team. `CoachPort` answers from one `Coach` and its store, in the caller's thread (the
+terminal's `SyncPort`). The platform doors hold a `Port`, whose calls are awaited:
+`WorkerPort` runs each of `CoachPort`'s answers on the store's worker, off the event loop,
+and raises `StoreBusy` when the store cannot be had in time.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Protocol
 from bot.engine import INTERVIEW, Coach
 from bot.messages import Incoming, MemberKey, TeamKey, TeamReportCard, Turn
 from bot.report import team_report
+from bot.store import StoreBusy as StoreBusy  # what a door may meet from any call
+from bot.worker import Worker
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +42,7 @@ class Home:
     interview: str | None = None
 
 
-class Port(Protocol):
+class SyncPort(Protocol):
     def handle(self, msg: Incoming) -> Turn: ...
 
     def home(self, key: MemberKey) -> Home: ...
@@ -57,8 +62,30 @@ class Port(Protocol):
     ) -> str | None: ...
 
 
+class Port(Protocol):
+    """`SyncPort`, awaited: what the platform doors hold."""
+
+    async def handle(self, msg: Incoming) -> Turn: ...
+
+    async def home(self, key: MemberKey) -> Home: ...
+
+    async def known_address(self, key: MemberKey) -> str | None: ...
+
+    async def note_member(self, incoming: Incoming) -> bool: ...
+
+    async def welcome_once(
+        self, key: TeamKey, *, event_id: str | None, welcome: str, within: timedelta
+    ) -> bool: ...
+
+    async def team_name(self, key: TeamKey) -> str | None: ...
+
+    async def register_team(
+        self, key: TeamKey, *, name: str | None, lead: str | None, address: str
+    ) -> str | None: ...
+
+
 class CoachPort:
-    """The `Port` of one coach."""
+    """The `SyncPort` of one coach."""
 
     def __init__(self, coach: Coach) -> None:
         self.coach = coach
@@ -140,3 +167,40 @@ class CoachPort:
             fields = {"address": address} | ({"name": name} if name else {})
             store.update_team(team.id, **fields)
         return name or team.name
+
+
+class WorkerPort:
+    """The `Port` of one coach: each call made on the store's worker, off the event loop."""
+
+    def __init__(self, port: CoachPort, worker: Worker) -> None:
+        self.port = port
+        self.worker = worker
+
+    async def handle(self, msg: Incoming) -> Turn:
+        return await self.worker.run(self.port.handle, msg)
+
+    async def home(self, key: MemberKey) -> Home:
+        return await self.worker.run(self.port.home, key)
+
+    async def known_address(self, key: MemberKey) -> str | None:
+        return await self.worker.run(self.port.known_address, key)
+
+    async def note_member(self, incoming: Incoming) -> bool:
+        return await self.worker.run(self.port.note_member, incoming)
+
+    async def welcome_once(
+        self, key: TeamKey, *, event_id: str | None, welcome: str, within: timedelta
+    ) -> bool:
+        return await self.worker.run(
+            self.port.welcome_once, key, event_id=event_id, welcome=welcome, within=within
+        )
+
+    async def team_name(self, key: TeamKey) -> str | None:
+        return await self.worker.run(self.port.team_name, key)
+
+    async def register_team(
+        self, key: TeamKey, *, name: str | None, lead: str | None, address: str
+    ) -> str | None:
+        return await self.worker.run(
+            self.port.register_team, key, name=name, lead=lead, address=address
+        )

@@ -7,6 +7,7 @@ credentials is not mounted, and the start-up log says which doors are open.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import logging
 import sys
@@ -25,8 +26,9 @@ from bot.config import Config, config_problems
 from bot.engine import Coach
 from bot.errors import CliError
 from bot.messages import Sender
-from bot.port import CoachPort
+from bot.port import CoachPort, WorkerPort
 from bot.store import open_store
+from bot.worker import WAIT_S, InlineWorker, StoreWorker, Worker
 
 log = logging.getLogger("coffee_coach.server")
 
@@ -34,12 +36,29 @@ COACH: web.AppKey[Coach] = web.AppKey("coach", Coach)
 CONFIG: web.AppKey[Config] = web.AppKey("config", Config)
 SENDERS: web.AppKey[dict[str, Sender]] = web.AppKey("senders", dict)
 DOORS: web.AppKey[list[str]] = web.AppKey("doors", list)
+WORKER: web.AppKey[Worker] = web.AppKey("worker", Worker)
+
+# How long the health check waits for a read of the store.
+HEALTH_WAIT_S = 1.0
 
 
 async def healthz(request: web.Request) -> web.Response:
-    coach = request.app[COACH]
-    coach.store.ping()
-    return web.json_response({"ok": True, "doors": request.app[DOORS]})
+    """200 while the store can be read; 503 with the reason when it cannot.
+
+    The read runs in a thread of its own, beside the store's worker, so a turn waiting for
+    a lock never holds up the health check.
+    """
+    store = request.app[COACH].store
+    doors = request.app[DOORS]
+    try:
+        await asyncio.wait_for(asyncio.to_thread(store.ping), HEALTH_WAIT_S)
+    except TimeoutError:
+        problem = f"the store did not answer a read within {HEALTH_WAIT_S:g} s"
+    except Exception as exc:
+        problem = f"the store cannot be read: {exc}"
+    else:
+        return web.json_response({"ok": True, "doors": doors})
+    return web.json_response({"ok": False, "doors": doors, "problem": problem}, status=503)
 
 
 async def _checkpoints(app: web.Application) -> AsyncIterator[None]:
@@ -54,18 +73,31 @@ def register(senders: dict[str, Sender], sender: Sender) -> None:
     senders[sender.platform] = sender
 
 
-def build_app(coach: Coach, config: Config) -> web.Application:
-    """The whole server: health check, the platform doors that are configured, the scheduler."""
+async def _close_worker(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await asyncio.to_thread(app[WORKER].close)
+
+
+def build_app(coach: Coach, config: Config, *, worker: Worker | None = None) -> web.Application:
+    """The whole server: health check, the platform doors that are configured, the scheduler.
+
+    Every store call of the doors and the scheduler runs on `worker` (by default a thread
+    of the store's own, or as many as the store allows at once), off the event loop.
+    """
     app = web.Application(client_max_size=1024 * 1024)
+    if worker is None:
+        worker = StoreWorker(threads=getattr(coach.store, "concurrency", 1))
     app[COACH] = coach
     app[CONFIG] = config
     app[SENDERS] = {}
     app[DOORS] = []
+    app[WORKER] = worker
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(_checkpoints)
+    app.cleanup_ctx.append(_close_worker)
     # Check-in commands and hooks in every door, whether or not this process schedules.
     install_checkins(coach)
-    port = CoachPort(coach)
+    port = WorkerPort(CoachPort(coach), worker)
     senders: dict[str, Sender] = app[SENDERS]
     if config.slack_enabled:
         from adapters.slack import door as slack
@@ -78,13 +110,14 @@ def build_app(coach: Coach, config: Config) -> web.Application:
         register(senders, teams.mount(app, port, config).sender)
         app[DOORS].append("teams")
     if config.scheduler:
-        scheduler.mount(app, coach, senders)
+        scheduler.mount(app, coach, senders, store_worker=worker)
     return app
 
 
 async def tick(coach: Coach, checkins: CheckIns, config: Config) -> PassReport:
     """One pass through the platforms' own Senders, set up as `serve` sets them up."""
-    app = build_app(coach, replace(config, scheduler=False))
+    # One pass in a process of its own: nothing else waits on its loop.
+    app = build_app(coach, replace(config, scheduler=False), worker=InlineWorker())
     runner = web.AppRunner(app)
     await runner.setup()
     try:
@@ -107,7 +140,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problems := config_problems():
         raise CliError("the configuration needs fixing:\n  " + "\n  ".join(problems))
     config = Config.from_env(port=args.port, db=args.db, host=args.host)
-    coach = Coach(open_store(config.db))
+    # A turn waits for another process's lock at most as long as a door waits for the turn.
+    coach = Coach(open_store(config.db, busy_timeout_ms=int(WAIT_S * 1000)))
     app = build_app(coach, config)
     doors = app[DOORS]
     log.info(

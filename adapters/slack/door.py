@@ -28,6 +28,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncBoltRequest
 from slack_bolt.listener.async_builtins import AsyncTokenRevocationListeners
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -43,6 +44,7 @@ from adapters.slack.installations import oauth_settings
 from adapters.slack.names import (
     ACTION,
     ANSWERED_IN_PLACE,
+    BUSY,
     COMMAND,
     MAX_BLOCKS,
     NAV_ACTION,
@@ -68,7 +70,7 @@ from adapters.slack.webapi import SlackWebApi
 from bot.config import Config
 from bot.messages import MemberKey, Reply, Sender, Turn
 from bot.pacing import ConversationPacer
-from bot.port import Port
+from bot.port import Port, StoreBusy
 from bot.render import reply_text
 
 log = logging.getLogger("coffee_coach.slack")
@@ -105,6 +107,7 @@ class SlackDoor(SlackWebApi):
         self.bolt.event("app_uninstalled")(self._on_uninstalled)
         self.bolt.event("tokens_revoked")(self._on_tokens_revoked)
         self.bolt.action(re.compile("^" + re.escape(ACTION)))(self._on_action)
+        self.bolt.error(self._on_error)
 
     def _bolt_app(self, path: str) -> AsyncApp:
         config = self.config
@@ -190,6 +193,14 @@ class SlackDoor(SlackWebApi):
 
         return route
 
+    async def _on_error(self, error: Exception) -> BoltResponse | None:
+        """A busy store is a 503 (Slack retries events; the retry is processed once)."""
+        if isinstance(error, StoreBusy):
+            log.warning("Slack: answered 503, the store is busy: %s", error)
+            return BoltResponse(status=503, body="busy, retry", headers={"Retry-After": "1"})
+        log.error("Slack: a listener failed", exc_info=error)
+        return None
+
     # --- listeners ----------------------------------------------------------------------
 
     async def _on_command(
@@ -200,8 +211,14 @@ class SlackDoor(SlackWebApi):
         workspace, user = str(command["team_id"]), str(command["user_id"])
         client: AsyncWebClient = context.client
         if word in ANSWERED_IN_PLACE:
-            incoming = command_incoming(command, dm=self._known_dm(workspace, user))
-            turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
+            try:
+                incoming = command_incoming(command, dm=await self._known_dm(workspace, user))
+                profile = self._cached_profile(client, incoming)
+                turn = await self.coach.handle(with_profile(incoming, profile))
+            except StoreBusy:
+                # Slack never retries a slash command: say so rather than fail it.
+                await ack(text=BUSY, response_type="ephemeral")
+                return
             blocks = [
                 b
                 for m in messages_for(turn.replies)
@@ -214,7 +231,11 @@ class SlackDoor(SlackWebApi):
                 response_type="ephemeral",
             )
             return
-        in_app_dm = command["channel_id"] == self._known_dm(workspace, user)
+        try:
+            in_app_dm = command["channel_id"] == await self._known_dm(workspace, user)
+        except StoreBusy:
+            await ack(text=BUSY, response_type="ephemeral")
+            return
         if in_app_dm or word == REPORT:
             await ack()
         else:
@@ -227,7 +248,7 @@ class SlackDoor(SlackWebApi):
         workspace, user = str(command["team_id"]), str(command["user_id"])
         profile = await self._profile(client, workspace, user)
         dm = await self._dm(client, workspace, user)
-        turn = self.coach.handle(with_profile(command_incoming(command, dm=dm), profile))
+        turn = await self.coach.handle(with_profile(command_incoming(command, dm=dm), profile))
         if turn.duplicate:
             return
         if word == REPORT:
@@ -259,7 +280,8 @@ class SlackDoor(SlackWebApi):
         client: AsyncWebClient = context.client
         channel = incoming.dm_address
         self._dms[(incoming.key.workspace, incoming.key.user)] = channel
-        turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
+        profile = self._cached_profile(client, incoming)
+        turn = await self.coach.handle(with_profile(incoming, profile))
         if turn.replies:
             self.queue.submit(
                 channel, lambda: logged(self._post(client, channel, turn.replies), "DM reply")
@@ -282,7 +304,8 @@ class SlackDoor(SlackWebApi):
             self.queue.spawn(logged(work, "button press"))
             return
         self._dms[(incoming.key.workspace, incoming.key.user)] = channel
-        turn = self.coach.handle(with_profile(incoming, self._cached_profile(client, incoming)))
+        profile = self._cached_profile(client, incoming)
+        turn = await self.coach.handle(with_profile(incoming, profile))
         await ack()
         if turn.duplicate:
             return
@@ -319,7 +342,7 @@ class SlackDoor(SlackWebApi):
         dm = await self._dm(client, workspace, user)
         incoming = action_incoming(body, dm=dm)
         assert incoming is not None
-        turn = self.coach.handle(with_profile(incoming, profile))
+        turn = await self.coach.handle(with_profile(incoming, profile))
         if turn.duplicate:
             return
         await self.queue.submit(dm, lambda: self._post(client, dm, turn.replies))
@@ -333,7 +356,7 @@ class SlackDoor(SlackWebApi):
         self.queue.spawn(logged(work, "App Home"))
 
     async def _publish_home(self, client: AsyncWebClient, workspace: str, user: str) -> None:
-        view = home_view(self.coach.home(MemberKey(PLATFORM, workspace, user)))
+        view = home_view(await self.coach.home(MemberKey(PLATFORM, workspace, user)))
         await client.views_publish(user_id=user, view=view)
 
     async def _on_uninstalled(self, context: AsyncBoltContext) -> None:

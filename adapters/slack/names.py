@@ -33,6 +33,7 @@ EMPTY_TEAM = (
     "Nobody here has answered yet. To take part, type `/coffee` in this channel: I'll ask"
     " my questions one at a time in a direct message, about ten minutes at your own pace."
 )
+BUSY = "I'm swamped for a moment and couldn't do that: please try `/coffee` again shortly."
 NOT_IN_CHANNEL = (
     "I can't post in your team's channel yet: invite me there with `/invite @Coffee Coach`,"
     " then try `/coffee report` again. Here is the team picture for you meanwhile."

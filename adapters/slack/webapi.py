@@ -92,17 +92,17 @@ class SlackWebApi:
 
     async def _dm(self, client: AsyncWebClient, workspace: str, user: str) -> str:
         """The member's DM channel with the app: remembered, stored, or opened now."""
-        known = self._known_dm(workspace, user)
+        known = await self._known_dm(workspace, user)
         if known is None:
             response = await client.conversations_open(users=user)
             known = str(response["channel"]["id"])
             self._dms[(workspace, user)] = known
         return known
 
-    def _known_dm(self, workspace: str, user: str) -> str | None:
+    async def _known_dm(self, workspace: str, user: str) -> str | None:
         known = self._dms.get((workspace, user))
         if known is None:
-            stored = self.coach.known_address(MemberKey(PLATFORM, workspace, user))
+            stored = await self.coach.known_address(MemberKey(PLATFORM, workspace, user))
             if stored:
                 known = self._dms[(workspace, user)] = stored
         return known

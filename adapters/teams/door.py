@@ -63,7 +63,7 @@ from bot.messages import (
     Turn,
     Undeliverable,
 )
-from bot.port import Port
+from bot.port import Port, StoreBusy
 
 log = logging.getLogger("coffee_coach.teams")
 
@@ -163,7 +163,14 @@ class TeamsDoor:
             return _bad_request("an activity needs a type, a serviceUrl and a conversation")
         activity.caller_id = auth.caller_id
         target = self._reply_target(body, activity)
-        await self.on_turn(activity, target)
+        try:
+            await self.on_turn(activity, target)
+        except StoreBusy as exc:
+            # Bot Framework redelivers; the redelivery is recognised by its activity id.
+            log.warning("Teams: answered 503, the store is busy: %s", exc)
+            return web.json_response(
+                {"error": "busy, retry"}, status=503, headers={"Retry-After": "1"}
+            )
         if target.buffered is not None:
             # expectReplies: the replies are the HTTP response, none goes to the connector.
             return web.json_response({"activities": target.buffered})
@@ -210,10 +217,10 @@ class TeamsDoor:
         incoming = to_incoming(activity)
         command = (incoming.value or incoming.text).casefold().rstrip(".!")
         if shared and command not in SHARED_COMMANDS:
-            if self._seen_in_team(incoming):
-                await self._send(target, [card_activity(self._open_chat_card(activity))])
+            if await self._seen_in_team(incoming):
+                await self._send(target, [card_activity(await self._open_chat_card(activity))])
             return
-        turn = self.coach.handle(incoming)
+        turn = await self.coach.handle(incoming)
         if turn.duplicate:
             return
         press = press_of(activity)
@@ -254,12 +261,13 @@ class TeamsDoor:
         except DeliveryError as exc:
             log.warning("A card was not redrawn after its button was pressed: %s", exc)
 
-    def _seen_in_team(self, incoming: Incoming) -> bool:
+    async def _seen_in_team(self, incoming: Incoming) -> bool:
         """Note the member in this team (their personal chat now belongs to it), once per event."""
-        return self.coach.note_member(incoming)
+        return await self.coach.note_member(incoming)
 
-    def _open_chat_card(self, activity: Activity) -> dict[str, Any]:
-        name = self.coach.team_name(TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or ""))
+    async def _open_chat_card(self, activity: Activity) -> dict[str, Any]:
+        key = TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or "")
+        name = await self.coach.team_name(key)
         text = OPEN_CHAT.format(
             name=activity.from_property.name or "Hi",
             where=name or "this team",
@@ -268,34 +276,34 @@ class TeamsDoor:
         return link_card(text, "Open our chat", chat_link(activity.recipient.id))
 
     async def _on_install(self, activity: Activity, target: Target) -> None:
-        if not self._first_welcome(activity):
+        if not await self._first_welcome(activity):
             return
         if scope_of(activity) == "personal":
             await self._send(target, [card_activity(prompt_card(PERSONAL_WELCOME))])
             return
-        name = self._register_team(activity)
+        name = await self._register_team(activity)
         text = SHARED_WELCOME.format(
             where=name or "everyone", bot=activity.recipient.name or "Coffee Coach"
         )
         card = link_card(text, "Open a chat with Coffee Coach", chat_link(activity.recipient.id))
         await self._send(target, [card_activity(card)])
 
-    def _first_welcome(self, activity: Activity) -> bool:
+    async def _first_welcome(self, activity: Activity) -> bool:
         """One welcome per install: Teams sends two events for it, and retries either."""
         # Claimed in the store, so that every server process agrees on the first one.
-        return self.coach.welcome_once(
+        return await self.coach.welcome_once(
             TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or ""),
             event_id=event_id_of(activity),
             welcome=f"welcome:{thread_root(activity.conversation.id)}",
             within=WELCOME_WINDOW,
         )
 
-    def _register_team(self, activity: Activity) -> str | None:
+    async def _register_team(self, activity: Activity) -> str | None:
         """Record the team (or group chat), its name and where to post to it; return its name."""
         key = TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or "")
         name = team_name_of(activity)
         installer = activity.from_property.id if activity.from_property else None
-        return self.coach.register_team(
+        return await self.coach.register_team(
             key, name=name, lead=installer, address=address_of(activity)
         )
 

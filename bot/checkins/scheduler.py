@@ -9,6 +9,10 @@ each result. A failed send is retried with backoff, then given up and shown in
 `coffee-coach status`; one its Sender calls `Undeliverable` is given up at once. A claim
 is never sent twice: not by a second process (the claim is a guarded update) and not
 after a crash (a stale claim is marked interrupted, not resent).
+
+Every store call of a pass goes through the `store_worker` (in `serve`, a thread of the
+store's own, off the event loop; a `StoreBusy` fails the pass, which is tried again
+shortly); only the sends themselves run on the loop.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from bot.engine import Coach
 from bot.messages import Outgoing, Sender, Undeliverable
 from bot.pacing import Pacer
 from bot.store import Delivery
+from bot.worker import InlineWorker, Worker
 
 log = logging.getLogger("coffee_coach.scheduler")
 
@@ -96,6 +101,7 @@ class Scheduler:
         worker: str | None = None,
         batch: int = 100,
         concurrency: int = 32,
+        store_worker: Worker | None = None,
     ) -> None:
         self.checkins = checkins
         self.store = checkins.store
@@ -105,29 +111,37 @@ class Scheduler:
         self.worker = worker or worker_name()
         self.batch = batch
         self._slots = asyncio.Semaphore(concurrency)
+        self._store = store_worker or InlineWorker()
 
-    def next_wake(self) -> datetime | None:
-        return self.store.next_wake()
+    async def next_wake(self) -> datetime | None:
+        return await self._store.run(self.store.next_wake)
 
-    async def run_pass(self) -> PassReport:
-        report = PassReport()
+    def _recover(self) -> int:
         store = self.store
         with store.transaction():
-            report.interrupted = store.recover_interrupted(self.clock.now() - LEASE)
+            interrupted = store.recover_interrupted(self.clock.now() - LEASE)
             store.prune_deliveries(self.clock.now() - KEEP_FINISHED)
             # Retried platform deliveries come within minutes; older event ids can go.
             store.prune_events(older_than=KEEP_EVENT_IDS)
+        return interrupted
+
+    def _watch_interviews(self) -> int:
+        with self.store.transaction():
+            return self.checkins.watch_interviews(self.batch)
+
+    async def run_pass(self) -> PassReport:
+        report = PassReport()
+        report.interrupted = await self._store.run(self._recover)
         if report.interrupted:
             log.error(
                 "%d check-in deliveries were interrupted mid-send (a crash?) and are not"
                 " retried, so none is sent twice; see `coffee-coach status`",
                 report.interrupted,
             )
-        while self._start_rounds(report):
+        while await self._store.run(self._start_rounds, report):
             pass
         while True:
-            with store.transaction():
-                found = self.checkins.watch_interviews(self.batch)
+            found = await self._store.run(self._watch_interviews)
             report.reminders += found
             if found < self.batch:
                 break
@@ -143,7 +157,9 @@ class Scheduler:
         in_flight: set[asyncio.Task[None]] = set()
         while True:
             if len(in_flight) <= self.batch // 2:
-                claimed, more = self._claim(report, self.batch - len(in_flight))
+                claimed, more = await self._store.run(
+                    self._claim, report, self.batch - len(in_flight)
+                )
                 in_flight.update(
                     asyncio.create_task(self._send(d, out, report)) for d, out in claimed
                 )
@@ -208,7 +224,7 @@ class Scheduler:
 
     async def _attempt(self, delivery: Delivery, outgoing: Outgoing) -> Attempt:
         """Send once, and say how it went."""
-        team = self.store.team_by_id(delivery.team_id)
+        team = await self._store.run(self.store.team_by_id, delivery.team_id)
         if team is None:
             return Attempt("the team was removed")
         sender = self.senders.get(team.platform)
@@ -234,6 +250,11 @@ class Scheduler:
 
     async def _send(self, delivery: Delivery, outgoing: Outgoing, report: PassReport) -> None:
         outcome = await self._attempt(delivery, outgoing)
+        await self._store.run(self._record, delivery, outgoing, outcome, report)
+
+    def _record(
+        self, delivery: Delivery, outgoing: Outgoing, outcome: Attempt, report: PassReport
+    ) -> None:
         error, retry = outcome.error, outcome.retry
         with self.store.transaction():
             if outcome.unreachable:
@@ -284,7 +305,7 @@ class Scheduler:
                 report = await self.run_pass()
                 if not report.idle:
                     log.info("check-in pass: %s", report)
-                due = self.next_wake()
+                due = await self.next_wake()
                 if due is not None:
                     nap = min(MAX_NAP_S, max(0.0, (due - self.clock.now()).total_seconds()))
             except Exception:
@@ -294,7 +315,13 @@ class Scheduler:
                 await asyncio.wait_for(wake.wait(), nap)
 
 
-def mount(app: web.Application, coach: Coach, senders: Mapping[str, Sender]) -> None:
+def mount(
+    app: web.Application,
+    coach: Coach,
+    senders: Mapping[str, Sender],
+    *,
+    store_worker: Worker | None = None,
+) -> None:
     """Run the scheduler as a task of the server, sending through the adapters' Senders.
 
     `senders` is read when the server starts, so doors mounted after this still count.
@@ -310,7 +337,7 @@ def mount(app: web.Application, coach: Coach, senders: Mapping[str, Sender]) -> 
             loop.call_soon_threadsafe(wake.set)
 
         unsubscribe = checkins.subscribe(wake_up)
-        scheduler = Scheduler(checkins, senders, pacer=Pacer())
+        scheduler = Scheduler(checkins, senders, pacer=Pacer(), store_worker=store_worker)
         task = asyncio.create_task(scheduler.run(wake), name="coffee-coach scheduler")
         log.info("check-in scheduler running as %s", scheduler.worker)
         yield

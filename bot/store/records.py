@@ -24,6 +24,13 @@ class StoreError(RuntimeError):
     """The database cannot be used as it is; the message says why and what to do."""
 
 
+class StoreBusy(RuntimeError):
+    """The database could not be had in time (locked by another process, say); retry later.
+
+    Nothing was written: the transaction that met it was rolled back, or never began.
+    """
+
+
 @dataclass(slots=True)
 class Team:
     id: int

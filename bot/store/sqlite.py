@@ -26,20 +26,38 @@ from bot.store.checkin_tables import CheckinTables
 from bot.store.deliveries import DeliveryTables
 from bot.store.member_tables import MemberTables
 from bot.store.migrations import MIGRATIONS, SCHEMA_VERSION
-from bot.store.records import StoreError
+from bot.store.records import StoreBusy, StoreError
 
 log = logging.getLogger("coffee_coach.store")
 
 DEFAULT_DB = "coffee-coach.db"
 BUSY_TIMEOUT_MS = 10_000
+# SQLite's answers to "someone else holds the lock": the turn may be retried later.
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
-    """The one store implementation: a SQLite file (or `:memory:`) in WAL mode."""
+    """The embedded store: a SQLite file (or `:memory:`) in WAL mode.
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None) -> None:
+    One connection, used by one thread at a time (`concurrency`): `serve` gives it a
+    worker thread of its own. `busy_timeout_ms` is how long a transaction waits for a lock
+    another process holds before `StoreBusy`.
+    """
+
+    concurrency = 1
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    ) -> None:
         self.path = str(path)
         self.clock: Clock = clock or SystemClock()
+        self.busy_timeout_ms = busy_timeout_ms
+        self._probe: sqlite3.Connection | None = None
+        self._probe_lock = threading.Lock()
         self._depth = 0
         self._stamp: datetime | None = None
         # (busy, WAL frames, frames checkpointed) of the last background checkpoint.
@@ -65,7 +83,7 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         return conn
 
     def _configure(self) -> None:
-        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
         self._conn.execute("PRAGMA foreign_keys = ON")
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")
@@ -117,7 +135,12 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
             finally:
                 self._depth -= 1
             return
-        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode in _BUSY_CODES:
+                raise StoreBusy(f"{self.path} is locked by another connection ({exc})") from exc
+            raise
         self._depth = 1
         self._stamp = None
         try:
@@ -133,6 +156,10 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
 
     def close(self) -> None:
         self._conn.close()
+        with self._probe_lock:
+            if self._probe is not None:
+                self._probe.close()
+                self._probe = None
 
     def checkpoint_in_background(self, *, every_s: float = 1.0) -> Callable[[], None]:
         """Move WAL checkpoints off the turn path; returns the function that stops it.
@@ -221,8 +248,19 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         return cursor.rowcount
 
     def ping(self) -> None:
-        """Raise if the database cannot be read (the health check)."""
-        self._conn.execute("SELECT 1").fetchone()
+        """Raise if the database cannot be read (the health check).
+
+        Safe from any thread while turns run: it reads through a connection of its own,
+        and in WAL mode a read never waits for a writer.
+        """
+        if self.path == ":memory:":
+            return
+        with self._probe_lock:
+            if self._probe is None:
+                self._probe = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False, timeout=1.0
+                )
+            self._probe.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
 
     def platforms(self) -> list[str]:
         """The platforms that have teams."""
@@ -249,8 +287,11 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
 
 
 def open_store(
-    path: str | os.PathLike[str] | None = None, *, clock: Clock | None = None
+    path: str | os.PathLike[str] | None = None,
+    *,
+    clock: Clock | None = None,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
 ) -> SQLiteStore:
     """Open the store at `path`, or at COFFEE_COACH_DB, or ./coffee-coach.db."""
     chosen = path if path is not None else os.environ.get("COFFEE_COACH_DB") or DEFAULT_DB
-    return SQLiteStore(chosen, clock=clock)
+    return SQLiteStore(chosen, clock=clock, busy_timeout_ms=busy_timeout_ms)
