@@ -192,3 +192,22 @@ async def test_commitments_are_a_multi_select_and_one_submit_commits_to_every_ti
     assert f"✓ {shown}" in redraw.card_texts
     assert redraw.inputs() == []
     assert any("Committed:" in c.text for c in calls)
+
+
+async def test_commit_with_nothing_ticked_asks_again_and_commits_to_nothing(
+    teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    commit = await to_the_commitments(teams)
+
+    calls = await teams.exchange(
+        teams.submit(ANN, teams.personal_chat(ANN), commit, "Commit to these"), replies=2
+    )
+
+    [redraw] = [c for c in calls if c.is_update()]
+    assert "✓ Nothing ticked" in redraw.card_texts
+    assert any("Tick the steps you'll take first" in c.text for c in calls if c.is_post())
+    [again] = prompts(calls)
+    assert again.inputs() != []
+    member = coach.store.member(MemberKey("msteams", TENANT, ANN.id, None))
+    assert member is not None
+    assert coach.store.commitments(team_id=member.team.id, member_id=member.id) == []

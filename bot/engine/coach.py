@@ -218,7 +218,13 @@ class Coach(Lifecycle, Navigation, Answers, Placing):
         elif m := _EDIT.match(command):
             self._edit(step, int(m.group(1)))
         elif active and not text:
-            step.say("I didn't catch anything there.")
+            pressed = step.msg.value is not None
+            if pressed and self._flow(conv).states[conv.state].answer == "commitments":
+                # The button beside the boxes, with none ticked: the prompt comes again.
+                step.replies.append(Reply("", answered="Nothing ticked"))
+                step.say("Tick the steps you'll take first, or press *None for now*.")
+            else:
+                step.say("I didn't catch anything there.")
             self._prompt(step)
         elif _SLASHED.match(text):
             step.say(
