@@ -155,3 +155,20 @@ def test_back_then_skip_keeps_the_earlier_answer(db_path: Path) -> None:
 
     assert "Question 2 of 9" in out[out.index("> skip") :]
     assert "1 of 9 questions answered" in out[out.index("> status") :]
+
+
+def test_an_empty_team_picture_says_how_to_start(db_path: Path) -> None:
+    out = chat_piped(db_path, ["report"], columns=200)
+
+    after = out[out.index("> report") :]
+    assert "Nobody in this team has answered yet: type `start`" in after
+    assert "Your customers" not in after
+    report = subprocess.run(
+        [*CLI, "--db", str(db_path), "report", "--team", "bakers"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert report.returncode == 0, report.stderr
+    assert "`coffee-coach chat --team bakers` begins an interview" in report.stdout
