@@ -12,8 +12,9 @@ from typing import Any
 
 import jsonschema
 
+from adapters.teams.cards import to_activity
 from bot.engine import Coach
-from bot.messages import MemberKey
+from bot.messages import Choice, MemberKey, Options, Reply
 from tests.fakes.bot_connector import TENANT, Call, FakeBotConnector, TeamsService
 from tests.test_teams_door import (  # noqa: F401 (fixtures)
     ANN,
@@ -211,3 +212,15 @@ async def test_commit_with_nothing_ticked_asks_again_and_commits_to_nothing(
     member = coach.store.member(MemberKey("msteams", TENANT, ANN.id, None))
     assert member is not None
     assert coach.store.commitments(team_id=member.team.id, member_id=member.id) == []
+
+
+def test_options_alone_still_make_a_card_with_its_multi_select() -> None:
+    reply = Reply("Which ones?", options=Options((Choice("1. Post", "1"),), submit="Send"))
+
+    activity = to_activity(reply)
+
+    assert activity is not None and activity.attachments
+    card = activity.attachments[0].content
+    assert_valid(card)
+    [picker] = [e for e in elements(card) if e.get("type") == "Input.ChoiceSet"]
+    assert picker["choices"] == [{"title": "1. Post", "value": "1"}]

@@ -351,14 +351,15 @@ def messages_for(replies: Iterable[Reply]) -> list[SlackMessage | Upload]:
         units = units_for(reply)
         if not units:
             continue
-        if len(blocks) + len(units) > MAX_BLOCKS or (asking and reply.choices):
+        asks = bool(reply.choices) or reply.options is not None
+        if len(blocks) + len(units) > MAX_BLOCKS or (asking and asks):
             flush()
         *full, rest = pages(units)
         for page in full:
             out.append(SlackMessage(_fallback([reply_text(reply)]), tuple(page)))
         blocks.extend(rest)
         texts.append(reply.text or (card_lines(reply.card)[0] if reply.card else ""))
-        asking = asking or bool(reply.choices)
+        asking = asking or asks
     flush()
     return out
 

@@ -293,7 +293,7 @@ def to_activity(reply: Reply) -> Activity | None:
     """A coach reply as a Teams message; None for a reply that only marks an answered card."""
     if reply.card is not None:
         return card_activity(card_for(reply.card, reply.text), summary=reply.text)
-    if reply.choices:
+    if reply.choices or reply.options is not None:
         return card_activity(prompt_card(reply), summary=reply.text)
     if reply.file is not None:
         return Activity(type=ActivityTypes.message, text=_file_text(reply), text_format="markdown")
