@@ -9,6 +9,7 @@ import json
 import re
 from typing import Any
 
+from adapters.slack.blocks import escape
 from adapters.slack.names import EMPTY_TEAM, MAX_BLOCKS
 from bot.messages import MemberKey
 from bot.store import Member
@@ -176,3 +177,15 @@ def assert_within_block_kit_limits(blocks: list[dict[str, Any]]) -> None:
                     for option in element["options"]:
                         assert len(option["text"]["text"]) <= 75
                         assert len(option["value"]) <= 150
+
+
+async def test_back_in_the_dm_shows_the_answer_being_revisited(h: Harness) -> None:
+    await h.command("U1")
+    await h.press("U1", "B2B")
+    await h.say("U1", ANSWERS[0])
+
+    await h.say("U1", "back")
+
+    revisited = h.last("U1")
+    assert f"Your answer was: “{escape(ANSWERS[0])}”" in revisited.text
+    assert revisited.text.index("Your answer was") < revisited.text.index("Question 1 of 9")

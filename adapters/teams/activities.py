@@ -195,6 +195,7 @@ def to_incoming(activity: Activity) -> Incoming:
         display_name=sender.name or None,
         team_name=team_name_of(activity),
         timezone=timezone_of(activity),
-        # Installing the app in a personal chat always brings the welcome card first.
+        # A personal chat opens on the install's welcome card, or from the team's welcome
+        # and its open-chat card: the coach has introduced itself either way.
         welcomed=scope == "personal",
     )
