@@ -14,7 +14,7 @@ import jsonschema
 
 from adapters.teams.cards import to_activity
 from bot.engine import Coach
-from bot.messages import Choice, MemberKey, Options, Reply
+from bot.messages import Choice, MemberKey, Options, Reply, SummaryCard
 from tests.fakes.bot_connector import TENANT, Call, FakeBotConnector, TeamsService
 from tests.test_teams_door import (  # noqa: F401 (fixtures)
     ANN,
@@ -224,3 +224,16 @@ def test_options_alone_still_make_a_card_with_its_multi_select() -> None:
     assert_valid(card)
     [picker] = [e for e in elements(card) if e.get("type") == "Input.ChoiceSet"]
     assert picker["choices"] == [{"title": "1. Post", "value": "1"}]
+
+
+def test_a_members_answers_in_their_summary_are_never_read_as_markdown() -> None:
+    typed = "1. [our site](http://evil.example) and ![x](http://evil.example/x.png)"
+    reply = Reply("Here's what you told me.", card=SummaryCard("Your answers", (("Q1", typed),)))
+
+    activity = to_activity(reply)
+
+    assert activity is not None and activity.attachments
+    card = activity.attachments[0].content
+    assert_valid(card)
+    assert typed in text_runs(card)
+    assert [t for t in text_blocks(card) if "evil.example" in t] == []

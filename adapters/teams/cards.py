@@ -204,7 +204,11 @@ def stage_body(card: StageCard) -> list[dict[str, Any]]:
 def summary_body(card: SummaryCard) -> list[dict[str, Any]]:
     body = [_text(card.title, size="Medium", weight="Bolder")]
     for question, answer in card.rows:
-        body += [_heading(question), _text(answer, spacing="None")]
+        # The member's own words in a TextRun: never read as markdown, so inert.
+        body += [
+            _heading(question),
+            {"type": "RichTextBlock", "inlines": [_run(answer)], "spacing": "None"},
+        ]
     return body
 
 
