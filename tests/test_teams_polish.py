@@ -6,6 +6,7 @@ one multi-select, and every card valid against the Adaptive Cards 1.5 schema."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,9 @@ async def test_question_titles_are_headings_never_numbered_list_items(
     for card in (summary, report.card):
         assert set(titles) <= set(text_runs(card))
         assert [t for t in text_blocks(card) if t in titles] == []
+    # The next actions keep their numbers as text too, never one list item each.
+    assert [t for t in text_blocks(report.card) if re.match(r"\d+\. ", t)] == []
+    assert [t for t in text_runs(report.card) if t.startswith("1. ") and t not in titles]
 
 
 async def test_an_empty_team_picture_says_how_to_take_part(

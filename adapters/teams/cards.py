@@ -197,7 +197,12 @@ def stage_body(card: StageCard) -> list[dict[str, Any]]:
     if card.actions:
         toward = f" toward {card.next_stage}" if card.next_stage else ""
         body.append(_heading(f"Next actions{toward}"))
-        body += [_text(f"{i}. {a}", spacing="Small") for i, a in enumerate(card.actions, 1)]
+        # Numbered as the member picks them ("1 3"), in TextRuns: a TextBlock would indent
+        # each as a list of its own, and the actions quote the member's words.
+        body += [
+            {"type": "RichTextBlock", "inlines": [_run(f"{i}. {a}")], "spacing": "Small"}
+            for i, a in enumerate(card.actions, 1)
+        ]
     return body
 
 
