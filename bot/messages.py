@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 # The name `team` is scoped by (platform, workspace): a Slack channel id, a Teams team or
 # group chat id, or a terminal team name. `None` means "the member's current team".
@@ -242,3 +242,29 @@ class Turn:
     stale: bool = False
     # The team the message was handled for (after resolving a direct message's team).
     team: TeamKey | None = None
+
+
+# --- the outbox ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One platform call a turn's replies become, rendered by the door as JSON.
+
+    `channel` orders posts: those of one channel go out in the order they were made.
+    """
+
+    channel: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    """A `Post` kept in the store until it is delivered (the outbox)."""
+
+    id: int
+    platform: str
+    workspace: str
+    channel: str
+    payload: dict[str, Any]
+    attempts: int

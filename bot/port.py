@@ -10,12 +10,14 @@ and raises `StoreBusy` when the store cannot be had in time.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
 from bot.engine import INTERVIEW, Coach
-from bot.messages import Incoming, MemberKey, TeamKey, TeamReportCard, Turn
+from bot.messages import Incoming, MemberKey, Parcel, Post, TeamKey, TeamReportCard, Turn
+from bot.outbox import ChannelQueue, Deliver, Relay
 from bot.report import team_report
 from bot.store import StoreBusy as StoreBusy  # what a door may meet from any call
 from bot.worker import Worker
@@ -40,6 +42,10 @@ class Home:
     team_address: str | None = None
     progress: tuple[Progress, ...] = ()
     interview: str | None = None
+
+
+# How a door turns a turn into what it will send (pure; run inside the turn's transaction).
+Render = Callable[[Turn], Sequence[Post]]
 
 
 class SyncPort(Protocol):
@@ -67,6 +73,18 @@ class Port(Protocol):
 
     async def handle(self, msg: Incoming) -> Turn: ...
 
+    async def handle_and_post(
+        self, msg: Incoming, render: Render, *, relay: Relay
+    ) -> tuple[Turn, list[Parcel]]:
+        """The turn, and what `render` makes of it kept in the outbox in the same commit,
+        claimed by `relay`; if the turn outlasts the wait (`StoreBusy`) and commits all the
+        same, `relay` is handed its posts when it does."""
+        ...
+
+    def relay(self, platform: str, deliver: Deliver, *, queue: ChannelQueue | None) -> Relay:
+        """The outbox's deliveries for one platform's door (`deliver` sends one post)."""
+        ...
+
     async def home(self, key: MemberKey) -> Home: ...
 
     async def known_address(self, key: MemberKey) -> str | None: ...
@@ -93,6 +111,33 @@ class CoachPort:
 
     def handle(self, msg: Incoming) -> Turn:
         return self.coach.handle(msg)
+
+    def handle_and_post(
+        self, msg: Incoming, render: Render, *, claim: str
+    ) -> tuple[Turn, list[Parcel]]:
+        """The turn and its posts in one commit: a reply is never lost to a crash after it.
+
+        A retried delivery (a duplicate turn) posts nothing: the first one's posts are
+        kept until they are delivered. `claim` is the process that delivers them now.
+        """
+        store, key = self.store, msg.key
+        parcels: list[Parcel] = []
+        posted = False
+
+        def post(turn: Turn) -> None:
+            nonlocal posted
+            posted = True
+            if posts := render(turn):
+                parcels.extend(
+                    store.add_posts(key.platform, key.workspace, key.user, posts, worker=claim)
+                )
+
+        turn = self.coach.handle(msg, then=post)
+        if not posted and not turn.duplicate and turn.replies:
+            # A refusal or a conflict changed nothing; its reply is kept all the same.
+            with store.transaction():
+                post(turn)
+        return turn, parcels
 
     def home(self, key: MemberKey) -> Home:
         coach, store = self.coach, self.store
@@ -178,6 +223,19 @@ class WorkerPort:
 
     async def handle(self, msg: Incoming) -> Turn:
         return await self.worker.run(self.port.handle, msg)
+
+    async def handle_and_post(
+        self, msg: Incoming, render: Render, *, relay: Relay
+    ) -> tuple[Turn, list[Parcel]]:
+        def late(result: tuple[Turn, list[Parcel]]) -> None:
+            relay.dispatch(result[1])
+
+        return await self.worker.run_then(
+            late, self.port.handle_and_post, msg, render, claim=relay.name
+        )
+
+    def relay(self, platform: str, deliver: Deliver, *, queue: ChannelQueue | None) -> Relay:
+        return Relay(platform, self.port.store, self.worker, deliver, queue=queue)
 
     async def home(self, key: MemberKey) -> Home:
         return await self.worker.run(self.port.home, key)

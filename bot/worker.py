@@ -19,9 +19,13 @@ the terminal and one-shot commands, which have no loop to keep free.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, Protocol, TypeVar
@@ -37,8 +41,19 @@ T = TypeVar("T")
 WAIT_S = 2.0
 
 
+def process_name() -> str:
+    """This process, as claims in the store name it: host, pid and a nonce (pids recur)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
 class Worker(Protocol):
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+    async def run_then(
+        self, late: Callable[[T], object], fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`run`; and if the call outlives the wait but then succeeds, `late(result)`."""
+        ...
 
     def close(self) -> None: ...
 
@@ -47,6 +62,11 @@ class InlineWorker:
     """Runs each call where it is made: no thread, no bound on the wait."""
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return fn(*args, **kwargs)
+
+    async def run_then(
+        self, late: Callable[[T], object], fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         return fn(*args, **kwargs)
 
     def close(self) -> None:
@@ -62,6 +82,15 @@ def _retrieve(future: Future[Any]) -> None:
         log.error("store work that timed out failed afterwards: %r", exc)
 
 
+def _hand_on(
+    loop: asyncio.AbstractEventLoop, ended: Future[T], late: Callable[[T], object]
+) -> None:
+    """A call given up on that then succeeded: its result to `late`, on the loop."""
+    if not ended.cancelled() and ended.exception() is None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to tell
+            loop.call_soon_threadsafe(late, ended.result())
+
+
 class StoreWorker:
     """Runs store calls on `threads` threads of its own, each waited for at most `wait_s`."""
 
@@ -72,8 +101,15 @@ class StoreWorker:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._run(None, functools.partial(fn, *args, **kwargs))
+
+    async def run_then(
+        self, late: Callable[[T], object], fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        return await self._run(late, functools.partial(fn, *args, **kwargs))
+
+    async def _run(self, late: Callable[[T], object] | None, call: Callable[[], T]) -> T:
         deadline = time.monotonic() + self.wait_s
-        call = functools.partial(fn, *args, **kwargs)
 
         def job() -> T:
             if time.monotonic() > deadline:
@@ -81,11 +117,23 @@ class StoreWorker:
             return call()
 
         future = self._pool.submit(job)
+        waited = asyncio.wrap_future(future)
+        # asyncio.wait, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+        # that arrives as the call ends, and a task told to stop would carry on.
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.wait_s)
-        except TimeoutError:
+            done, _ = await asyncio.wait({waited}, timeout=self.wait_s)
+        except asyncio.CancelledError:
+            waited.cancel()  # a call not started yet never starts
             future.add_done_callback(_retrieve)
-            raise StoreBusy(f"the store did not answer within {self.wait_s:g} s") from None
+            raise
+        if not done:
+            waited.cancel()
+            future.add_done_callback(_retrieve)
+            if late is not None:
+                loop = asyncio.get_running_loop()
+                future.add_done_callback(lambda ended: _hand_on(loop, ended, late))
+            raise StoreBusy(f"the store did not answer within {self.wait_s:g} s")
+        return waited.result()
 
     def close(self) -> None:
         """Finish what was started, start nothing new."""

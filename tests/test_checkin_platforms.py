@@ -268,7 +268,8 @@ async def teams_app(
     app[TEAMS].outbox.sleep = virtual.sleep
     server = await aiohttp_server(app)
     async with aiohttp.ClientSession() as session:
-        yield app, TeamsService(session, str(server.make_url("/api/messages")), connector)
+        url = str(server.make_url("/api/messages"))
+        yield app, TeamsService(session, url, connector, settle=app[TEAMS].relay.drain)
 
 
 async def teams_interview(teams: TeamsService, person: Person) -> None:

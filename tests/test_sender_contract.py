@@ -85,7 +85,12 @@ async def teams_subject(coach: Coach, aiohttp_server: Any) -> AsyncGenerator[Sub
         virtual = VirtualTime()
         app[TEAMS].outbox.sleep = virtual.sleep
         server = await aiohttp_server(app)
-        teams = TeamsService(session, str(server.make_url("/api/messages")), connector)
+        teams = TeamsService(
+            session,
+            str(server.make_url("/api/messages")),
+            connector,
+            settle=app[TEAMS].relay.drain,
+        )
         await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"))
         member = coach.store.member(MemberKey("msteams", TENANT, ANN.id, None))
         assert member is not None and member.address is not None

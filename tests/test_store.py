@@ -50,6 +50,7 @@ def test_terminal_members_stored_before_version_3_get_their_user_name_as_address
     conn = sqlite3.connect(path)
     conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     conn.execute("DROP INDEX commitments_by_team")  # as a version 2 file had it
+    conn.execute("DROP TABLE outbox")
     conn.commit()
     conn.close()
     store = SQLiteStore(path)

@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from adapters.slack.door import SLACK_DOOR
+from adapters.teams.door import TEAMS
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Coach
@@ -29,7 +30,7 @@ from bot.server import build_app
 from bot.store import SQLiteStore, StoreBusy
 from bot.worker import StoreWorker
 from tests.fakes.bot_connector import FakeBotConnector, Person, TeamsService
-from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, SlackDriver, dm_channel
+from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, SlackDriver
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 WAIT_S = 1.5
@@ -185,9 +186,9 @@ async def test_slack_event_while_the_file_is_locked_is_a_503_and_its_retry_is_pr
     retried = await slack.event(event, event_id="Ev1", retry=1)
     again = await slack.event(event, event_id="Ev1", retry=2)
     assert (retried.status, again.status) == (200, 200)
-    await slack_api.wait_for("chat.postMessage", count=1)
-    await slack_client.app[SLACK_DOOR].queue.drain(timeout=5)
-    assert len(slack_api.sent("chat.postMessage", channel=dm_channel("U1"))) == 1
+    await slack_client.app[SLACK_DOOR].relay.drain(timeout=5)
+    [reply] = slack_api.sent("chat.postMessage")
+    assert reply.args["channel"] == event["channel"]
     assert quick_store.member(MemberKey("slack", TEAM, "U1")) is not None
 
 
@@ -231,7 +232,8 @@ async def test_teams_activity_while_the_file_is_locked_is_a_503_and_its_redelive
     )
     server = await aiohttp_server(app)  # type: ignore[operator]
     async with aiohttp.ClientSession() as session:
-        teams = TeamsService(session, str(server.make_url("/api/messages")), connector)
+        url = str(server.make_url("/api/messages"))
+        teams = TeamsService(session, url, connector, settle=app[TEAMS].relay.drain)
         chat = teams.personal_chat(ANN)
         activity = teams.message(ANN, chat, "hello")
 
@@ -245,5 +247,4 @@ async def test_teams_activity_while_the_file_is_locked_is_a_503_and_its_redelive
         lock.release()
         assert await teams.post(activity) == 200
         assert await teams.post(activity) == 200
-        await connector.wait_for(count=1)
         assert len(connector.posts(chat.conversation_id)) == 1

@@ -16,6 +16,7 @@ Every slack_bolt and slack_sdk import lives in this package.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -32,11 +33,15 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import posts
 from adapters.slack.blocks import (
     SlackMessage,
+    Upload,
     _fallback,
+    escape,
     messages_for,
     plain_text,
+    section_block,
     settled_blocks,
 )
 from adapters.slack.home import home_view
@@ -53,6 +58,7 @@ from adapters.slack.names import (
     PLATFORM,
     REPORT,
     SENT_TO_DM,
+    UNDELIVERABLE,
 )
 from adapters.slack.payloads import (
     _action,
@@ -68,7 +74,7 @@ from adapters.slack.payloads import (
 from adapters.slack.queue import logged
 from adapters.slack.webapi import SlackWebApi
 from bot.config import Config
-from bot.messages import MemberKey, Reply, Sender, Turn
+from bot.messages import MemberKey, Parcel, Post, Sender, Turn, Undeliverable
 from bot.pacing import ConversationPacer
 from bot.port import Port, StoreBusy
 from bot.render import reply_text
@@ -108,6 +114,7 @@ class SlackDoor(SlackWebApi):
         self.bolt.event("tokens_revoked")(self._on_tokens_revoked)
         self.bolt.action(re.compile("^" + re.escape(ACTION)))(self._on_action)
         self.bolt.error(self._on_error)
+        self.relay = coach.relay(PLATFORM, self._deliver, queue=self.queue)
 
     def _bolt_app(self, path: str) -> AsyncApp:
         config = self.config
@@ -141,6 +148,7 @@ class SlackDoor(SlackWebApi):
             app.router.add_get(flow.install_path, self._oauth(flow.handle_installation))
             app.router.add_get(flow.redirect_uri_path, self._oauth(flow.handle_callback))
         app.on_startup.append(self._start)
+        app.cleanup_ctx.append(self.relay.lifetime)
         app.on_cleanup.append(self._stop)
         app[SLACK_DOOR] = self
 
@@ -246,32 +254,20 @@ class SlackDoor(SlackWebApi):
         self, client: AsyncWebClient, command: dict[str, Any], word: str
     ) -> None:
         workspace, user = str(command["team_id"]), str(command["user_id"])
+        channel = str(command["channel_id"])
         profile = await self._profile(client, workspace, user)
         dm = await self._dm(client, workspace, user)
-        turn = await self.coach.handle(with_profile(command_incoming(command, dm=dm), profile))
-        if turn.duplicate:
-            return
-        if word == REPORT:
-            await self._deliver_report(client, turn, str(command["channel_id"]), user, dm)
-        else:
-            await self.queue.submit(dm, lambda: self._post(client, dm, turn.replies))
 
-    async def _deliver_report(
-        self, client: AsyncWebClient, turn: Turn, channel: str, user: str, dm: str
-    ) -> None:
-        """In the team's channel for everyone; anywhere else, only for the member who asked."""
-        try:
-            if turn.team is not None and turn.team.team == channel:
-                await self.queue.submit(channel, lambda: self._post(client, channel, turn.replies))
-            else:
-                await self.queue.submit(
-                    channel, lambda: self._ephemeral(client, channel, user, turn.replies)
-                )
-        except SlackApiError as error:
-            if error.response.get("error") not in ("not_in_channel", "channel_not_found"):
-                raise
-            note = Reply(NOT_IN_CHANNEL)
-            await self.queue.submit(dm, lambda: self._post(client, dm, [note, *turn.replies]))
+        def render(turn: Turn) -> list[Post]:
+            if word != REPORT:
+                return posts.post(dm, turn.replies)
+            # In the team's channel for everyone; anywhere else, only for who asked.
+            public = turn.team is not None and turn.team.team == channel
+            return posts.report(channel, user=user, dm=dm, public=public, replies=turn.replies)
+
+        incoming = with_profile(command_incoming(command, dm=dm), profile)
+        _, parcels = await self.coach.handle_and_post(incoming, render, relay=self.relay)
+        self.relay.dispatch(parcels)
 
     async def _on_message(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         incoming = message_incoming(body)
@@ -281,11 +277,12 @@ class SlackDoor(SlackWebApi):
         channel = incoming.dm_address
         self._dms[(incoming.key.workspace, incoming.key.user)] = channel
         profile = self._cached_profile(client, incoming)
-        turn = await self.coach.handle(with_profile(incoming, profile))
-        if turn.replies:
-            self.queue.submit(
-                channel, lambda: logged(self._post(client, channel, turn.replies), "DM reply")
-            )
+        _, parcels = await self.coach.handle_and_post(
+            with_profile(incoming, profile),
+            lambda turn: posts.post(channel, turn.replies),
+            relay=self.relay,
+        )
+        self.relay.dispatch(parcels)
 
     async def _on_action(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
@@ -304,35 +301,36 @@ class SlackDoor(SlackWebApi):
             self.queue.spawn(logged(work, "button press"))
             return
         self._dms[(incoming.key.workspace, incoming.key.user)] = channel
-        profile = self._cached_profile(client, incoming)
-        turn = await self.coach.handle(with_profile(incoming, profile))
-        await ack()
-        if turn.duplicate:
-            return
         user = incoming.key.user
-        if turn.stale:
-            job = self._ephemeral(client, channel, user, turn.replies)
-        else:
-            job = self._settle(client, body, turn)
-        self.queue.submit(channel, lambda: logged(job, "button press"))
 
-    async def _settle(self, client: AsyncWebClient, body: dict[str, Any], turn: Turn) -> None:
-        """Replace the pressed prompt's buttons with the answer, then send what comes next."""
+        def render(turn: Turn) -> list[Post]:
+            if turn.stale:
+                return posts.ephemeral(channel, user, turn.replies)
+            return self._settled(body, turn)
+
+        profile = self._cached_profile(client, incoming)
+        _, parcels = await self.coach.handle_and_post(
+            with_profile(incoming, profile), render, relay=self.relay
+        )
+        await ack()
+        self.relay.dispatch(parcels)
+
+    def _settled(self, body: dict[str, Any], turn: Turn) -> list[Post]:
+        """The pressed prompt, its buttons replaced by the answer; then what comes next."""
         action = _action(body) or {}
-        channel = str(body["container"]["channel_id"])
         message = body.get("message") or {}
         chosen = next((r.answered for r in turn.replies if r.answered), None)
         label = chosen or str((action.get("text") or {}).get("text") or action.get("value"))
         blocks = settled_blocks(
             message.get("blocks") or [], label, nav=str(action["action_id"]).startswith(NAV_ACTION)
         )
-        await client.chat_update(
-            channel=channel,
-            ts=str(body["container"]["message_ts"]),
-            text=str(message.get("text") or label),
-            blocks=blocks,
+        return posts.settle(
+            str(body["container"]["channel_id"]),
+            str(body["container"]["message_ts"]),
+            str(message.get("text") or label),
+            blocks,
+            turn.replies,
         )
-        await self._post(client, channel, turn.replies)
 
     async def _run_press_elsewhere(
         self, client: AsyncWebClient, body: dict[str, Any], *, home: bool
@@ -342,12 +340,67 @@ class SlackDoor(SlackWebApi):
         dm = await self._dm(client, workspace, user)
         incoming = action_incoming(body, dm=dm)
         assert incoming is not None
-        turn = await self.coach.handle(with_profile(incoming, profile))
+        turn, parcels = await self.coach.handle_and_post(
+            with_profile(incoming, profile),
+            lambda turn: posts.post(dm, turn.replies),
+            relay=self.relay,
+        )
         if turn.duplicate:
             return
-        await self.queue.submit(dm, lambda: self._post(client, dm, turn.replies))
+        sent = self.relay.dispatch(parcels)
         if home:
+            if sent is not None:
+                await sent
             await self._publish_home(client, workspace, user)
+
+    # --- delivering the outbox ------------------------------------------------------------
+
+    async def _deliver(self, parcel: Parcel) -> None:
+        """Send one post of the outbox (at once after its turn, or after a restart)."""
+        client = await self._client_for(MemberKey(PLATFORM, parcel.workspace, ""))
+        payload, channel = parcel.payload, parcel.channel
+        op, messages = payload["op"], posts.messages_of(payload)
+        try:
+            if op == posts.POST:
+                await self._post_messages(client, channel, messages)
+            elif op == posts.EPHEMERAL:
+                await self._ephemeral(client, channel, payload["user"], messages)
+            elif op == posts.SETTLE:
+                # The redraw and the next prompt go together: neither waits for the other.
+                redraw = client.chat_update(
+                    channel=channel,
+                    ts=payload["ts"],
+                    text=payload["text"],
+                    blocks=payload["blocks"],
+                )
+                await asyncio.gather(redraw, self._post_messages(client, channel, messages))
+            elif op == posts.REPORT:
+                await self._report(client, channel, payload, messages)
+            else:
+                raise Undeliverable(f"no such Slack post: {op!r}")
+        except SlackApiError as error:
+            code = error.response.get("error")
+            if code in UNDELIVERABLE:
+                raise Undeliverable(f"Slack answered {code} for {channel}") from error
+            raise
+
+    async def _report(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        payload: dict[str, Any],
+        messages: list[SlackMessage | Upload],
+    ) -> None:
+        try:
+            if payload["public"]:
+                await self._post_messages(client, channel, messages)
+            else:
+                await self._ephemeral(client, channel, payload["user"], messages)
+        except SlackApiError as error:
+            if error.response.get("error") not in ("not_in_channel", "channel_not_found"):
+                raise
+            note = SlackMessage(NOT_IN_CHANNEL, (section_block(escape(NOT_IN_CHANNEL)),))
+            await self._post_messages(client, payload["dm"], [note, *messages])
 
     async def _on_home_opened(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
         if event.get("tab") != "home" or not isinstance(event.get("user"), str):

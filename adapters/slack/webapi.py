@@ -21,10 +21,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import SlackMessage, Upload, messages_for
 from adapters.slack.names import DEFAULT_API_URL, PLATFORM, UNDELIVERABLE
 from adapters.slack.payloads import Profile
-from adapters.slack.queue import ChannelQueue, logged
+from adapters.slack.queue import logged
 from bot.caches import LruCache
 from bot.config import Config
 from bot.messages import Incoming, MemberKey, Outgoing, Reply, Undeliverable
+from bot.outbox import ChannelQueue
 from bot.pacing import ConversationPacer
 from bot.port import Port
 
@@ -68,7 +69,12 @@ class SlackWebApi:
     # --- Web API --------------------------------------------------------------------------
 
     async def _post(self, client: AsyncWebClient, channel: str, replies: Sequence[Reply]) -> None:
-        for item in messages_for(replies):
+        await self._post_messages(client, channel, messages_for(replies))
+
+    async def _post_messages(
+        self, client: AsyncWebClient, channel: str, messages: Sequence[SlackMessage | Upload]
+    ) -> None:
+        for item in messages:
             if isinstance(item, Upload):
                 await client.files_upload_v2(
                     channel=channel,
@@ -82,9 +88,13 @@ class SlackWebApi:
             await client.chat_postMessage(channel=channel, text=item.text, blocks=list(item.blocks))
 
     async def _ephemeral(
-        self, client: AsyncWebClient, channel: str, user: str, replies: Sequence[Reply]
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        user: str,
+        messages: Sequence[SlackMessage | Upload],
     ) -> None:
-        for item in messages_for(replies):
+        for item in messages:
             if isinstance(item, SlackMessage):
                 await client.chat_postEphemeral(
                     channel=channel, user=user, text=item.text, blocks=list(item.blocks)

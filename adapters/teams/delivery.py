@@ -117,6 +117,10 @@ class Outbox:
         if target.buffered is not None:
             target.buffered.append(body)
             return
+        await self.send_body(target, body)
+
+    async def send_body(self, target: Target, body: JsonObject) -> None:
+        """Send an activity's JSON as it is (the envelope already in it)."""
         await self._call(
             target,
             lambda: target.connector.send(
@@ -126,9 +130,11 @@ class Outbox:
 
     async def update(self, target: Target, activity: Activity) -> None:
         assert activity.id, "an update names the activity it replaces"
-        body = activity_json(activity) | target.envelope
+        await self.update_body(target, activity.id, activity_json(activity) | target.envelope)
+
+    async def update_body(self, target: Target, activity_id: str, body: JsonObject) -> None:
         await self._call(
-            target, lambda: target.connector.update(target.conversation_id, activity.id, body)
+            target, lambda: target.connector.update(target.conversation_id, activity_id, body)
         )
 
     async def _call(self, target: Target, call: Callable[[], Awaitable[Any]]) -> None:

@@ -14,7 +14,6 @@ msrest's retry policy most of it) and send through msrest in executor threads.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Iterable
@@ -44,7 +43,14 @@ from adapters.teams.activities import (
     thread_root,
     to_incoming,
 )
-from adapters.teams.cards import answered_card, card_activity, link_card, prompt_card, to_activity
+from adapters.teams.cards import (
+    activity_json,
+    answered_card,
+    card_activity,
+    link_card,
+    prompt_card,
+    to_activity,
+)
 from adapters.teams.connector import Connectors, JsonObject, SdkSettings, chat_link
 from adapters.teams.delivery import UNDELIVERABLE, DeliveryError, Outbox, Target
 from adapters.teams.names import (
@@ -59,6 +65,8 @@ from bot.config import Config
 from bot.messages import (
     Incoming,
     Outgoing,
+    Parcel,
+    Post,
     TeamKey,
     Turn,
     Undeliverable,
@@ -140,6 +148,7 @@ class TeamsDoor:
         )
         self.outbox = Outbox()
         self.sender = TeamsSender(self.connectors, self.outbox)
+        self.relay = coach.relay(PLATFORM, self._deliver, queue=None)
 
     async def close(self) -> None:
         await self.connectors.close()
@@ -220,20 +229,49 @@ class TeamsDoor:
             if await self._seen_in_team(incoming):
                 await self._send(target, [card_activity(await self._open_chat_card(activity))])
             return
-        turn = await self.coach.handle(incoming)
-        if turn.duplicate:
-            return
         press = press_of(activity)
-        redraw = None
-        if press is not None and activity.reply_to_id:
-            # The redraw goes alongside the replies; the next prompt is sent at once, not
-            # queued behind the redraw or behind other turns.
-            redraw = asyncio.create_task(
-                self._update(target, self._redraw(activity.reply_to_id, press, turn))
+        if target.buffered is not None:
+            # expectReplies: the replies are the HTTP response itself, not posts.
+            turn = await self.coach.handle(incoming)
+            if not turn.duplicate:
+                await self._send(
+                    target, [a for a in map(to_activity, turn.replies) if a is not None]
+                )
+            return
+
+        def render(turn: Turn) -> list[Post]:
+            out = []
+            if press is not None and activity.reply_to_id:
+                redrawn = self._redraw(activity.reply_to_id, press, turn)
+                out.append(update_post(target, redrawn))
+            out.extend(
+                send_post(target, a) for a in map(to_activity, turn.replies) if a is not None
             )
-        await self._send(target, [a for a in map(to_activity, turn.replies) if a is not None])
-        if redraw is not None:
-            await redraw
+            return out
+
+        # The POST is answered once the turn is stored with its replies; they go out from
+        # the outbox, so throttling never holds Teams' request open.
+        _, parcels = await self.coach.handle_and_post(incoming, render, relay=self.relay)
+        self.relay.dispatch(parcels)
+
+    async def _deliver(self, parcel: Parcel) -> None:
+        """Send one post of the outbox (at once after its turn, or after a restart)."""
+        payload = parcel.payload
+        target = Target(
+            self.connectors.client(payload["serviceUrl"]),
+            payload["conversation"],
+            {},
+            reply_to_id=payload.get("replyTo"),
+        )
+        try:
+            if payload["op"] == UPDATE:
+                await self.outbox.update_body(target, payload["activityId"], payload["body"])
+            else:
+                await self.outbox.send_body(target, payload["body"])
+        except DeliveryError as exc:
+            if exc.status in UNDELIVERABLE:
+                raise Undeliverable(str(exc)) from exc
+            raise
 
     def _redraw(self, card_id: str, press: Press, turn: Turn) -> Activity:
         if turn.stale:
@@ -254,12 +292,6 @@ class TeamsDoor:
                 # the rest out of order; the member's next `start` shows where they are.
                 log.error("A reply to %s was not delivered: %s", target.reply_to_id, exc)
                 return
-
-    async def _update(self, target: Target, activity: Activity) -> None:
-        try:
-            await self.outbox.update(target, activity)
-        except DeliveryError as exc:
-            log.warning("A card was not redrawn after its button was pressed: %s", exc)
 
     async def _seen_in_team(self, incoming: Incoming) -> bool:
         """Note the member in this team (their personal chat now belongs to it), once per event."""
@@ -308,6 +340,38 @@ class TeamsDoor:
         )
 
 
+SEND, UPDATE = "send", "update"
+
+
+def send_post(target: Target, activity: Activity) -> Post:
+    """An activity to send to the target's conversation, as an outbox post."""
+    body = activity_json(activity) | target.envelope
+    body.pop("id", None)
+    if target.reply_to_id:
+        body["replyToId"] = target.reply_to_id
+    payload = {
+        "op": SEND,
+        "serviceUrl": target.envelope["serviceUrl"],
+        "conversation": target.conversation_id,
+        "replyTo": target.reply_to_id,
+        "body": body,
+    }
+    return Post(target.conversation_id, payload)
+
+
+def update_post(target: Target, activity: Activity) -> Post:
+    """A card to redraw in place; its own channel, so the next prompt never waits for it."""
+    assert activity.id, "an update names the activity it replaces"
+    payload = {
+        "op": UPDATE,
+        "serviceUrl": target.envelope["serviceUrl"],
+        "conversation": target.conversation_id,
+        "activityId": activity.id,
+        "body": activity_json(activity) | target.envelope,
+    }
+    return Post(f"{target.conversation_id} redraw {activity.id}", payload)
+
+
 def _bad_request(reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=400)
 
@@ -323,6 +387,7 @@ def mount(app: web.Application, coach: Port, config: Config) -> TeamsDoor:
     async def close(app: web.Application) -> None:
         await door.close()
 
+    app.cleanup_ctx.append(door.relay.lifetime)
     app.on_cleanup.append(close)
     app.router.add_post("/api/messages", door.handle)
     if door.app_id:

@@ -7,8 +7,8 @@ batch at a time, claim due deliveries (their messages prepared and stored in the
 commit), send them through each platform's Sender within its rate limits, and record
 each result. A failed send is retried with backoff, then given up and shown in
 `coffee-coach status`; one its Sender calls `Undeliverable` is given up at once. A claim
-is never sent twice: not by a second process (the claim is a guarded update) and not
-after a crash (a stale claim is marked interrupted, not resent).
+is never sent by two processes (the claim is a guarded update); after a crash, a stale
+claim is sent again: at least once, so it may arrive twice, but never zero times.
 
 Every store call of a pass goes through the `store_worker` (in `serve`, a thread of the
 store's own, off the event loop; a `StoreBusy` fails the pass, which is tried again
@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, fields
@@ -38,7 +35,7 @@ from bot.engine import Coach
 from bot.messages import Outgoing, Sender, Undeliverable
 from bot.pacing import Pacer
 from bot.store import Delivery
-from bot.worker import InlineWorker, Worker
+from bot.worker import InlineWorker, Worker, process_name
 
 log = logging.getLogger("coffee_coach.scheduler")
 
@@ -87,10 +84,6 @@ class Attempt:
     unreachable: bool = False
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
 class Scheduler:
     def __init__(
         self,
@@ -108,7 +101,7 @@ class Scheduler:
         self.clock = checkins.coach.clock
         self.senders = senders
         self.pacer = pacer
-        self.worker = worker or worker_name()
+        self.worker = worker or process_name()
         self.batch = batch
         self._slots = asyncio.Semaphore(concurrency)
         self._store = store_worker or InlineWorker()
@@ -119,7 +112,9 @@ class Scheduler:
     def _recover(self) -> int:
         store = self.store
         with store.transaction():
-            interrupted = store.recover_interrupted(self.clock.now() - LEASE)
+            interrupted = store.recover_interrupted(
+                self.clock.now() - LEASE, max_attempts=MAX_ATTEMPTS
+            )
             store.prune_deliveries(self.clock.now() - KEEP_FINISHED)
             # Retried platform deliveries come within minutes; older event ids can go.
             store.prune_events(older_than=KEEP_EVENT_IDS)
@@ -134,8 +129,8 @@ class Scheduler:
         report.interrupted = await self._store.run(self._recover)
         if report.interrupted:
             log.error(
-                "%d check-in deliveries were interrupted mid-send (a crash?) and are not"
-                " retried, so none is sent twice; see `coffee-coach status`",
+                "%d check-in deliveries were interrupted mid-send (a crash?) and are sent"
+                " again; a member may get one twice. See `coffee-coach status`",
                 report.interrupted,
             )
         while await self._store.run(self._start_rounds, report):

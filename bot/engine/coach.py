@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.clock import iso
@@ -53,12 +54,14 @@ class Coach(Lifecycle, Navigation, Answers, Placing):
 
     # --- the door ---------------------------------------------------------------------
 
-    def handle(self, msg: Incoming) -> Turn:
+    def handle(self, msg: Incoming, *, then: Callable[[Turn], None] | None = None) -> Turn:
         """One message in, the coach's replies out, in one store transaction.
 
         A repeated event id gives `Turn(duplicate=True)` and changes nothing; so does a
         button pressed on a prompt that was already answered (`stale`). An answer over
-        `MAX_ANSWER_CHARS` is refused before anything is read or written.
+        `MAX_ANSWER_CHARS` is refused before anything is read or written. `then` runs
+        inside the turn's transaction, after the turn and before its commit (the door's
+        outbox), unless the turn changed nothing: a duplicate, a refusal, a conflict.
         """
         text = clean_text(msg.value if msg.value is not None else msg.text)
         if len(text) > MAX_ANSWER_CHARS:
@@ -73,7 +76,7 @@ class Coach(Lifecycle, Navigation, Answers, Placing):
                 ]
             )
         try:
-            return self._handle(msg, text)
+            return self._handle(msg, text, then)
         except ConflictError:
             return Turn(
                 replies=[
@@ -84,7 +87,7 @@ class Coach(Lifecycle, Navigation, Answers, Placing):
                 ]
             )
 
-    def _handle(self, msg: Incoming, text: str) -> Turn:
+    def _handle(self, msg: Incoming, text: str, then: Callable[[Turn], None] | None) -> Turn:
         store = self.store
         with store.transaction():
             if msg.event_id and not store.claim_event(
@@ -101,17 +104,21 @@ class Coach(Lifecycle, Navigation, Answers, Placing):
             step = Step(msg=msg, member=member, conv=conv)
             if msg.edits:
                 self._apply_edit(step, text)
+                turn = Turn(replies=step.replies, team=member.team.key)
             elif msg.prompt_token is not None and (
                 conv is None or msg.prompt_token != self.token(conv)
             ):
-                return Turn(
+                turn = Turn(
                     replies=[Reply("That question was already answered; nothing changed.")],
                     team=member.team.key,
                     stale=True,
                 )
             else:
                 self._dispatch(step, text)
-        return Turn(replies=step.replies, team=member.team.key)
+                turn = Turn(replies=step.replies, team=member.team.key)
+            if then is not None:
+                then(turn)
+        return turn
 
     def _member(self, msg: Incoming) -> tuple[Member, Conversation | None]:
         """The member this message is from, and their latest conversation."""

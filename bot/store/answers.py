@@ -231,6 +231,25 @@ class AnswerTables(Tables):
     def forget(self, team_id: int, *, user: str | None = None) -> int:
         """Delete a team's data, or one member's within it; returns members removed."""
         with self.transaction():
+            place = self._conn.execute(
+                "SELECT platform, workspace FROM teams WHERE id = ?", (team_id,)
+            ).fetchone()
+            if place is not None:
+                users = (
+                    [user]
+                    if user is not None
+                    else [
+                        row[0]
+                        for row in self._conn.execute(
+                            "SELECT user FROM members WHERE team_id = ?", (team_id,)
+                        )
+                    ]
+                )
+                # What was still to be sent to them, and what was sent: it quotes them.
+                self._conn.executemany(
+                    "DELETE FROM outbox WHERE platform = ? AND workspace = ? AND user = ?",
+                    [(place[0], place[1], name) for name in users],
+                )
             if user is None:
                 count = self._conn.execute(
                     "SELECT count(*) FROM members WHERE team_id = ?", (team_id,)

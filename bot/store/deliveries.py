@@ -126,19 +126,27 @@ class DeliveryTables(Tables):
                 (error, iso(retry_at), delivery_id, worker),
             )
 
-    def recover_interrupted(self, claimed_before: datetime) -> int:
-        """Claims older than the lease belong to a sender that died: never resend them.
+    def recover_interrupted(self, claimed_before: datetime, *, max_attempts: int = 5) -> int:
+        """Claims older than the lease belong to a sender that died: send them again.
 
-        Whether the message went out is unknown, and a double send is worse than a missed
-        one; they are marked `interrupted` for `coffee-coach status`.
+        Whether the message went out is unknown; a check-in that arrives twice is better
+        than one that never does. The claimed message (`payload`) is kept, so the same
+        one is sent; a delivery out of attempts fails instead, shown by `coffee-coach status`.
         """
+        now, cutoff = self.now(), iso(claimed_before)
         cursor = self._conn.execute(
-            "UPDATE deliveries SET status = ?, error = 'the sender stopped mid-send;"
-            " not retried, so it is never sent twice', finished_at = ?"
-            " WHERE status = 'sending' AND claimed_at < ?",
-            (INTERRUPTED, self.now(), iso(claimed_before)),
+            "UPDATE deliveries SET status = 'pending', due_at = ?, error = 'the sender stopped"
+            " mid-send; sent again, so it may arrive twice'"
+            " WHERE status = 'sending' AND claimed_at < ? AND attempts < ?",
+            (now, cutoff, max_attempts),
         )
-        return cursor.rowcount
+        resent = cursor.rowcount
+        cursor = self._conn.execute(
+            "UPDATE deliveries SET status = ?, error = 'the sender stopped mid-send, and"
+            " it was out of attempts', finished_at = ? WHERE status = 'sending' AND claimed_at < ?",
+            (INTERRUPTED, now, cutoff),
+        )
+        return resent + cursor.rowcount
 
     def prune_deliveries(self, finished_before: datetime) -> int:
         """Forget deliveries that ended well: the conversations keep the history that matters."""

@@ -6,13 +6,13 @@ two protocols and passes the same contract suite (tests/test_store_contract.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.clock import Clock
-from bot.messages import MemberKey, TeamKey
+from bot.messages import MemberKey, Parcel, Post, TeamKey
 from bot.store.records import (
     Answer,
     Commitment,
@@ -186,6 +186,30 @@ class CoreStore(Protocol):
 
     def stats(self) -> dict[str, int]: ...
 
+    # --- the outbox: a turn's posts, kept until delivered ---------------------------------
+
+    def add_posts(
+        self, platform: str, workspace: str, user: str, posts: Sequence[Post], *, worker: str
+    ) -> list[Parcel]:
+        """Keep `posts` (in the caller's transaction), claimed by `worker` to deliver now."""
+        ...
+
+    def take_over_posts(
+        self, platform: str, *, worker: str, claimed_before: datetime, limit: int
+    ) -> list[Parcel]:
+        """Claim undelivered posts whose claim is older than `claimed_before`, oldest first."""
+        ...
+
+    def finish_posts(self, ids: Iterable[int], *, error: str | None = None) -> None:
+        """Delivered (or, with `error`, given up for good): never sent again."""
+        ...
+
+    def note_post_failure(self, post_id: int, error: str) -> None: ...
+
+    def prune_posts(self, finished_before: datetime) -> int: ...
+
+    def unsent_posts(self) -> int: ...
+
 
 class CheckinStore(Protocol):
     """The check-in tables: schedules, members' preferences, the deliveries outbox."""
@@ -285,8 +309,8 @@ class CheckinStore(Protocol):
         """A failed send: back to pending at `retry_at`, or failed for good when None."""
         ...
 
-    def recover_interrupted(self, claimed_before: datetime) -> int:
-        """Claims older than the lease belong to a sender that died: never resend them."""
+    def recover_interrupted(self, claimed_before: datetime, *, max_attempts: int = 5) -> int:
+        """Claims older than the lease belong to a sender that died: send them again."""
         ...
 
     def prune_deliveries(self, finished_before: datetime) -> int:

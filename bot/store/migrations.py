@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -148,5 +148,28 @@ MIGRATIONS: dict[int, str] = {
     # The team report and the export list a team's commitments: an index, not a full scan.
     4: """
     CREATE INDEX IF NOT EXISTS commitments_by_team ON commitments(team_id, id);
+    """,
+    # The outbox: what a turn sends is written in the turn's own transaction, and kept
+    # until it is delivered, so a crash or restart never loses a reply. `user` is the
+    # member whose turn it was (forget deletes their posts); a claim older than a lease
+    # belongs to a process that stopped, and another takes the post over.
+    5: """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        user TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        claimed_by TEXT,
+        claimed_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        error TEXT,
+        finished_at TEXT
+    );
+    CREATE INDEX outbox_unfinished ON outbox(platform, claimed_at) WHERE finished_at IS NULL;
+    CREATE INDEX outbox_finished ON outbox(finished_at) WHERE finished_at IS NOT NULL;
+    CREATE INDEX outbox_by_user ON outbox(platform, workspace, user);
     """,
 }

@@ -26,6 +26,7 @@ from bot.store.checkin_tables import CheckinTables
 from bot.store.deliveries import DeliveryTables
 from bot.store.member_tables import MemberTables
 from bot.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from bot.store.outbox_tables import OutboxTables
 from bot.store.records import StoreBusy, StoreError
 
 log = logging.getLogger("coffee_coach.store")
@@ -36,7 +37,7 @@ BUSY_TIMEOUT_MS = 10_000
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
-class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
+class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, OutboxTables):
     """The embedded store: a SQLite file (or `:memory:`) in WAL mode.
 
     One connection, used by one thread at a time (`concurrency`): `serve` gives it a
@@ -57,6 +58,7 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         self.clock: Clock = clock or SystemClock()
         self.busy_timeout_ms = busy_timeout_ms
         self._probe: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
         self._probe_lock = threading.Lock()
         self._depth = 0
         self._stamp: datetime | None = None
@@ -127,7 +129,15 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One write transaction (re-entrant: an inner one joins the outer)."""
+        """One write transaction (re-entrant: an inner one joins the outer).
+
+        One thread at a time: another thread's transaction waits for this one to end
+        (`serve` keeps the store on one thread; tests and tools may read from another).
+        """
+        with self._lock:
+            yield from self._transaction()
+
+    def _transaction(self) -> Iterator[None]:
         if self._depth:
             self._depth += 1
             try:
@@ -155,7 +165,8 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables):
         self._conn.execute("COMMIT")
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:  # a transaction of another thread ends first
+            self._conn.close()
         with self._probe_lock:
             if self._probe is not None:
                 self._probe.close()

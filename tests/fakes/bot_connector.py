@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
@@ -389,8 +389,12 @@ class TeamsService:
         tenant: str = TENANT,
         bot: Person = BOT,
         timezone: str = "Europe/London",
+        settle: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.session = session
+        # The bot answers the POST once the turn is stored and sends its replies after:
+        # `settle` waits for them, as a member waits to read the answer before replying.
+        self.settle = settle
         self.bot_url = bot_url
         self.connector = connector
         self.tenant = tenant
@@ -529,7 +533,9 @@ class TeamsService:
         """Deliver one activity to the bot; the HTTP status it answered."""
         async with self.session.post(self.bot_url, json=activity, headers=headers) as response:
             await response.read()
-            return response.status
+        if self.settle is not None:
+            await self.settle()
+        return response.status
 
     async def exchange(self, activity: JsonObject, *, replies: int = 1) -> list[Call]:
         """Post an activity, wait for `replies` new messages from the bot; every new call."""

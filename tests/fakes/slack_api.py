@@ -178,6 +178,7 @@ class FakeSlackAPI:
         self.uploads: dict[str, bytes] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self._overrides: dict[str, list[_Override]] = {}
+        self._refusals: dict[str, str] = {}
         self._holds: dict[str, asyncio.Event] = {}
         # Errors a test provokes on purpose (say "not_in_channel"), left out of errors().
         self.expected_errors: set[str] = set()
@@ -257,6 +258,13 @@ class FakeSlackAPI:
     def fail_once(self, method: str, error: str) -> None:
         """The next call to `method` answers `{"ok": false, "error": error}`."""
         self._overrides.setdefault(method, []).append(_Override(200, {"ok": False, "error": error}))
+
+    def refuse(self, method: str, error: str = "internal_error") -> None:
+        """Every call to `method` answers `{"ok": false, "error": error}` until `accept`."""
+        self._refusals[method] = error
+
+    def accept(self, method: str) -> None:
+        self._refusals.pop(method, None)
 
     def hold(self, method: str) -> asyncio.Event:
         """Calls to `method` wait for the returned event to be set before they are answered."""
@@ -344,7 +352,11 @@ class FakeSlackAPI:
 
     def _take_override(self, method: str) -> _Override | None:
         queued = self._overrides.get(method)
-        return queued.pop(0) if queued else None
+        if queued:
+            return queued.pop(0)
+        if method in self._refusals:
+            return _Override(200, {"ok": False, "error": self._refusals[method]})
+        return None
 
     async def _record(self, call: Call) -> None:
         async with self._changed:

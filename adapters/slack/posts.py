@@ -1,0 +1,86 @@
+"""What a Slack turn sends, as outbox posts: plain JSON, rendered inside the turn's commit.
+
+A post names one operation and carries everything it needs, so that any process can
+deliver it after a restart:
+
+- `post`: the messages, to the post's channel (a DM or the team's channel);
+- `ephemeral`: the messages, only for `user`, in the post's channel;
+- `settle`: the pressed prompt `ts` redrawn with `blocks`, and the messages posted;
+- `report`: the team picture, public when `public` (the team's own channel), otherwise
+  for `user` alone; `dm` is where it goes if the coach may not post in the channel.
+
+A message is `{"text", "blocks"}`, or `{"upload": {"name", "content", "comment"}}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from adapters.slack.blocks import SlackMessage, Upload, messages_for
+from bot.messages import FileOut, Post, Reply
+
+JsonObject = dict[str, Any]
+POST, EPHEMERAL, SETTLE, REPORT = "post", "ephemeral", "settle", "report"
+
+
+def message_json(replies: Sequence[Reply]) -> list[JsonObject]:
+    out: list[JsonObject] = []
+    for item in messages_for(replies):
+        if isinstance(item, Upload):
+            file = {"name": item.file.name, "content": item.file.content, "mime": item.file.mime}
+            out.append({"upload": file | {"comment": item.comment}})
+        else:
+            out.append({"text": item.text, "blocks": list(item.blocks)})
+    return out
+
+
+def messages_of(payload: JsonObject) -> list[SlackMessage | Upload]:
+    """The messages of a post, as the door sends them."""
+    out: list[SlackMessage | Upload] = []
+    for item in payload.get("messages", ()):
+        if "upload" in item:
+            up = item["upload"]
+            file = FileOut(up["name"], up["content"], up.get("mime", "text/markdown"))
+            out.append(Upload(file, up.get("comment", "")))
+        else:
+            out.append(SlackMessage(item["text"], tuple(item["blocks"])))
+    return out
+
+
+def post(channel: str, replies: Sequence[Reply]) -> list[Post]:
+    messages = message_json(replies)
+    return [Post(channel, {"op": POST, "messages": messages})] if messages else []
+
+
+def ephemeral(channel: str, user: str, replies: Sequence[Reply]) -> list[Post]:
+    messages = message_json(replies)
+    if not messages:
+        return []
+    return [Post(channel, {"op": EPHEMERAL, "user": user, "messages": messages})]
+
+
+def settle(
+    channel: str, ts: str, text: str, blocks: Sequence[JsonObject], replies: Sequence[Reply]
+) -> list[Post]:
+    payload = {
+        "op": SETTLE,
+        "ts": ts,
+        "text": text,
+        "blocks": list(blocks),
+        "messages": message_json(replies),
+    }
+    return [Post(channel, payload)]
+
+
+def report(
+    channel: str, *, user: str, dm: str, public: bool, replies: Sequence[Reply]
+) -> list[Post]:
+    payload = {
+        "op": REPORT,
+        "user": user,
+        "dm": dm,
+        "public": public,
+        "messages": message_json(replies),
+    }
+    return [Post(channel, payload)]
