@@ -27,7 +27,7 @@ from bot.engine import Coach
 from bot.errors import CliError
 from bot.messages import Sender
 from bot.port import CoachPort, WorkerPort
-from bot.store import open_store
+from bot.store import database_url, open_store
 from bot.worker import WAIT_S, InlineWorker, StoreWorker, Worker
 
 log = logging.getLogger("coffee_coach.server")
@@ -102,7 +102,11 @@ def build_app(coach: Coach, config: Config, *, worker: Worker | None = None) -> 
     if config.slack_enabled:
         from adapters.slack import door as slack
 
-        register(senders, slack.mount(app, port, config, oauth_db=coach.store.path).sender)
+        # Installs live beside the coach's data: its SQLite file, or its PostgreSQL
+        # database (whose URL, password and all, only the configuration holds).
+        url = database_url(config.db)
+        oauth_db = config.db if url.backend == "postgresql" else coach.store.path
+        register(senders, slack.mount(app, port, config, oauth_db=oauth_db).sender)
         app[DOORS].append("slack")
     if config.teams_enabled:
         from adapters.teams import door as teams
@@ -139,15 +143,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     if problems := config_problems():
         raise CliError("the configuration needs fixing:\n  " + "\n  ".join(problems))
-    config = Config.from_env(port=args.port, db=args.db, host=args.host)
+    config = Config.from_env(
+        port=args.port,
+        db=args.db,
+        host=args.host,
+        scheduler=False if args.no_scheduler else None,
+    )
+    url = database_url(config.db)
     # A turn waits for another process's lock at most as long as a door waits for the turn.
-    coach = Coach(open_store(config.db, busy_timeout_ms=int(WAIT_S * 1000)))
+    coach = Coach(open_store(config.db, busy_timeout_ms=int(WAIT_S * 1000), timeout_s=WAIT_S))
     app = build_app(coach, config)
     doors = app[DOORS]
     log.info(
-        "Coffee Coach on %s:%d, doors open: %s",
+        "Coffee Coach on %s:%d, store %s, scheduler %s, doors open: %s",
         config.host,
         config.port,
+        url.redacted(),
+        "on" if config.scheduler else "off (--no-scheduler)",
         ", ".join(doors) if doors else "none (set Slack or Teams credentials; see README)",
     )
     # What start-up allocated (the SDKs, the flows) lives as long as the process: keep it

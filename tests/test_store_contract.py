@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
-from bot.messages import MemberKey, TeamKey
+from bot.messages import MemberKey, Post, TeamKey
 from bot.store import CHECKIN, SENT, Prefs, ScheduleColumns, Store
 from tests.store_backends import BACKENDS, Backend
 
@@ -25,7 +25,7 @@ def any_store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
 ) -> Iterator[Store]:
     backend: Backend = request.param
-    store = backend.open(tmp_path, clock)
+    store = backend.open(request, tmp_path, clock)
     yield store
     backend.close(store)
 
@@ -185,3 +185,32 @@ class TestStoreContract:
         with any_store.transaction():
             any_store.set_prefs(member.id, opted_out=True, snoozed_until=later)
         assert any_store.prefs_of(member.id) == Prefs(True, later)
+
+    # --- the outbox ----------------------------------------------------------------------
+
+    def test_a_turns_posts_are_kept_until_finished_and_taken_over_when_their_claim_runs_out(
+        self, any_store: Store, clock: ManualClock
+    ) -> None:
+        member = any_store.ensure_member(ANN)
+        posts = [Post("D1", {"text": "one"}), Post("D1", {"text": "two"})]
+        with any_store.transaction():
+            kept = any_store.add_posts("slack", "T1", "U_ANN", posts, worker="w1")
+        assert [(p.channel, p.payload, p.attempts) for p in kept] == [
+            ("D1", {"text": "one"}, 1),
+            ("D1", {"text": "two"}, 1),
+        ]
+        assert any_store.unsent_posts() == 2
+        any_store.finish_posts([kept[0].id])
+        clock.advance(minutes=1)
+        taken = any_store.take_over_posts(
+            "slack", worker="w2", claimed_before=clock.now(), limit=10
+        )
+        assert [(p.id, p.attempts) for p in taken] == [(kept[1].id, 2)]
+        assert (
+            any_store.take_over_posts(
+                "slack", worker="w3", claimed_before=clock.now() - timedelta(seconds=1), limit=10
+            )
+            == []
+        )
+        assert any_store.forget(member.team.id, user="U_ANN") == 1
+        assert any_store.unsent_posts() == 0

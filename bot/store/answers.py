@@ -21,10 +21,28 @@ CONV_COLUMNS = (
     "id, member_id, flow, state, status, version, trail, return_to, followed_up, context,"
     " started_at, updated_at"
 )
+_ANSWER_FIELDS = ("question", "version", "text", "value", "skipped", "message_id", "created_at")
+
+
+def conversation_from(row: tuple[Any, ...]) -> Conversation:
+    return Conversation(
+        id=row[0],
+        member_id=row[1],
+        flow=row[2],
+        state=row[3],
+        status=row[4],
+        version=row[5],
+        trail=json.loads(row[6]),
+        return_to=row[7],
+        followed_up=bool(row[8]),
+        context=json.loads(row[9]),
+        started_at=row[10],
+        updated_at=row[11],
+    )
 
 
 class AnswerTables(Tables):
-    """The history side of the SQLite store; `SQLiteStore` supplies the plumbing below."""
+    """The history side of the store; the store class supplies the plumbing below."""
 
     def conversation(self, member_id: int, *, flow: str | None = None) -> Conversation | None:
         raise NotImplementedError
@@ -51,9 +69,19 @@ class AnswerTables(Tables):
         row = self._conn.execute(
             "INSERT INTO answers (conversation_id, question, version, text, value, skipped,"
             " message_id, created_at)"
-            " SELECT ?1, ?2, coalesce(max(version), 0) + 1, ?3, ?4, ?5, ?6, ?7 FROM answers"
-            " WHERE conversation_id = ?1 AND question = ?2 RETURNING version",
-            (conversation_id, question, text, value, int(skipped), message_id, self.now()),
+            " SELECT ?, ?, coalesce(max(version), 0) + 1, ?, ?, ?, ?, ? FROM answers"
+            " WHERE conversation_id = ? AND question = ? RETURNING version",
+            (
+                conversation_id,
+                question,
+                text,
+                value,
+                int(skipped),
+                message_id,
+                self.now(),
+                conversation_id,
+                question,
+            ),
         ).fetchone()
         return int(row[0])
 
@@ -184,25 +212,27 @@ class AnswerTables(Tables):
         members = []
         for member in self.members(team_id):
             conversations = []
-            for row in self.db.query(
+            for row in self._conn.execute(
                 f"SELECT {CONV_COLUMNS} FROM conversations WHERE member_id = ? ORDER BY id",
-                [member.id],
-            ):
-                answers = list(
-                    self.db.query(
-                        "SELECT question, version, text, value, skipped, message_id, created_at"
-                        " FROM answers WHERE conversation_id = ? ORDER BY id",
-                        [row["id"]],
-                    )
-                )
+                (member.id,),
+            ).fetchall():
+                conv = conversation_from(row)
+                answers = [
+                    dict(zip(_ANSWER_FIELDS, answer, strict=True))
+                    for answer in self._conn.execute(
+                        f"SELECT {', '.join(_ANSWER_FIELDS)} FROM answers"
+                        " WHERE conversation_id = ? ORDER BY id",
+                        (conv.id,),
+                    ).fetchall()
+                ]
                 conversations.append(
                     {
-                        "id": row["id"],
-                        "flow": row["flow"],
-                        "state": row["state"],
-                        "status": row["status"],
-                        "started_at": row["started_at"],
-                        "updated_at": row["updated_at"],
+                        "id": conv.id,
+                        "flow": conv.flow,
+                        "state": conv.state,
+                        "status": conv.status,
+                        "started_at": conv.started_at,
+                        "updated_at": conv.updated_at,
                         "answers": answers,
                     }
                 )
@@ -241,13 +271,13 @@ class AnswerTables(Tables):
                     else [
                         row[0]
                         for row in self._conn.execute(
-                            "SELECT user FROM members WHERE team_id = ?", (team_id,)
+                            'SELECT "user" FROM members WHERE team_id = ?', (team_id,)
                         )
                     ]
                 )
                 # What was still to be sent to them, and what was sent: it quotes them.
                 self._conn.executemany(
-                    "DELETE FROM outbox WHERE platform = ? AND workspace = ? AND user = ?",
+                    'DELETE FROM outbox WHERE platform = ? AND workspace = ? AND "user" = ?',
                     [(place[0], place[1], name) for name in users],
                 )
             if user is None:
@@ -257,6 +287,6 @@ class AnswerTables(Tables):
                 self._conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
                 return int(count)
             cursor = self._conn.execute(
-                "DELETE FROM members WHERE team_id = ? AND user = ?", (team_id, user)
+                'DELETE FROM members WHERE team_id = ? AND "user" = ?', (team_id, user)
             )
             return cursor.rowcount

@@ -43,7 +43,7 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
 
 
 class DeliveryTables(Tables):
-    """The deliveries table of the SQLite store; `SQLiteStore` supplies the plumbing below."""
+    """The deliveries table of the store; the store class supplies the plumbing below."""
 
     def enqueue(
         self,
@@ -57,8 +57,8 @@ class DeliveryTables(Tables):
     ) -> bool:
         """Add a delivery unless one with the same key exists; True if it was added."""
         cursor = self._conn.execute(
-            "INSERT OR IGNORE INTO deliveries (key, kind, team_id, member_id, detail, due_at,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO deliveries (key, kind, team_id, member_id, detail, due_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (key, kind, team_id, member_id, json.dumps(detail or {}), iso(due), self.now()),
         )
         return cursor.rowcount == 1
@@ -73,17 +73,23 @@ class DeliveryTables(Tables):
 
     def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
         rows = self._conn.execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries INDEXED BY deliveries_due"
-            " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries{self.dialect.index_hint('deliveries_due')}"
+            " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?"
+            + self.dialect.skip_locked,
             (iso(now), limit),
         ).fetchall()
         return [_delivery(row) for row in rows]
 
     def claim_delivery(self, delivery_id: int, *, worker: str, payload: str) -> bool:
-        """Mark a pending delivery as being sent by `worker`, with the message it will carry."""
+        """Mark a pending delivery as being sent by `worker`, with the message it will carry.
+
+        A delivery another scheduler is claiming right now (its row locked) is skipped, not
+        waited for: it is theirs.
+        """
         cursor = self._conn.execute(
             "UPDATE deliveries SET status = 'sending', claimed_by = ?, claimed_at = ?,"
-            " attempts = attempts + 1, payload = ? WHERE id = ? AND status = 'pending'",
+            " attempts = attempts + 1, payload = ? WHERE id IN (SELECT id FROM deliveries"
+            f" WHERE id = ? AND status = 'pending'{self.dialect.skip_locked})",
             (worker, self.now(), payload, delivery_id),
         )
         return cursor.rowcount == 1

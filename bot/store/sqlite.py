@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -23,9 +23,10 @@ import sqlite_utils
 from bot.clock import Clock, SystemClock, iso
 from bot.store.answers import AnswerTables
 from bot.store.checkin_tables import CheckinTables
+from bot.store.common import CommonTables
 from bot.store.deliveries import DeliveryTables
 from bot.store.member_tables import MemberTables
-from bot.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from bot.store.migrations import MIGRATIONS, migrate
 from bot.store.outbox_tables import OutboxTables
 from bot.store.records import StoreBusy, StoreError
 
@@ -37,7 +38,9 @@ BUSY_TIMEOUT_MS = 10_000
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
-class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, OutboxTables):
+class SQLiteStore(
+    CommonTables, MemberTables, AnswerTables, CheckinTables, DeliveryTables, OutboxTables
+):
     """The embedded store: a SQLite file (or `:memory:`) in WAL mode.
 
     One connection, used by one thread at a time (`concurrency`): `serve` gives it a
@@ -94,38 +97,23 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, Out
             self._conn.execute("PRAGMA synchronous = NORMAL")
 
     def _migrate(self) -> None:
-        tables = set(self.db.table_names())
-        current = 0
-        if "meta" in tables:
-            row = self._conn.execute(
-                "SELECT value FROM meta WHERE key = 'schema_version'"
-            ).fetchone()
-            current = int(row[0]) if row else 0
-        elif tables:
-            raise StoreError(
-                f"{self.path} is a SQLite database of something else (tables: "
-                f"{', '.join(sorted(tables)[:5])}); Coffee Coach will not write to it."
-            )
-        if current > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} has schema version {current}, newer than this Coffee Coach knows"
-                f" ({SCHEMA_VERSION}). Upgrade Coffee Coach; the file was not changed."
-            )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
-                self._conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (str(version),),
-                )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        migrate(
+            self._conn,
+            set(self.db.table_names()),
+            where=self.path,
+            statements=MIGRATIONS.__getitem__,
+            step=self._immediate,
+        )
+
+    @contextmanager
+    def _immediate(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -222,42 +210,6 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, Out
     def now(self) -> str:
         return iso(self.moment())
 
-    @property
-    def schema_version(self) -> int:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0])
-
-    # --- events -------------------------------------------------------------------------
-
-    def claim_event(
-        self,
-        platform: str,
-        workspace: str,
-        event_id: str,
-        *,
-        unless_seen_within: timedelta | None = None,
-    ) -> bool:
-        """Record a platform event id; False if it was seen before (a retried delivery).
-
-        With `unless_seen_within`, an id seen longer ago than that is claimed afresh: for
-        things that may rightly happen again later, such as an app installed a second time.
-        """
-        now = self.moment()
-        cutoff = iso(now - unless_seen_within) if unless_seen_within is not None else ""
-        cursor = self._conn.execute(
-            "INSERT INTO events (platform, workspace, event_id, seen_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (platform, workspace, event_id) DO UPDATE SET seen_at = excluded.seen_at"
-            " WHERE events.seen_at < ?",
-            (platform, workspace, event_id, iso(now), cutoff),
-        )
-        return cursor.rowcount == 1
-
-    def prune_events(self, older_than: timedelta) -> int:
-        cutoff = iso(self.clock.now() - older_than)
-        with self.transaction():
-            cursor = self._conn.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,))
-        return cursor.rowcount
-
     def ping(self) -> None:
         """Raise if the database cannot be read (the health check).
 
@@ -272,37 +224,3 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, Out
                     self.path, isolation_level=None, check_same_thread=False, timeout=1.0
                 )
             self._probe.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-
-    def platforms(self) -> list[str]:
-        """The platforms that have teams."""
-        return [row[0] for row in self._conn.execute("SELECT DISTINCT platform FROM teams")]
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """Inside a transaction: undo what the block wrote if it raises, then re-raise."""
-        self._conn.execute("SAVEPOINT undo")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK TO undo")
-            raise
-        finally:
-            self._conn.execute("RELEASE undo")
-
-    def stats(self) -> dict[str, int]:
-        names = ["teams", "members", "conversations", "answers", "placements", "commitments"]
-        return {
-            name: int(self._conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
-            for name in names
-        }
-
-
-def open_store(
-    path: str | os.PathLike[str] | None = None,
-    *,
-    clock: Clock | None = None,
-    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
-) -> SQLiteStore:
-    """Open the store at `path`, or at COFFEE_COACH_DB, or ./coffee-coach.db."""
-    chosen = path if path is not None else os.environ.get("COFFEE_COACH_DB") or DEFAULT_DB
-    return SQLiteStore(chosen, clock=clock, busy_timeout_ms=busy_timeout_ms)
