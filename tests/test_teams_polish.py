@@ -120,7 +120,7 @@ async def test_question_titles_are_headings_never_numbered_list_items(
 async def test_an_empty_team_picture_says_how_to_take_part(
     teams: TeamsService, connector: FakeBotConnector
 ) -> None:
-    chat = teams.group_chat("19:meeting_new@thread.v2", "Launch crew")
+    chat = teams.channel("19:launch@thread.tacv2", "Launch crew")
     await teams.install(chat, ANN)
 
     [report] = await teams.exchange(teams.message(BOB, chat, "report", mention=True))
