@@ -97,10 +97,13 @@ def cmd_forget(args: argparse.Namespace) -> int:
         if answer.strip().casefold() not in ("y", "yes"):
             print("Nothing deleted.")
             return 1
-    removed = store.forget(team.id, user=args.user)
+    forgotten = store.forget(team.id, user=args.user)
+    removed = forgotten.members
     if args.user and not removed:
         raise CliError(f"Team {team.label!r} has no member {args.user!r}; nothing deleted.")
     print(f"Deleted {whom} ({removed} member record(s)).")
+    if forgotten.new_lead is not None:
+        print(f"{forgotten.new_lead.label} now leads the team, and is told so.")
     return 0
 
 

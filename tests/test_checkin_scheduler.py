@@ -93,6 +93,27 @@ async def test_nothing_is_sent_before_a_check_in_is_due_then_each_member_gets_on
     assert len(sender.sent) == 2
 
 
+async def test_a_scheduler_without_the_teams_platform_leaves_its_check_ins_untouched(
+    coach: Coach, checkins: CheckIns, clock: ManualClock, sender: FakeSender, store: Store
+) -> None:
+    interviewed_team(coach)  # a terminal team: `serve` has no sender for it
+    clock.set(NEXT)
+    slack = FakeSender("slack")
+    serving = Scheduler(checkins, {"slack": slack})
+
+    for _ in range(MAX_ATTEMPTS + 1):
+        report = await serving.run_pass()
+        assert (report.sent, report.failed, report.retrying) == (0, 0, 0)
+    assert await serving.next_wake() != NEXT
+
+    assert store.delivery_counts()["checkin"] == {"pending": 2}
+    assert slack.sent == []
+    # `coffee-coach tick`, which sends to the terminal, still has every attempt.
+    report = await run_pass(checkins, sender)
+    assert report.sent == 2
+    assert len(sender.to("ann")) == 1
+
+
 async def test_after_downtime_only_the_latest_missed_check_in_is_sent_once(
     coach: Coach, checkins: CheckIns, clock: ManualClock, sender: FakeSender, store: Store
 ) -> None:
@@ -311,14 +332,19 @@ def test_finding_what_is_due_reads_indexes_not_tables(store: Store) -> None:
     agenda.due_schedules(store, now, 100)
     store.due_deliveries(now, 100)
     store.next_wake()
+    store.due_deliveries(now, 100, platforms=("slack", "msteams"))
+    store.next_wake(platforms=("slack",))
     connection(store).set_trace_callback(None)
-    assert len(executed) == 4
+    assert len(executed) == 7
     for query in executed:
         plan = " ".join(
             str(row[3]) for row in connection(store).execute(f"EXPLAIN QUERY PLAN {query}")
         )
         assert "INDEX schedules_by_due" in plan or "INDEX deliveries_due" in plan, plan
-        assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
+        # The earliest pending delivery on given platforms walks the pending index in due
+        # order and stops at the first one: the only scan allowed, never of a table.
+        walk = "SCAN deliveries USING INDEX deliveries_due LIST SUBQUERY 1"
+        assert "SCAN" not in plan.replace(walk, "") and "TEMP B-TREE" not in plan, plan
 
 
 async def test_pacing_keeps_each_workspace_and_conversation_inside_its_limit() -> None:

@@ -105,11 +105,43 @@ class TestStoreContract:
         with any_store.transaction():
             conv = any_store.start_conversation(ann.id, flow="coffee", state="customers")
             any_store.add_answer(conv.id, "customers", text="x")
-        assert any_store.forget(ann.team.id, user="U_ANN") == 1
+        assert any_store.forget(ann.team.id, user="U_ANN").members == 1
         assert [m.user for m in any_store.members(ann.team.id)] == ["U_BOB"]
         assert any_store.stats()["answers"] == 0
-        assert any_store.forget(bob.team.id) == 1
+        assert any_store.forget(bob.team.id).members == 1
         assert any_store.team(bob.team.key) is None
+
+    def test_forget_deletes_the_members_event_ids_and_no_one_elses(self, any_store: Store) -> None:
+        ann = any_store.ensure_member(ANN)
+        any_store.ensure_member(MemberKey("slack", "T1", "U_BOB", "C_MKT"))
+        with any_store.transaction():
+            any_store.claim_event("slack", "T1", "Ev-ann", user="U_ANN")
+            any_store.claim_event("slack", "T1", "Ev-bob", user="U_BOB")
+        any_store.forget(ann.team.id, user="U_ANN")
+        with any_store.transaction():
+            assert any_store.claim_event("slack", "T1", "Ev-ann", user="U_ANN")
+            assert not any_store.claim_event("slack", "T1", "Ev-bob", user="U_BOB")
+
+    def test_a_lead_who_forgets_is_replaced_by_the_longest_standing_member(
+        self, any_store: Store
+    ) -> None:
+        ann = any_store.ensure_member(ANN)
+        any_store.ensure_member(MemberKey("slack", "T1", "U_BOB", "C_MKT"))
+        any_store.ensure_member(MemberKey("slack", "T1", "U_CY", "C_MKT"))
+        assert ann.team.lead == "U_ANN"
+
+        forgotten = any_store.forget(ann.team.id, user="U_ANN")
+
+        assert forgotten.new_lead is not None
+        assert forgotten.new_lead.user == "U_BOB"
+        team = any_store.team_by_id(ann.team.id)
+        assert team is not None
+        assert team.lead == "U_BOB"
+        # Anyone else forgetting leaves the lead as it is.
+        assert any_store.forget(ann.team.id, user="U_CY").new_lead is None
+        team = any_store.team_by_id(ann.team.id)
+        assert team is not None
+        assert team.lead == "U_BOB"
 
     def test_export_holds_every_answer_version(self, any_store: Store) -> None:
         member = any_store.ensure_member(ANN, name="Ann")
@@ -212,5 +244,5 @@ class TestStoreContract:
             )
             == []
         )
-        assert any_store.forget(member.team.id, user="U_ANN") == 1
+        assert any_store.forget(member.team.id, user="U_ANN").members == 1
         assert any_store.unsent_posts() == 0

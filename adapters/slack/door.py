@@ -189,7 +189,7 @@ class SlackDoor(SlackWebApi):
             bolt_request = AsyncBoltRequest(
                 body=body.decode("utf-8"), query=request.query_string, headers=dict(request.headers)
             )
-        except (UnicodeDecodeError, ValueError, TypeError, AttributeError, KeyError):
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
             return web.json_response({"error": "malformed body"}, status=400)
         if problem := malformed(bolt_request.body):
             return web.json_response({"error": problem}, status=400)

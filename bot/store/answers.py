@@ -7,9 +7,11 @@ from dataclasses import asdict
 from typing import Any
 
 from bot.store.records import (
+    NEW_LEAD,
     Answer,
     Commitment,
     Conversation,
+    Forgotten,
     Interview,
     Member,
     StoredPlacement,
@@ -258,35 +260,61 @@ class AnswerTables(Tables):
             "commitments": [asdict(c) for c in self.commitments(team_id=team_id)],
         }
 
-    def forget(self, team_id: int, *, user: str | None = None) -> int:
-        """Delete a team's data, or one member's within it; returns members removed."""
+    def forget(self, team_id: int, *, user: str | None = None) -> Forgotten:
+        """Delete a team's data, or one member's within it, with their event ids.
+
+        A lead who forgets is replaced by the longest-standing member left, who is told in
+        a one-line delivery; a checkpoint then empties the write-ahead log, so no copy of
+        what was deleted stays on disk (secure_delete zeroes it in the main file).
+        """
         with self.transaction():
-            place = self._conn.execute(
-                "SELECT platform, workspace FROM teams WHERE id = ?", (team_id,)
-            ).fetchone()
-            if place is not None:
-                users = (
-                    [user]
-                    if user is not None
-                    else [
-                        row[0]
-                        for row in self._conn.execute(
-                            'SELECT "user" FROM members WHERE team_id = ?', (team_id,)
-                        )
-                    ]
+            team = self.team_by_id(team_id)
+            if team is None:
+                return Forgotten(0)
+            whom = "" if user is None else ' AND "user" = ?'
+            users = [
+                row[0]
+                for row in self._conn.execute(
+                    f'SELECT "user" FROM members WHERE team_id = ?{whom}',
+                    (team_id,) if user is None else (team_id, user),
                 )
-                # What was still to be sent to them, and what was sent: it quotes them.
-                self._conn.executemany(
-                    'DELETE FROM outbox WHERE platform = ? AND workspace = ? AND "user" = ?',
-                    [(place[0], place[1], name) for name in users],
-                )
-            if user is None:
-                count = self._conn.execute(
-                    "SELECT count(*) FROM members WHERE team_id = ?", (team_id,)
-                ).fetchone()[0]
-                self._conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
-                return int(count)
-            cursor = self._conn.execute(
-                'DELETE FROM members WHERE team_id = ? AND "user" = ?', (team_id, user)
+            ]
+            named = [user] if user is not None else users
+            self._conn.executemany(
+                'DELETE FROM events WHERE platform = ? AND workspace = ? AND "user" = ?',
+                [(team.platform, team.workspace, name) for name in named],
             )
-            return cursor.rowcount
+            # What was still to be sent to them, and what was sent: it quotes them.
+            self._conn.executemany(
+                'DELETE FROM outbox WHERE platform = ? AND workspace = ? AND "user" = ?',
+                [(team.platform, team.workspace, name) for name in named],
+            )
+            if user is None:
+                self._conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
+                forgotten = Forgotten(len(users))
+            else:
+                self._conn.execute(
+                    'DELETE FROM members WHERE team_id = ? AND "user" = ?', (team_id, user)
+                )
+                lead = self._replace_lead(team) if users and team.lead == user else None
+                forgotten = Forgotten(len(users), lead)
+        self._empty_wal()
+        return forgotten
+
+    def _replace_lead(self, team: Team) -> Member | None:
+        """The longest-standing member leads now, and is told so; None if nobody is left."""
+        row = self._conn.execute(
+            'SELECT id, "user" FROM members WHERE team_id = ? ORDER BY id LIMIT 1', (team.id,)
+        ).fetchone()
+        self._conn.execute(
+            "UPDATE teams SET lead = ? WHERE id = ?", (row[1] if row else None, team.id)
+        )
+        if row is None:
+            return None
+        now = self.now()
+        self._conn.execute(
+            "INSERT INTO deliveries (key, kind, team_id, member_id, due_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            (f"{NEW_LEAD}:{team.id}:{row[0]}:{now}", NEW_LEAD, team.id, row[0], now, now),
+        )
+        return next(m for m in self.members(team.id) if m.id == row[0])

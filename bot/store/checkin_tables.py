@@ -8,6 +8,7 @@ as UTC ISO strings of one fixed shape, so they compare as text.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from bot.clock import iso, parse_iso
@@ -225,16 +226,26 @@ class CheckinTables(Tables):
             if r[4] == "coffee" and r[5] in ("active", "paused")
         ]
 
-    def next_wake(self) -> datetime | None:
-        """The earliest moment anything is due: two index lookups."""
+    def next_wake(self, *, platforms: Collection[str] | None = None) -> datetime | None:
+        """The earliest moment anything is due (deliveries only to teams on `platforms`,
+        when given): two index lookups."""
+        hint = self.dialect.index_hint("deliveries_due")
+        if platforms is None:
+            delivery = self._conn.execute(
+                f"SELECT min(due_at) FROM deliveries{hint} WHERE status = 'pending'"
+            ).fetchone()
+        else:
+            marks = ", ".join("?" * len(platforms))
+            delivery = self._conn.execute(
+                f"SELECT due_at FROM deliveries{hint} WHERE status = 'pending' AND team_id IN"
+                f" (SELECT id FROM teams WHERE platform IN ({marks})) ORDER BY due_at LIMIT 1",
+                tuple(platforms),
+            ).fetchone()
         found = [
             self._conn.execute(
                 "SELECT min(next_due) FROM schedules WHERE next_due IS NOT NULL"
             ).fetchone()[0],
-            self._conn.execute(
-                f"SELECT min(due_at) FROM deliveries{self.dialect.index_hint('deliveries_due')}"
-                " WHERE status = 'pending'"
-            ).fetchone()[0],
+            delivery[0] if delivery else None,
         ]
         moments = [parse_iso(m) for m in found if m]
         return min(moments) if moments else None

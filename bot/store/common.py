@@ -31,19 +31,22 @@ class CommonTables(Tables):
         event_id: str,
         *,
         unless_seen_within: timedelta | None = None,
+        user: str | None = None,
     ) -> bool:
         """Record a platform event id; False if it was seen before (a retried delivery).
 
         With `unless_seen_within`, an id seen longer ago than that is claimed afresh: for
         things that may rightly happen again later, such as an app installed a second time.
+        `user` is the member whose message it was: forgetting them deletes the id too.
         """
         now = self.moment()
         cutoff = iso(now - unless_seen_within) if unless_seen_within is not None else ""
         cursor = self._conn.execute(
-            "INSERT INTO events (platform, workspace, event_id, seen_at) VALUES (?, ?, ?, ?)"
+            'INSERT INTO events (platform, workspace, event_id, seen_at, "user")'
+            " VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (platform, workspace, event_id) DO UPDATE SET seen_at = excluded.seen_at"
             " WHERE events.seen_at < ?",
-            (platform, workspace, event_id, iso(now), cutoff),
+            (platform, workspace, event_id, iso(now), user, cutoff),
         )
         return cursor.rowcount == 1
 
@@ -53,9 +56,13 @@ class CommonTables(Tables):
             cursor = self._conn.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,))
         return cursor.rowcount
 
-    def ping(self) -> None:
-        """Raise if the database cannot be read (the health check)."""
-        self._conn.execute("SELECT 1").fetchone()
+    def health(self) -> str | None:
+        """None while the store is usable; otherwise why not, in one line (for /healthz)."""
+        try:
+            self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except Exception as exc:  # whatever the driver raises, the answer is "unusable"
+            return f"the database cannot be read: {exc}"
+        return None
 
     def platforms(self) -> list[str]:
         """The platforms that have teams."""

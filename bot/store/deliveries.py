@@ -7,6 +7,7 @@ scheduler processes, or one that crashed mid-send, never send it twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,14 @@ from bot.store.tables import Tables
 _DELIVERY_COLUMNS = (
     "id, key, kind, team_id, member_id, detail, due_at, status, attempts, payload, error"
 )
+
+
+def _on_platforms(platforms: Collection[str] | None) -> tuple[str, tuple[str, ...]]:
+    """The condition (and its arguments) that keeps deliveries to teams on `platforms`."""
+    if platforms is None:
+        return "", ()
+    marks = ", ".join("?" * len(platforms))
+    return f" AND team_id IN (SELECT id FROM teams WHERE platform IN ({marks}))", tuple(platforms)
 
 
 def _delivery(row: tuple[Any, ...]) -> Delivery:
@@ -71,12 +80,15 @@ class DeliveryTables(Tables):
             (SUPERSEDED, self.now(), member_id, kind),
         )
 
-    def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
+    def due_deliveries(
+        self, now: datetime, limit: int, *, platforms: Collection[str] | None = None
+    ) -> list[Delivery]:
+        only, args = _on_platforms(platforms)
         rows = self._conn.execute(
             f"SELECT {_DELIVERY_COLUMNS} FROM deliveries{self.dialect.index_hint('deliveries_due')}"
-            " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?"
+            f" WHERE status = 'pending' AND due_at <= ?{only} ORDER BY due_at, id LIMIT ?"
             + self.dialect.skip_locked,
-            (iso(now), limit),
+            (iso(now), *args, limit),
         ).fetchall()
         return [_delivery(row) for row in rows]
 

@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from bot.store.records import StoreError
 from bot.store.tables import Connection
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -178,6 +178,17 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX outbox_unfinished ON outbox(platform, claimed_at) WHERE finished_at IS NULL;
     CREATE INDEX outbox_finished ON outbox(finished_at) WHERE finished_at IS NOT NULL;
     CREATE INDEX outbox_by_user ON outbox(platform, workspace, "user");
+    """,
+    # A platform event id names whose message it was, so that `forget` deletes a member's
+    # event ids with the rest of their data (older ids name nobody, and age out in two days).
+    # A lead who forgot themselves before leads were replaced: the longest-standing member.
+    6: """
+    ALTER TABLE events ADD COLUMN "user" TEXT;
+    CREATE INDEX events_by_user ON events(platform, workspace, "user") WHERE "user" IS NOT NULL;
+    UPDATE teams SET lead = (
+        SELECT "user" FROM members WHERE team_id = teams.id ORDER BY id LIMIT 1
+    ) WHERE lead IS NOT NULL
+        AND lead NOT IN (SELECT "user" FROM members WHERE team_id = teams.id);
     """,
 }
 

@@ -76,3 +76,7 @@ class Tables:
 
     def transaction(self) -> AbstractContextManager[None]:
         raise NotImplementedError
+
+    def _empty_wal(self) -> None:
+        """After a forget: leave no copy of what was deleted in a write-ahead log file of
+        the store's own (SQLite's -wal); a server database has none to empty."""
