@@ -10,6 +10,10 @@ import pytest
 
 from bot.messages import MemberKey
 from bot.store import SCHEMA_VERSION, SQLiteStore, Store, StoreError
+from bot.store.member_tables import (
+    MEMBER_AND_CONVERSATION_BY_TEAM,
+    MEMBER_AND_CONVERSATION_BY_WORKSPACE,
+)
 from tests.sqlite_support import connection
 
 ANN = MemberKey("slack", "T1", "U_ANN", "C_MKT")
@@ -150,3 +154,41 @@ def test_a_teams_commitments_are_found_through_an_index_not_a_scan(store: Store)
     )
     assert "commitments_by_team" in plan
     assert "SCAN c" not in plan
+
+
+def test_a_turns_member_query_reads_the_current_conversation_without_sorting(
+    store: Store,
+) -> None:
+    plans = []
+    for query in (MEMBER_AND_CONVERSATION_BY_TEAM, MEMBER_AND_CONVERSATION_BY_WORKSPACE):
+        params = ("slack", "T1", "C_MKT", "U_ANN")[: query.count("?")]
+        plans.append(
+            " ".join(
+                str(row[-1])
+                for row in connection(store).execute(f"EXPLAIN QUERY PLAN {query}", params)
+            )
+        )
+    for plan in plans:
+        assert "conversations_current" in plan
+        assert "USE TEMP B-TREE" not in plan.split("CORRELATED SCALAR SUBQUERY")[1]
+
+
+def test_the_current_conversation_is_the_one_in_progress_before_a_later_finished_one(
+    store: Store,
+) -> None:
+    member = store.ensure_member(ANN)
+    with store.transaction():
+        interview = store.start_conversation(member.id, flow="coffee", state="customers")
+        checkin = store.start_conversation(member.id, flow="checkin", state="progress")
+        checkin.status = "done"
+        assert store.save_conversation(checkin)
+    found = store.member_and_conversation(ANN)
+    assert found is not None and found[1] is not None
+    assert found[1].id == interview.id
+    current = store.conversation(member.id)
+    assert current is not None and current.id == interview.id
+    interview.status = "done"
+    with store.transaction():
+        assert store.save_conversation(interview)
+    latest = store.conversation(member.id)
+    assert latest is not None and latest.id == checkin.id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import iso
 from bot.engine.answers import Answers
@@ -28,12 +28,23 @@ from bot.zones import canonical_zone
 
 MAX_ANSWER_CHARS = 20_000
 TOUCH_EVERY_S = 60.0
+_TOUCH_EVERY = timedelta(seconds=TOUCH_EVERY_S)
 
 _EDIT = re.compile(r"^edit\s*#?\s*(\d+)$")
 _EXPORT = re.compile(r"^export(?:\s+(md|markdown|json|csv))?$")
 _NUMBERS = re.compile(r"\d+")
 # "/foo" or "!foo" on its own looks like a command, not an answer.
 _SLASHED = re.compile(r"^[/!][a-z][\w-]*$", re.IGNORECASE)
+# Every word `_dispatch`'s chain matches exactly, and the starts of those it matches by a
+# pattern: an active conversation's text that is none of these is an answer.
+_COMMAND_WORDS = frozenset(
+    (
+        *("start", "coffee", "/coffee", "begin", "help", "?", "commands", "status", "progress"),
+        *("report", "forget", "forget yes", "forget --yes", "forget confirm", "keep", "pause"),
+        *("resume", "continue", "cancel", "restart", "skip", "back", "edit"),
+    )
+)
+_COMMAND_PREFIXES = ("edit", "export")
 
 
 def message_event(msg: Incoming) -> str:
@@ -44,6 +55,10 @@ def message_event(msg: Incoming) -> str:
 
 class Coach(Lifecycle, Navigation, Answers, Placing):
     """The whole coach behind every door: terminal, Slack, Teams, scheduler."""
+
+    # The second `_cutoff` was formatted for, and the cutoff itself (see `_touch_cutoff`).
+    _cutoff_at: datetime | None = None
+    _cutoff = ""
 
     def _own_hooks(self) -> tuple[dict[tuple[str, str], OwnHook], dict[str, OwnHook]]:
         enter: dict[tuple[str, str], OwnHook] = {
@@ -143,9 +158,7 @@ class Coach(Lifecycle, Navigation, Answers, Placing):
         member, conv = found
         # An explicit team refreshes `last_seen` (the team a direct message belongs to),
         # at most once a minute, to keep the per-turn write small.
-        seen_long_ago = key.team is not None and member.last_seen < iso(
-            store.moment() - timedelta(seconds=TOUCH_EVERY_S)
-        )
+        seen_long_ago = key.team is not None and member.last_seen < self._touch_cutoff()
         changed_address = msg.dm_address is not None and msg.dm_address != member.address
         changed_name = msg.display_name is not None and msg.display_name != member.name
         if seen_long_ago or changed_address or changed_name:
@@ -157,14 +170,34 @@ class Coach(Lifecycle, Navigation, Answers, Placing):
             member.team.address = msg.team_address
         return member, conv
 
+    def _touch_cutoff(self) -> str:
+        """`last_seen` older than this is refreshed; formatted once a second, not per turn."""
+        moment = self.store.moment()
+        second = moment.replace(microsecond=0)
+        if self._cutoff_at != second:
+            self._cutoff_at = second
+            self._cutoff = iso(second - _TOUCH_EVERY)
+        return self._cutoff
+
     # --- commands -----------------------------------------------------------------------
 
     def _dispatch(self, step: Step, text: str) -> None:
-        if any(extension.command(self, step, text) for extension in self.extensions):
-            return
+        for extension in self.extensions:
+            if extension.command(self, step, text):
+                return
         command = text.casefold().rstrip(".!")
         conv = step.conv
         active = conv is not None and conv.status == "active"
+        if (
+            active
+            and text
+            and command not in _COMMAND_WORDS
+            and not command.startswith(_COMMAND_PREFIXES)
+            and not _SLASHED.match(text)
+        ):
+            # Most turns are answers: no command below can match, so skip the chain.
+            self._answer(step, text)
+            return
         if command in ("start", "coffee", "/coffee", "begin"):
             self._start(step)
         elif command in ("help", "?", "commands"):

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from bot.messages import MemberKey, TeamKey
-from bot.store.answers import CONV_COLUMNS, conversation_from
+from bot.store.answers import CONV_COLUMNS, conversation_from, json_text
 from bot.store.records import Conversation, Member, Team
 from bot.store.tables import Tables
 
@@ -44,6 +44,25 @@ _MEMBER_WITH_CONVERSATION = (
     " c.followed_up, c.context, c.started_at, c.updated_at"
     " FROM members m JOIN teams t ON t.id = m.team_id"
     f" LEFT JOIN conversations c ON c.id = ({_CURRENT})"
+)
+
+
+# The member by explicit team, and by workspace at the team where they were last seen;
+# built once, so each turn hands sqlite3's statement cache the same string.
+_BY_TEAM = " WHERE t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?"
+_BY_WORKSPACE = (
+    " WHERE t.platform = ? AND t.workspace = ? AND m.user = ?"
+    " ORDER BY m.last_seen DESC, m.id DESC LIMIT 1"
+)
+MEMBER_BY_TEAM = _MEMBER + _BY_TEAM
+MEMBER_BY_WORKSPACE = _MEMBER + _BY_WORKSPACE
+MEMBER_AND_CONVERSATION_BY_TEAM = _MEMBER_WITH_CONVERSATION + _BY_TEAM
+MEMBER_AND_CONVERSATION_BY_WORKSPACE = _MEMBER_WITH_CONVERSATION + _BY_WORKSPACE
+
+SAVE_CONVERSATION = (
+    "UPDATE conversations SET state = ?, status = ?, trail = ?, return_to = ?,"
+    " followed_up = ?, context = ?, updated_at = ?, version = version + 1"
+    " WHERE id = ? AND version = ?"
 )
 
 
@@ -112,17 +131,17 @@ class MemberTables(Tables):
         return _member_from(found), conv
 
     def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
-        select = _MEMBER_WITH_CONVERSATION if with_conversation else _MEMBER
         if key.team is not None:
+            by_team = MEMBER_AND_CONVERSATION_BY_TEAM if with_conversation else MEMBER_BY_TEAM
             row = self._conn.execute(
-                select + " WHERE t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?",
-                (key.platform, key.workspace, key.team, key.user),
+                by_team, (key.platform, key.workspace, key.team, key.user)
             ).fetchone()
         else:
+            by_workspace = (
+                MEMBER_AND_CONVERSATION_BY_WORKSPACE if with_conversation else MEMBER_BY_WORKSPACE
+            )
             row = self._conn.execute(
-                select + " WHERE t.platform = ? AND t.workspace = ? AND m.user = ?"
-                " ORDER BY m.last_seen DESC, m.id DESC LIMIT 1",
-                (key.platform, key.workspace, key.user),
+                by_workspace, (key.platform, key.workspace, key.user)
             ).fetchone()
         return tuple(row) if row else None
 
@@ -185,7 +204,7 @@ class MemberTables(Tables):
         row = self._conn.execute(
             "INSERT INTO conversations (member_id, flow, state, status, trail, context,"
             " started_at, updated_at) VALUES (?, ?, ?, 'active', '[]', ?, ?, ?) RETURNING id",
-            (member_id, flow, state, json.dumps(context or {}), now, now),
+            (member_id, flow, state, json_text(context or {}), now, now),
         ).fetchone()
         return Conversation(
             id=int(row[0]),
@@ -210,16 +229,14 @@ class MemberTables(Tables):
         """
         now = self.now()
         cursor = self._conn.execute(
-            "UPDATE conversations SET state = ?, status = ?, trail = ?, return_to = ?,"
-            " followed_up = ?, context = ?, updated_at = ?, version = version + 1"
-            " WHERE id = ? AND version = ?",
+            SAVE_CONVERSATION,
             (
                 conv.state,
                 conv.status,
                 json.dumps(conv.trail),
                 conv.return_to,
                 int(conv.followed_up),
-                json.dumps(conv.context),
+                json_text(conv.context),
                 now,
                 conv.id,
                 conv.version,

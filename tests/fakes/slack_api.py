@@ -282,6 +282,13 @@ class FakeSlackAPI:
         accepted = self._accepted.get(method, [])
         return [c for c in accepted if channel is None or _channel_of(c) == channel]
 
+    def forget(self) -> None:
+        """Drop the calls and messages recorded so far: a benchmark's waves would otherwise
+        grow the heap wave after wave, and the full collections that brings land mid-wave."""
+        self.calls.clear()
+        self._accepted.clear()
+        self.messages.clear()
+
     def errors(self) -> list[Call]:
         """Calls the fake refused on its own (missing scope, bad arguments, unknown method)."""
         return [
