@@ -9,7 +9,9 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import sys
+import textwrap
 from dataclasses import replace
 from typing import TextIO
 
@@ -21,6 +23,30 @@ PLATFORM = "console"
 WORKSPACE = "local"
 QUIT = frozenset({"quit", "exit", "bye", ":q"})
 _BOLD = re.compile(r"\*([^*\n]+)\*")
+# Below this a terminal is wrapped as if it were this wide: one word a line helps nobody.
+MIN_WIDTH = 20
+
+
+def wrap(text: str, width: int) -> str:
+    """Each line broken between words to fit `width`, continuing at its own indent.
+
+    A word longer than the line (a URL) is kept whole rather than cut.
+    """
+    lines = []
+    for line in text.split("\n"):
+        indent = line[: len(line) - len(line.lstrip())]
+        lines.append(
+            textwrap.fill(
+                line,
+                width,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            if len(line) > width
+            else line
+        )
+    return "\n".join(lines)
 
 
 def member_key(team: str, user: str) -> MemberKey:
@@ -74,19 +100,24 @@ class ConsoleChat:
                     c.value.isdigit() for c in answers
                 )
                 self.offered = answers if numbered else []
-            if any(c.value.isdigit() for c in answers):
-                # The prompt's own numbers already mean something (commitments).
-                text += "\n  " + "  ".join(f"[{c.label}]" for c in answers)
-            elif answers:
+            # Ticked options are numbered in the text and typed as numbers ("1 3"), and the
+            # prompt says how to answer `all` or `none`: nothing is listed twice.
+            if answers and reply.options is None:
                 text += "\n  " + "  ".join(
                     f"{i}) {c.label}" for i, c in enumerate(answers, start=1)
                 )
             if any(c.nav for c in reply.choices):
                 text += "\n  (skip · back · pause · help)"
+            text = wrap(self.markup(text), self.width())
             if reply.file is not None:
+                # A file is shown as it is: its lines are its own.
                 text += f"\n--- {reply.file.name} ---\n{reply.file.content}"
-            self.stdout.write(self.markup(text) + "\n\n")
+            self.stdout.write(text + "\n\n")
         self.stdout.flush()
+
+    def width(self) -> int:
+        """The terminal's width now (it may have been resized), or `COLUMNS`, or 80."""
+        return max(shutil.get_terminal_size().columns, MIN_WIDTH)
 
     def markup(self, text: str) -> str:
         """`*bold*` as real bold on a terminal, as plain text when piped."""
@@ -111,10 +142,8 @@ class ConsoleChat:
             except KeyboardInterrupt:
                 line = ""
             if not line:
-                self.stdout.write(
-                    "\nBye for now. Your place is saved:"
-                    " run `coffee-coach chat` again to carry on.\n"
-                )
+                bye = "Bye for now. Your place is saved: run `coffee-coach chat` again to carry on."
+                self.stdout.write("\n" + wrap(bye, self.width()) + "\n")
                 return 0
             line = line.rstrip("\r\n")
             if not self.interactive:

@@ -66,7 +66,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         print(json.dumps(asdict(card), indent=2, ensure_ascii=False))
     else:
-        print("\n".join(report_lines(card)))
+        empty = "Nobody in this team has answered yet" + (
+            f": `coffee-coach chat --team {args.team}` begins an interview."
+            if args.platform == "console"
+            else "."
+        )
+        print("\n".join(report_lines(card, empty=empty)))
     return 0
 
 

@@ -86,6 +86,10 @@ class Incoming:
     shared: bool = False
     # The place is a group DM or group chat: a team only once someone makes it one.
     group: bool = False
+    # The platform's own welcome has already introduced the coach (Teams' install card in
+    # the personal chat): the interview then starts without its intro, so the member is
+    # greeted once.
+    welcomed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +197,19 @@ class FileOut:
 
 
 @dataclass(frozen=True, slots=True)
+class Options:
+    """Several answers to tick at once, sent together with one button.
+
+    Each platform shows them as it can (Teams: a multi-select Input.ChoiceSet; Slack:
+    checkboxes); the button sends the ticked values joined by spaces, the same answer as
+    typing them ("1 3"), which is what the terminal does.
+    """
+
+    choices: tuple[Choice, ...]
+    submit: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One message from the coach.
 
@@ -208,6 +225,8 @@ class Reply:
     prompt_token: str | None = None
     # The answer a pressed button gave, shown in place of the buttons it came from.
     answered: str | None = None
+    # Answers to tick, any number of them (commitments); `choices` stay buttons beside them.
+    options: Options | None = None
 
 
 @dataclass(frozen=True, slots=True)

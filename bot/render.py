@@ -85,8 +85,19 @@ def checkins_line(rounds: Sequence[CheckinRound]) -> str:
     return line
 
 
-def report_lines(card: TeamReportCard) -> list[str]:
+def nobody_answered(card: TeamReportCard) -> bool:
+    """A team picture with no answer in it yet: adapters invite members to start instead."""
+    return not (card.summary or card.stage or any(q.answers for q in card.questions))
+
+
+EMPTY_TEAM = "Nobody in this team has answered yet: type `start` to begin your interview."
+
+
+def report_lines(card: TeamReportCard, *, empty: str = EMPTY_TEAM) -> list[str]:
+    """The team picture as lines; `empty` is the invitation when nobody has answered yet."""
     lines = [f"Team {card.team}: {len(card.members)} member(s): {', '.join(card.members) or '-'}"]
+    if nobody_answered(card):
+        return [*lines, empty]
     lines.extend(card.summary)
     if card.stage is not None:
         lines.extend(stage_lines(card.stage))
@@ -129,6 +140,8 @@ def joined_names(names: Sequence[str]) -> str:
 def reply_text(reply: Reply) -> str:
     """A reply as plain text: its text, then its card's lines."""
     parts = [named(reply.text)] if reply.text else []
+    if reply.options is not None:
+        parts.extend(choice.label for choice in reply.options.choices)
     if reply.card is not None:
         parts.append("\n".join(card_lines(reply.card)))
     return "\n".join(parts)

@@ -244,3 +244,23 @@ def test_the_next_step_follows_how_the_last_one_went(
         smaller=lambda action: f"smaller {action}",
     )
     assert offer == expected
+
+
+async def test_a_check_in_begun_before_steps_were_asked_one_by_one_still_reads_well(
+    coach: Coach, checkins: CheckIns, sender: FakeSender, clock: ManualClock, store: Store
+) -> None:
+    interviewed_team(coach, ["ann"])
+    await check_in(checkins, sender, clock)
+    member = store.member(key("ann"))
+    assert member is not None
+    conv = store.conversation(member.id)
+    assert conv is not None and conv.flow == "checkin"
+    for added in ("step", "asking", "outcomes"):
+        del conv.context[added]
+    assert store.save_conversation(conv)
+
+    replies = say(coach, "start")
+
+    assert "How far did you get?" in text(replies)
+    assert "{step}" not in text(replies)
+    assert "What helped you get it done?" in text(say(coach, "done"))

@@ -3,7 +3,7 @@ Web API and a fake Bot Connector recording what the bot sent, and a controlled c
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pytest
 import yaml
 from aiohttp import web
 
+from adapters.slack.blocks import escape
 from adapters.slack.door import SLACK_DOOR
 from adapters.teams.door import TEAMS
 from bot.checkins.extension import install
@@ -97,14 +98,18 @@ class SlackTeam:
         await self.settle()
         return self.last(user)
 
-    async def interview(self, user: str, *, stage_choice: int = 0) -> None:
+    async def interview(
+        self, user: str, *, stage_choice: int = 0, commit: Sequence[str] = ("1",)
+    ) -> None:
         await self.command(user)
         await self.press(user, "B2B")
         for answer in ANSWERS.values():
             await self.say(user, answer)
         for _ in range(6):
             await self.press(user, self.last(user).labels()[stage_choice])
-        await self.press(user, "Commit to 1")
+        ticked = await self.driver.press(user, self.last(user), "Commit to these", ticked=commit)
+        assert ticked.status == 200
+        await self.settle()
 
 
 @pytest.fixture
@@ -147,6 +152,37 @@ async def test_a_slack_check_in_arrives_in_the_dm_and_is_answered_with_its_butto
     statuses = [c.status for c in coach.store.commitments(team_id=member.team.id)]
     assert statuses == ["done", "open"]
     assert (await scheduler_pass(slack.app, checkins)).sent == 0
+
+
+async def test_a_slack_check_in_asks_about_each_commitment_on_its_own(
+    coach: Coach, slack: SlackTeam, clock: ManualClock
+) -> None:
+    checkins = install(coach)
+    await slack.interview("U1", commit=("1", "2"))
+    member = coach.store.member(MemberKey("slack", TEAM, "U1", CHANNEL))
+    assert member is not None
+    first, second = [c.action for c in coach.store.commitments(team_id=member.team.id)]
+    clock.set(MONDAY.replace(tzinfo=PARIS))
+    assert (await scheduler_pass(slack.app, checkins)).sent == 1
+
+    prompt = slack.last("U1")
+    assert f"• {escape(first)}" in prompt.text and f"• {escape(second)}" in prompt.text
+    assert f"How far did you get with “{escape(first)}”?" in prompt.text
+    assert prompt.labels()[:3] == ["Done", "Partly", "Not yet"]
+    nxt = await slack.press("U1", "Done")
+    assert nxt.text.startswith("And the next one:")
+    assert f"How far did you get with “{escape(second)}”?" in nxt.text
+    assert escape(first) not in nxt.text
+    assert nxt.labels()[:3] == ["Done", "Partly", "Not yet"]
+    reflect = await slack.press("U1", "Not yet")
+
+    assert "What helped, and what got in the way?" in reflect.text
+    statuses = [c.status for c in coach.store.commitments(team_id=member.team.id)]
+    assert statuses == ["done", "not_yet"]
+    await slack.say("U1", "The first was easy, the second needs a budget")
+    await slack.press("U1", "Yes, I'm in")
+    statuses = [c.status for c in coach.store.commitments(team_id=member.team.id)]
+    assert statuses == ["done", "replaced", "open"]
 
 
 async def test_a_move_up_the_ladder_is_celebrated_in_the_slack_channel(
@@ -238,7 +274,7 @@ async def teams_app(
 
 async def teams_interview(teams: TeamsService, person: Person) -> None:
     chat = teams.personal_chat(person)
-    await teams.exchange(teams.message(person, chat, "start"), replies=2)
+    await teams.exchange(teams.message(person, chat, "start"))
     await teams.exchange(teams.message(person, chat, "B2B"))
     answers = list(ANSWERS.values())
     for answer in answers[:-1]:

@@ -91,7 +91,7 @@ async def teams_subject(coach: Coach, aiohttp_server: Any) -> AsyncGenerator[Sub
             connector,
             settle=app[TEAMS].relay.drain,
         )
-        await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
+        await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"))
         member = coach.store.member(MemberKey("msteams", TENANT, ANN.id, None))
         assert member is not None and member.address is not None
         mark = len(connector.calls)

@@ -4,6 +4,7 @@ kept in the coach's own SQLite file, and each workspace served with its own bot 
 from __future__ import annotations
 
 import html
+import json
 import re
 import sqlite3
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from adapters.slack.door import SLACK_DOOR, SlackDoor
+from adapters.slack.names import NOT_INSTALLED
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import MemberKey, Outgoing, Reply, Undeliverable
@@ -175,3 +177,18 @@ async def test_a_send_to_a_workspace_without_an_installation_is_undeliverable(
         await served.door.send(
             Outgoing("C0009", (Reply("hello"),), MemberKey("slack", "T0404", "U7"))
         )
+
+
+async def test_a_command_from_an_uninstalled_workspace_is_answered_in_our_own_words(
+    served: Installed,
+) -> None:
+    await install(served)
+    slack = SlackDriver(served.client, signing_secret=SECRET, team=WORKSPACE, api=served.api)
+    assert (await slack.event({"type": "app_uninstalled"})).status == 200
+
+    response = await slack.command("U7", "status")
+
+    assert response.status == 200
+    [answer] = served.api.sent("respond")
+    assert answer.args["text"] == NOT_INSTALLED
+    assert "unknown reason" not in json.dumps(answer.args)

@@ -10,24 +10,29 @@ from typing import Any
 from adapters.slack.names import (
     ANSWER_ACTION,
     BLOCK,
+    EMPTY_TEAM,
     MAX_BLOCKS,
     MAX_BUTTONS,
     MAX_FIELD,
     MAX_FIELDS,
+    MAX_OPTION_TEXT,
     MAX_SECTION,
     NAV_ACTION,
+    PICK_ACTION,
+    PICKED,
 )
 from bot.messages import (
     MENTION,
     Card,
     Choice,
     FileOut,
+    Options,
     Reply,
     StageCard,
     SummaryCard,
     TeamReportCard,
 )
-from bot.render import card_lines, checkins_line, evidence_line, reply_text
+from bot.render import card_lines, checkins_line, evidence_line, nobody_answered, reply_text
 
 # --- Slack text ---------------------------------------------------------------------------
 
@@ -121,11 +126,52 @@ def context_block(text: str) -> dict[str, Any]:
 
 def blocks_for(reply: Reply) -> list[dict[str, Any]]:
     """One reply as Block Kit: its text, its card, then its buttons."""
-    blocks = section_blocks(escape(reply.text)) if reply.text else []
-    if reply.card is not None:
-        blocks += card_blocks(reply.card)
+    return [block for block, _ in units_for(reply)]
+
+
+def units_for(reply: Reply) -> list[Unit]:
+    """A reply's blocks, each with the heading to repeat if a message starts at it."""
+    units: list[Unit] = []
+    if reply.text:
+        units += [(b, None) for b in section_blocks(escape(reply.text))]
+    if isinstance(reply.card, TeamReportCard):
+        units += report_units(reply.card)
+    elif reply.card is not None:
+        units += [(b, None) for b in card_blocks(reply.card)]
+    if reply.options is not None:
+        units += [(b, None) for b in option_blocks(reply.options, reply.prompt_token)]
     if reply.choices:
-        blocks += choice_blocks(reply.choices, reply.prompt_token)
+        units += [(b, None) for b in choice_blocks(reply.choices, reply.prompt_token)]
+    return units
+
+
+def option_blocks(options: Options, token: str | None) -> list[dict[str, Any]]:
+    """Checkboxes and the button that sends what is ticked.
+
+    A checkbox shows at most 75 characters: when an option is longer, the whole list is
+    written out above the boxes, whose labels are then clipped.
+    """
+    blocks = []
+    if any(len(escape(c.label)) > MAX_OPTION_TEXT for c in options.choices):
+        blocks += section_blocks("\n".join(escape(c.label) for c in options.choices))
+    boxes = {
+        "type": "checkboxes",
+        "action_id": PICK_ACTION,
+        "options": [
+            {"text": mrkdwn_object(fit(c.label, MAX_OPTION_TEXT)), "value": c.value[:150]}
+            for c in options.choices[:10]
+        ],
+    }
+    submit = {
+        "type": "button",
+        "action_id": f"{ANSWER_ACTION}picked",
+        "text": text_object(options.submit),
+        "value": PICKED,
+        "style": "primary",
+    }
+    blocks.append(
+        {"type": "actions", "block_id": f"{BLOCK}{token or ''}:pick", "elements": [boxes, submit]}
+    )
     return blocks
 
 
@@ -201,11 +247,26 @@ def summary_blocks(card: SummaryCard) -> list[dict[str, Any]]:
 
 def report_blocks(card: TeamReportCard) -> list[dict[str, Any]]:
     """The team picture: rung with evidence, answers side by side, disagreements, actions."""
+    return [block for block, _ in report_units(card)]
+
+
+Unit = tuple[dict[str, Any], str | None]
+
+
+def report_units(card: TeamReportCard) -> list[Unit]:
+    """The team picture's blocks, each with the heading of the question it continues.
+
+    A question with more than ten answers takes several sections; when a message ends
+    between them, the next one starts with that question's heading again.
+    """
     names = ", ".join(card.members) or "nobody yet"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": text_object(f"Team picture: {card.team}", 150)},
         context_block(fit(f"{len(card.members)} member(s): {names}", MAX_SECTION)),
     ]
+    if nobody_answered(card):
+        # Fifteen empty questions tell a new team nothing; how to take part does.
+        return [(block, None) for block in (*blocks, section_block(EMPTY_TEAM))]
     if card.summary:
         blocks += section_blocks("\n".join(escape(line) for line in card.summary))
     if card.stage is not None:
@@ -217,6 +278,7 @@ def report_blocks(card: TeamReportCard) -> list[dict[str, Any]]:
         blocks.append(context_block(fit("Members' placements: " + placed, MAX_SECTION)))
     blocks += history_blocks(card)
     blocks.append({"type": "divider"})
+    units: list[Unit] = [(block, None) for block in blocks]
     for question in card.questions:
         number = f"{question.number}. " if question.number is not None else ""
         head = f"*{fit(number + question.title, 300)}*"
@@ -228,15 +290,27 @@ def report_blocks(card: TeamReportCard) -> list[dict[str, Any]]:
             mrkdwn_object(f"*{fit(who, 100)}*\n{fit(text, MAX_FIELD - 110)}")
             for who, text in question.answers
         ] or [mrkdwn_object("_No answers yet._")]
+        title = f"*{fit(number + question.title, 300)}* _(continued)_"
         for start in range(0, len(fields), MAX_FIELDS):
             section: dict[str, Any] = {"type": "section", "fields": fields[start : start + 10]}
             if start == 0:
                 section["text"] = mrkdwn_object(head)
-            blocks.append(section)
+            units.append((section, title if start else None))
     if card.commitments:
         lines = "\n".join(f"• *{escape(who)}*: {escape(what)}" for who, what in card.commitments)
-        blocks += section_blocks("*Commitments*\n" + lines)
-    return blocks
+        units += [(b, None) for b in section_blocks("*Commitments*\n" + lines)]
+    return units
+
+
+def pages(units: Sequence[Unit]) -> list[list[dict[str, Any]]]:
+    """Blocks as messages of at most 50; a message that starts inside a question starts
+    with its heading, so every part of a long report says which question it shows."""
+    out: list[list[dict[str, Any]]] = [[]]
+    for block, heading in units:
+        if len(out[-1]) >= MAX_BLOCKS:
+            out.append([section_block(heading)] if heading else [])
+        out[-1].append(block)
+    return out
 
 
 def history_blocks(card: TeamReportCard) -> list[dict[str, Any]]:
@@ -289,17 +363,18 @@ def messages_for(replies: Iterable[Reply]) -> list[SlackMessage | Upload]:
             flush()
             out.append(Upload(reply.file, escape(reply.text)))
             continue
-        new = blocks_for(reply)
-        if not new:
+        units = units_for(reply)
+        if not units:
             continue
-        if len(blocks) + len(new) > MAX_BLOCKS or (asking and reply.choices):
+        asks = bool(reply.choices) or reply.options is not None
+        if len(blocks) + len(units) > MAX_BLOCKS or (asking and asks):
             flush()
-        while len(new) > MAX_BLOCKS:
-            out.append(SlackMessage(_fallback([reply_text(reply)]), tuple(new[:MAX_BLOCKS])))
-            new = new[MAX_BLOCKS:]
-        blocks.extend(new)
+        *full, rest = pages(units)
+        for page in full:
+            out.append(SlackMessage(_fallback([reply_text(reply)]), tuple(page)))
+        blocks.extend(rest)
         texts.append(reply.text or (card_lines(reply.card)[0] if reply.card else ""))
-        asking = asking or bool(reply.choices)
+        asking = asking or asks
     flush()
     return out
 

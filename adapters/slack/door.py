@@ -54,6 +54,7 @@ from adapters.slack.names import (
     MAX_BLOCKS,
     NAV_ACTION,
     NOT_IN_CHANNEL,
+    NOT_INSTALLED,
     PLATFORM,
     REPORT,
     SENT_TO_DM,
@@ -130,6 +131,7 @@ class SlackDoor(SlackWebApi):
             # Verified in `_events` before the body is parsed: bolt checks only after parsing,
             # too late to answer a malformed unsigned body with a 401.
             "request_verification_enabled": False,
+            "user_facing_authorize_error_message": NOT_INSTALLED,
         }
         if not self.multi_workspace:
             if not config.slack_bot_token:

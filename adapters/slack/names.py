@@ -72,6 +72,17 @@ CARRIED_TO_DM = frozenset(
 )
 REPORT = "report"
 SENT_TO_DM = "I've sent you a direct message: we carry on there."
+# What a member of a workspace without an installation (uninstalled, or its token revoked)
+# sees in place of an answer to `/coffee` or a button.
+NOT_INSTALLED = (
+    "Coffee Coach isn't installed in this workspace any more, so I can't answer here. Your"
+    " team's answers are kept: once a workspace admin adds the app again, `/coffee` carries"
+    " on where you left off."
+)
+EMPTY_TEAM = (
+    "Nobody here has answered yet. To take part, type `/coffee` in this channel: I'll ask"
+    " my questions one at a time in a direct message, about ten minutes at your own pace."
+)
 BUSY = "I'm swamped for a moment and couldn't do that: please try `/coffee` again shortly."
 NOT_IN_CHANNEL = (
     "I can't post in your team's channel yet: invite me there with `/invite @Coffee Coach`,"
@@ -106,4 +117,9 @@ ACTION = "coffee."
 ANSWER_ACTION = ACTION + "answer."
 NAV_ACTION = ACTION + "nav."
 HOME_ACTION = ACTION + "home"
+# Ticking a checkbox (acknowledged, nothing more); the button beside the boxes carries
+# PICKED, for which the door sends the ticked values.
+PICK_ACTION = ACTION + "pick"
+PICKED = "coffee:picked"
+MAX_OPTION_TEXT = 75
 BLOCK = "coffee:"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from adapters.slack.blocks import plain_text
-from adapters.slack.names import ACTION, BLOCK, MAX_AGE_S, PLATFORM
+from adapters.slack.names import ACTION, BLOCK, MAX_AGE_S, PICK_ACTION, PICKED, PLATFORM
 from bot.messages import (
     Incoming,
     MemberKey,
@@ -173,16 +173,33 @@ def action_incoming(body: Mapping[str, Any], *, dm: str | None = None) -> Incomi
         event_id = f"press:{channel}:{container.get('message_ts')}:{user}"
     where = body.get("channel")
     group = isinstance(where, dict) and str(where.get("name") or "").startswith("mpdm-")
+    value = str(action.get("value") or "")
+    if value == PICKED:
+        value = " ".join(ticked(body))
     return Incoming(
         key=MemberKey(PLATFORM, _workspace(body), user, team),
         shared=team is not None,
         group=group and team is not None,
-        value=str(action.get("value") or ""),
+        value=value,
         prompt_token=token or None,
         event_id=event_id,
         dm_address=channel if is_dm(channel) else dm,
         team_address=team,
     )
+
+
+def ticked(body: Mapping[str, Any]) -> list[str]:
+    """The values of the boxes ticked on the message, from the press's `state`."""
+    state = body.get("state") or {}
+    values = state.get("values") if isinstance(state, dict) else None
+    found: list[str] = []
+    for block in values.values() if isinstance(values, dict) else ():
+        element = block.get(PICK_ACTION) if isinstance(block, dict) else None
+        if isinstance(element, dict):
+            for option in element.get("selected_options") or ():
+                if isinstance(option, dict) and isinstance(option.get("value"), str):
+                    found.append(option["value"])
+    return found
 
 
 def with_profile(incoming: Incoming, profile: Profile) -> Incoming:
@@ -199,6 +216,8 @@ def _action(body: Mapping[str, Any]) -> dict[str, Any] | None:
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
         return None
     action: dict[str, Any] = actions[0]
+    if action.get("action_id") == PICK_ACTION:
+        return None  # a box ticked: nothing is answered until the button beside it
     return action if str(action.get("action_id", "")).startswith(ACTION) else None
 
 

@@ -15,7 +15,7 @@ from botbuilder.schema import (
 )
 from msrest.serialization import Deserializer
 
-from adapters.teams.names import DATA_KEY, PLATFORM, Scope
+from adapters.teams.names import DATA_KEY, PICKED_KEY, PLATFORM, Scope
 from bot.messages import (
     Incoming,
     MemberKey,
@@ -238,8 +238,13 @@ def press_of(activity: Activity) -> Press | None:
     if not isinstance(data, dict) or not isinstance(data.get("value"), str):
         return None
     token = data.get("token")
+    value = data["value"]
+    if data.get("picked"):
+        # The button beside a multi-select: its answer is what was ticked ("1,3" → "1 3").
+        ticked = activity.value.get(PICKED_KEY)
+        value = " ".join(v for v in str(ticked or "").split(",") if v)
     return Press(
-        value=data["value"],
+        value=value,
         label=str(data.get("label") or data["value"]),
         prompt=str(data.get("prompt") or ""),
         token=token if isinstance(token, str) else None,
@@ -271,4 +276,7 @@ def to_incoming(activity: Activity) -> Incoming:
         command=scope != "personal",
         shared=scope != "personal",
         group=scope == "groupChat",
+        # A personal chat opens on the install's welcome card, or from the team's welcome
+        # and its open-chat card: the coach has introduced itself either way.
+        welcomed=scope == "personal",
     )

@@ -22,8 +22,10 @@ from adapters.teams.names import (
     ADAPTIVE_CARD,
     CARD_VERSION,
     DATA_KEY,
+    EMPTY_TEAM,
     MAX_CARD_BYTES,
     MAX_TEXT_CHARS,
+    PICKED_KEY,
 )
 from bot.messages import (
     MENTION,
@@ -36,7 +38,7 @@ from bot.messages import (
     TeamReportCard,
     named,
 )
-from bot.render import checkins_line, cited_parts
+from bot.render import checkins_line, cited_parts, nobody_answered
 
 # --- writing a reply ---------------------------------------------------------------------
 
@@ -94,7 +96,13 @@ def evidence_block(evidence: Evidence) -> dict[str, Any]:
 
 
 def _heading(text: str) -> dict[str, Any]:
-    return _text(text, weight="Bolder", spacing="Medium")
+    """A bold line that stays a line: a TextBlock would read "4. The sales pathway" as a
+    numbered-list item and indent it; a TextRun is never read as markdown."""
+    return {
+        "type": "RichTextBlock",
+        "inlines": [_run(text, weight="Bolder")],
+        "spacing": "Medium",
+    }
 
 
 def _facts(rows: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -136,9 +144,28 @@ def _submit(choice: Choice, reply: Reply) -> dict[str, Any]:
     return action
 
 
+def _options(reply: Reply) -> list[dict[str, Any]]:
+    """Answers to tick (a multi-select ChoiceSet) and the button that sends them."""
+    options = reply.options
+    if options is None:
+        return []
+    picker = {
+        "type": "Input.ChoiceSet",
+        "id": PICKED_KEY,
+        "isMultiSelect": True,
+        "style": "expanded",
+        "wrap": True,
+        "choices": [{"title": c.label, "value": c.value} for c in options.choices],
+    }
+    submit = _submit(Choice(options.submit, "", "primary"), reply)
+    submit["data"][DATA_KEY]["picked"] = True
+    return [picker, {"type": "ActionSet", "actions": [submit]}]
+
+
 def prompt_card(reply: Reply) -> dict[str, Any]:
     """A question with its answers stacked one per row and navigation along the bottom."""
     body = _lines(reply.text)
+    body += _options(reply)
     body += [
         {"type": "ActionSet", "actions": [_submit(choice, reply)]}
         for choice in reply.choices
@@ -189,14 +216,23 @@ def stage_body(card: StageCard) -> list[dict[str, Any]]:
     if card.actions:
         toward = f" toward {card.next_stage}" if card.next_stage else ""
         body.append(_heading(f"Next actions{toward}"))
-        body += [_text(f"{i}. {a}", spacing="Small") for i, a in enumerate(card.actions, 1)]
+        # Numbered as the member picks them ("1 3"), in TextRuns: a TextBlock would indent
+        # each as a list of its own, and the actions quote the member's words.
+        body += [
+            {"type": "RichTextBlock", "inlines": [_run(f"{i}. {a}")], "spacing": "Small"}
+            for i, a in enumerate(card.actions, 1)
+        ]
     return body
 
 
 def summary_body(card: SummaryCard) -> list[dict[str, Any]]:
     body = [_text(card.title, size="Medium", weight="Bolder")]
     for question, answer in card.rows:
-        body += [_heading(question), _text(answer, spacing="None")]
+        # The member's own words in a TextRun: never read as markdown, so inert.
+        body += [
+            _heading(question),
+            {"type": "RichTextBlock", "inlines": [_run(answer)], "spacing": "None"},
+        ]
     return body
 
 
@@ -211,6 +247,9 @@ def report_body(card: TeamReportCard, *, clip: int) -> list[dict[str, Any]]:
         _text(f"Team {card.team}", size="Large", weight="Bolder"),
         _text(f"{len(card.members)} member(s): {members}", isSubtle=True, spacing="None"),
     ]
+    if nobody_answered(card):
+        # Fifteen empty headings tell a new team nothing; how to take part does.
+        return [*body, *_lines(EMPTY_TEAM)]
     body += [
         {"type": "RichTextBlock", "inlines": [_run(line)], "spacing": "Small"}
         for line in card.summary
@@ -316,7 +355,7 @@ def to_activity(reply: Reply) -> Activity | None:
         reply = replace(reply, text=named(reply.text))
     if reply.card is not None:
         return card_activity(card_for(reply.card, reply.text), summary=reply.text)
-    if reply.choices:
+    if reply.choices or reply.options is not None:
         return card_activity(prompt_card(reply), summary=reply.text)
     if reply.file is not None:
         return Activity(type=ActivityTypes.message, text=_file_text(reply), text_format="markdown")

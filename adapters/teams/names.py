@@ -31,6 +31,9 @@ OPEN_FOR_PRIVATE = (
 WELCOME_WINDOW: Final = timedelta(minutes=10)
 # Submitted card data lives under this key, apart from anything Teams adds.
 DATA_KEY: Final = "coffeeCoach"
+# The id of a card's multi-select input: Teams sends its ticked values, comma-separated,
+# under this key beside the pressed button's data.
+PICKED_KEY: Final = "coffeeCoachPicked"
 
 PERSONAL_WELCOME = Reply(
     text=(
@@ -52,6 +55,10 @@ ANSWERS_ELSEWHERE = (
     "{name}, you answer for {team}, so your interview counts there, not here;"
     " `@{bot} team` here offers to switch. Your interview goes on in our personal chat."
     "\nHere, `@{bot} report` posts this team's picture."
+)
+EMPTY_TEAM = (
+    "Nobody here has answered yet. To take part, send `@Coffee Coach start` here, then answer"
+    " my questions in a chat with me: about ten minutes, at your own pace."
 )
 OPEN_CHAT = (
     "{name}, the interview happens in our personal chat, so that you can answer at your own"

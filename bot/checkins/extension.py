@@ -25,7 +25,15 @@ class CheckInExtension:
 
     def __init__(self, checkins: CheckIns) -> None:
         self.checkins = checkins
-        self.command = CheckInCommands(checkins).command
+        self._commands = CheckInCommands(checkins).command
+
+    def command(self, coach: CoachCore, step: Step, text: str) -> bool:
+        conv = step.conv
+        if conv is not None and conv.flow in CHECKIN_FLOWS:
+            # A check-in begun before each step was asked about on its own has no `step`
+            # in its context: its question reads as it did then.
+            conv.context.setdefault("step", "")
+        return self._commands(coach, step, text)
 
     def around_enter(self, flow: str, state: str) -> AroundHook | None:
         checkins = self.checkins

@@ -51,6 +51,8 @@ REFLECT = {
     "partly": "Good progress. What helped, and what got in the way?",
     "not_yet": "That happens. What got in the way?",
 }
+# Before the question about each recalled step after the first.
+NEXT_STEP = "And the next one:"
 OFFER = {
     "next": "here's your next step toward *{stage}*:\n{action}",
     "different": "let's try a different step toward *{stage}*:\n{action}",
@@ -109,8 +111,12 @@ class CheckIns(CheckInDeliveries):
             intro = "Last time you didn't pick a step; the first one I suggested was:"
         return {
             "recall": intro + "\n" + "\n".join(f"• {a}" for a in recalled),
+            "step": with_step(recalled[0]) if len(recalled) > 1 else "",
             "recalled": recalled,
             "commitment_ids": [c.id for c in live],
+            # Which recalled step is being asked about, and how each one went so far.
+            "asking": 0,
+            "outcomes": [],
             "round": round_key,
         }
 
@@ -148,21 +154,45 @@ class CheckIns(CheckInDeliveries):
         )
 
     def _outcome(self, conv: Conversation) -> str:
-        answer = self.store.answers(conv.id).get("ci_progress")
-        return (answer.value if answer is not None else None) or "not_yet"
+        """How the recalled steps went, together: done only if every one is done."""
+        outcomes: list[str] = conv.context.get("outcomes") or []
+        if not outcomes:
+            answer = self.store.answers(conv.id).get("ci_progress")
+            return (answer.value if answer is not None else None) or "not_yet"
+        if all(o == "done" for o in outcomes):
+            return "done"
+        return "partly" if any(o in ("done", "partly") for o in outcomes) else "not_yet"
 
     def _save(self, conv: Conversation) -> None:
         if not self.store.save_conversation(conv):
             raise ConflictError
 
     def _enter_reflect(self, coach: CoachCore, step: Step, flow: Flow) -> None:
-        """How the last step went: the recalled commitments take the answer as status."""
+        """How a recalled step went: it takes the answer as its status, and the next one is
+        asked about on its own; after the last, what helped or got in the way."""
         conv = step.conv
         assert conv is not None
-        outcome = self._outcome(conv)
-        for commitment in conv.context.get("commitment_ids", []):
-            self.store.set_commitment_status(commitment, step.member.id, outcome)
-        conv.context["reflect"] = REFLECT.get(outcome, REFLECT["not_yet"])
+        context = conv.context
+        answer = self.store.answers(conv.id).get("ci_progress")
+        outcome = (answer.value if answer is not None else None) or "not_yet"
+        asking = int(context.get("asking", 0))
+        ids: list[int] = context.get("commitment_ids", [])
+        if asking < len(ids):
+            self.store.set_commitment_status(ids[asking], step.member.id, outcome)
+        context["outcomes"] = [*context.get("outcomes", []), outcome]
+        recalled: list[str] = context.get("recalled", [])
+        if asking + 1 < len(recalled):
+            context.update(
+                asking=asking + 1, recall=NEXT_STEP, step=with_step(recalled[asking + 1])
+            )
+            # The same question again, about the next step: not a place to go `back` to.
+            if conv.trail and conv.trail[-1] == "ci_progress":
+                conv.trail.pop()
+            conv.state = "ci_progress"
+            self._save(conv)
+            self.coach._prompt(step)
+            return
+        context["reflect"] = REFLECT.get(self._outcome(conv), REFLECT["not_yet"])
         self._save(conv)
 
     def _enter_next(self, coach: CoachCore, step: Step, flow: Flow) -> None:
@@ -209,8 +239,10 @@ class CheckIns(CheckInDeliveries):
         answer = store.answers(conv.id).get("ci_next")
         action = str(conv.context.get("action", ""))
         if answer is not None and answer.value == "yes" and action:
-            if self._outcome(conv) != "done":
-                for commitment in conv.context.get("commitment_ids", []):
+            # The new step replaces the recalled ones not done; those done stay done.
+            outcomes = conv.context.get("outcomes") or []
+            for i, commitment in enumerate(conv.context.get("commitment_ids", [])):
+                if (outcomes[i] if i < len(outcomes) else self._outcome(conv)) != "done":
                     store.set_commitment_status(commitment, member.id, REPLACED)
             store.add_commitments(
                 team_id=member.team.id,
@@ -290,6 +322,11 @@ class CheckIns(CheckInDeliveries):
                 " `schedule` shows it; your lead can change it."
             )
             self.changed()
+
+
+def with_step(action: str) -> str:
+    """The end of "How far did you get …?" that names one of several recalled steps."""
+    return f" with “{action}”"
 
 
 def _capital(text: str) -> str:

@@ -16,6 +16,17 @@ from flows import Flow, StateSpec
 _NUMBERS = re.compile(r"\d+")
 
 
+def committed_to(actions: list[str], picked: list[str]) -> str:
+    """The commitments answer in a few words, shown where its buttons were."""
+    if not picked:
+        return "None for now"
+    if len(picked) == len(actions) > 1:
+        return "All of them"
+    numbers = [str(actions.index(a) + 1) for a in picked]
+    listed = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " and " + numbers[-1]
+    return f"Committed to {listed}"
+
+
 class Answers(Clarifying):
     """Recording what the member answered, and moving on."""
 
@@ -83,6 +94,7 @@ class Answers(Clarifying):
                 return
             picked = [actions[n - 1] for n in dict.fromkeys(numbers)]
         conv.context["committed"] = picked
+        step.replies.append(Reply(text="", answered=committed_to(actions, picked)))
         self.store.add_answer(
             conv.id, conv.state, text="\n".join(picked) or "none", message_id=step.msg.message_id
         )

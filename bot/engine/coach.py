@@ -38,6 +38,12 @@ _TEAM_WORDS = frozenset(
 )
 
 
+def message_event(msg: Incoming) -> str:
+    """The platform message itself, as an event: a platform's message ids are unique within
+    one member's conversation (Slack's ts in their DM, a Teams activity id in the chat)."""
+    return f"message:{msg.key.team or '-'}:{msg.key.user}:{msg.message_id}"
+
+
 class Coach(Membership, Navigation, Answers, Placing):
     """The whole coach behind every door: terminal, Slack, Teams, scheduler."""
 
@@ -89,6 +95,12 @@ class Coach(Membership, Navigation, Answers, Placing):
             if msg.event_id and not store.claim_event(
                 msg.key.platform, msg.key.workspace, msg.event_id, user=msg.key.user
             ):
+                return Turn(duplicate=True)
+            if msg.message_id and not store.claim_event(
+                msg.key.platform, msg.key.workspace, message_event(msg)
+            ):
+                # The same message delivered again under another event id: Slack can
+                # deliver one DM twice, each time as a new event.
                 return Turn(duplicate=True)
             member, conv, place, joined = self._member_at(msg)
             step = Step(msg=msg, member=member, conv=conv, place=place)
@@ -202,7 +214,13 @@ class Coach(Membership, Navigation, Answers, Placing):
         elif m := _EDIT.match(command):
             self._edit(step, int(m.group(1)))
         elif active and not text:
-            step.say("I didn't catch anything there.")
+            pressed = step.msg.value is not None
+            if pressed and self._flow(conv).states[conv.state].answer == "commitments":
+                # The button beside the boxes, with none ticked: the prompt comes again.
+                step.replies.append(Reply("", answered="Nothing ticked"))
+                step.say("Tick the steps you'll take first, or press *None for now*.")
+            else:
+                step.say("I didn't catch anything there.")
             self._prompt(step)
         elif _SLASHED.match(text):
             step.say(

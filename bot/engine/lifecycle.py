@@ -86,7 +86,7 @@ class Lifecycle(Moves):
         step.conv = store.start_conversation(step.member.id, flow=flow.id, state=flow.initial)
         if restart:
             step.say("Starting again from the top. Your earlier answers stay in the history.")
-        if flow.intro:
+        if flow.intro and not (step.msg.welcomed and flow.id == INTERVIEW):
             step.say(fill(flow.intro, self._context(step)))
         self._prompt(step)
 

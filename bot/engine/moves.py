@@ -10,6 +10,7 @@ from bot.ladder import (
 )
 from bot.messages import (
     Choice,
+    Options,
 )
 from flows import END, fire
 
@@ -39,18 +40,19 @@ class Moves(CoachCore):
             choices = tuple(Choice(c.label, c.value) for c in spec.choices)
         elif spec.answer == "clarify":
             choices = clarify_choices(self.ladder, conv.context)
-        elif spec.answer == "commitments":
+        options = None
+        if spec.answer == "commitments":
+            # Ticked together, or typed as their numbers: one answer commits to them all.
             actions = conv.context.get("actions", [])
-            body += "\n" + "\n".join(f"{i}. {a}" for i, a in enumerate(actions, start=1))
-            choices = (
-                *(Choice(f"Commit to {i}", str(i)) for i in range(1, len(actions) + 1)),
-                Choice("All of them", "all", "primary"),
-                Choice("None for now", "none"),
+            options = Options(
+                tuple(Choice(f"{i}. {a}", str(i)) for i, a in enumerate(actions, start=1)),
+                submit="Commit to these",
             )
-        if spec.answer != "commitments":
+            choices = (Choice("All of them", "all", "primary"), Choice("None for now", "none"))
+        else:
             nav = NAV if spec.skippable else _NAV_UNSKIPPABLE
             choices = (*choices, *nav) if choices else nav
-        step.say(body, choices=choices, prompt_token=self.token(conv))
+        step.say(body, choices=choices, prompt_token=self.token(conv), options=options)
 
     def _move(self, step: Step, trigger: str, *, target: str | None = None) -> bool:
         """Fire a trigger; on success save the new state and prompt (or finish)."""

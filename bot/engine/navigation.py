@@ -8,6 +8,7 @@ from bot.engine.text import clip, quote
 from bot.ladder import (
     clarify_question,
 )
+from bot.messages import Reply
 from flows import fire
 
 
@@ -32,8 +33,11 @@ class Navigation(Clarifying):
             self._clarify_next(step)
             return
         else:
-            # A skip is stored, so the team report can show the gap.
-            self.store.add_answer(conv.id, conv.state, text="", skipped=True)
+            given = self.store.answers(conv.id).get(conv.state)
+            if given is None or given.skipped:
+                # A skip is stored, so the team report can show the gap; an answer already
+                # given (the member came `back` to it) is kept.
+                self.store.add_answer(conv.id, conv.state, text="", skipped=True)
         self._move(step, "skip")
 
     def _back(self, step: Step) -> None:
@@ -51,10 +55,22 @@ class Navigation(Clarifying):
             self._prompt(step)
             return
         target = conv.trail.pop()
+        before = len(step.replies)
         if not self._move(step, "back", target=target):
             conv.trail.append(target)
             step.say("I can't go back from here.")
             self._prompt(step)
+            return
+        # Say what the member answered here, before the question is asked again.
+        given = self.store.answers(conv.id).get(target)
+        if given is not None:
+            earlier = (
+                "You skipped this one."
+                if given.skipped
+                else f"Your answer was: {quote(given.text)}. Send a new one to change it, or"
+                " `skip` to keep it."
+            )
+            step.replies.insert(before, Reply(earlier))
 
     def _list_questions(self, step: Step) -> None:
         conv = step.conv

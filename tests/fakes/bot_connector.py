@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
@@ -91,6 +91,10 @@ class Call:
         """Every action of the card, in the order a user sees them."""
         return list(_actions(self.card or {}))
 
+    def inputs(self) -> list[JsonObject]:
+        """Every Input.ChoiceSet of the card."""
+        return [e for e in _elements(self.card or {}) if e.get("type") == "Input.ChoiceSet"]
+
     def button(self, title: str) -> JsonObject:
         found = [b for b in self.buttons if b.get("title") == title]
         if not found:
@@ -103,12 +107,22 @@ def _texts(element: Any) -> Iterator[str]:
     if isinstance(element, dict):
         if element.get("type") == "TextBlock":
             yield str(element.get("text", ""))
+        if element.get("type") == "RichTextBlock":
+            yield "".join(str(run.get("text", "")) for run in element.get("inlines", ()))
         if element.get("type") == "FactSet":
             for fact in element.get("facts", ()):
                 yield f"{fact['title']}: {fact['value']}"
         for key in ("body", "items", "columns"):
             for child in element.get(key, ()):
                 yield from _texts(child)
+
+
+def _elements(element: Any) -> Iterator[JsonObject]:
+    if isinstance(element, dict):
+        yield element
+        for key in ("body", "items", "columns", "actions"):
+            for child in element.get(key, ()):
+                yield from _elements(child)
 
 
 def _actions(element: Any) -> Iterator[JsonObject]:
@@ -472,16 +486,25 @@ class TeamsService:
         channel_data = message["channelData"] | {"eventType": "editMessage"}
         return message | {"type": "messageUpdate", "text": text, "channelData": channel_data}
 
-    def submit(self, user: Person, chat: Chat, card: Call, button: str) -> JsonObject:
-        """What Teams sends when `user` presses `button` on the card the bot posted in `card`."""
+    def submit(
+        self, user: Person, chat: Chat, card: Call, button: str, *, ticked: Sequence[str] = ()
+    ) -> JsonObject:
+        """What Teams sends when `user` presses `button` on the card the bot posted in `card`,
+        with the choices of the values in `ticked` ticked in its multi-select inputs."""
         action = card.button(button)
         assert action["type"] == "Action.Submit", action
+        value = dict(action["data"])
+        # Action.Submit gathers the card's inputs: a multi-select's values, comma-separated.
+        for picker in card.inputs():
+            chosen = [c["value"] for c in picker["choices"] if c["value"] in ticked]
+            if chosen:
+                value[picker["id"]] = ",".join(chosen)
         return self.activity(
             "message",
             chat,
             user,
             replyToId=card.id,
-            value=action["data"],
+            value=value,
             localTimezone=self.timezone,
             entities=[{"type": "clientInfo", "locale": "en-GB", "timezone": self.timezone}],
         )

@@ -32,7 +32,7 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -132,6 +132,16 @@ class Message:
     def labels(self) -> list[str]:
         return [button["text"]["text"] for button in self.buttons()]
 
+    def checkboxes(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every checkboxes element, with the id of its block."""
+        return [
+            (str(block.get("block_id")), element)
+            for block in self.blocks
+            if block.get("type") == "actions"
+            for element in block.get("elements", [])
+            if element.get("type") == "checkboxes"
+        ]
+
 
 @dataclass(slots=True)
 class Workspace:
@@ -195,6 +205,7 @@ class FakeSlackAPI:
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/hooks/{path:.*}", self._hook)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -352,6 +363,18 @@ class FakeSlackAPI:
         call = Call(method, args, token, status, body, arrived, injected=override is not None)
         await self._record(call)
         return web.json_response(body, status=status, headers=headers)
+
+    async def _hook(self, request: web.Request) -> web.Response:
+        """A POST to a command's or a press's `response_url`, recorded as method "respond"."""
+        arrived = time.perf_counter()
+        args = await _arguments(request)
+        call = Call("respond", args, None, 200, {"ok": True}, arrived)
+        await self._record(call)
+        return web.json_response({"ok": True})
+
+    def response_url(self, kind: str = "commands") -> str:
+        """Where a command (or a press) sent by the driver may be answered later."""
+        return f"{self.root}hooks/{kind}/1"
 
     def _take_override(self, method: str) -> _Override | None:
         queued = self._overrides.get(method)
@@ -693,7 +716,9 @@ class SlackDriver:
                 "text": text,
                 "api_app_id": APP_ID,
                 "is_enterprise_install": "false",
-                "response_url": "https://hooks.slack.test/commands/1",
+                "response_url": self.api.response_url()
+                if self.api is not None
+                else "https://hooks.slack.test/commands/1",
                 "trigger_id": f"{next(self._triggers)}.trigger",
             }
         )
@@ -793,14 +818,46 @@ class SlackDriver:
         }
         return await self.event(event)
 
-    async def press(self, user: str, message: Message, label: str) -> aiohttp.ClientResponse:
-        """The member clicks the button labelled `label` on a message the bot posted."""
-        return await self.interact(self.press_payload(user, message, label))
+    async def press(
+        self, user: str, message: Message, label: str, *, ticked: Sequence[str] = ()
+    ) -> aiohttp.ClientResponse:
+        """The member clicks the button labelled `label` on a message the bot posted, with
+        the checkboxes of the values in `ticked` ticked."""
+        return await self.interact(self.press_payload(user, message, label, ticked=ticked))
 
-    def press_payload(self, user: str, message: Message, label: str) -> dict[str, Any]:
+    async def tick(
+        self, user: str, message: Message, ticked: Sequence[str]
+    ) -> aiohttp.ClientResponse:
+        """The member ticks boxes: Slack sends a block_actions for the checkboxes."""
+        [(block, boxes)] = message.checkboxes()
+        payload = self.press_payload(user, message, None, ticked=ticked)
+        payload["actions"] = [
+            {
+                "type": "checkboxes",
+                "action_id": boxes["action_id"],
+                "block_id": block,
+                "selected_options": [o for o in boxes["options"] if o["value"] in ticked],
+                "action_ts": f"{time.time():.6f}",
+            }
+        ]
+        return await self.interact(payload)
+
+    def press_payload(
+        self, user: str, message: Message, label: str | None, *, ticked: Sequence[str] = ()
+    ) -> dict[str, Any]:
         """The block_actions payload of a click on the button labelled `label`."""
-        [button] = [b for b in message.buttons() if b["text"]["text"] == label]
-        return {
+        buttons = [b for b in message.buttons() if b["text"]["text"] == label]
+        # Slack sends the state of every input on the message with each action on it.
+        state = {
+            block: {
+                boxes["action_id"]: {
+                    "type": "checkboxes",
+                    "selected_options": [o for o in boxes["options"] if o["value"] in ticked],
+                }
+            }
+            for block, boxes in message.checkboxes()
+        }
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "user": {"id": user, "username": user.casefold(), "team_id": self.team},
             "api_app_id": APP_ID,
@@ -832,8 +889,14 @@ class SlackDriver:
                     "value": button.get("value", ""),
                     "action_ts": f"{time.time():.6f}",
                 }
+                for button in buttons
             ],
         }
+        if label is not None and len(buttons) != 1:
+            raise AssertionError(f"no one button {label!r} on this message: {message.labels()}")
+        if state:
+            payload["state"] = {"values": state}
+        return payload
 
     async def press_home(self, user: str, label: str) -> aiohttp.ClientResponse:
         """The member clicks a button on their App Home tab, as last published."""
