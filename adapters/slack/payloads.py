@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import parse_qsl
 
 from adapters.slack.blocks import plain_text
 from adapters.slack.names import ACTION, BLOCK, MAX_AGE_S, PLATFORM
@@ -154,6 +156,19 @@ def signature_ok(secret: str, body: bytes, *, timestamp: str, signature: str, no
     signed = b"v0:" + timestamp.encode() + b":" + body
     expected = "v0=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
+
+
+def parse_body(text: str, content_type: str | None) -> Any:
+    """A request's body as bolt parses it: JSON, or a form with the JSON in `payload`."""
+    if not text:
+        return {}
+    if content_type == "application/json" or text.startswith("{"):
+        return json.loads(text)
+    params = dict(parse_qsl(text, keep_blank_values=True))
+    if "payload" in text:
+        payload = params.get("payload")
+        return json.loads(payload) if payload is not None else {}
+    return params
 
 
 def malformed(body: Any) -> str | None:
