@@ -57,7 +57,7 @@ from bot.messages import Choice, Reply
 from bot.server import WORKER, build_app
 from bot.store import SQLiteStore
 from bot.worker import Worker
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, SlackDriver, dm_channel
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, Message, SlackDriver, dm_channel
 
 SECRET = "bench-signing-secret"
 ANSWERS = [
@@ -161,17 +161,26 @@ async def answer_round(
     return [arrived[channel] - began for channel, began in started.items()]
 
 
-async def press_round(slack: SlackDriver, api: FakeSlackAPI, users: list[str]) -> list[float]:
-    """Every member presses the first answer on their latest prompt at once; seconds from
-    each POST until both the prompt's chat.update and the next chat.postMessage arrived."""
-    forget_calls(api)
-    payloads = {}
+def press_bodies(slack: SlackDriver, api: FakeSlackAPI, users: list[str]) -> dict[str, bytes]:
+    """Each member's press of the first answer on their latest prompt (made before timing)."""
+    latest: dict[str, Message] = {}
+    for (channel, _), message in sorted(api.messages.items()):
+        latest[channel] = message
+    bodies = {}
     for user in users:
-        prompt = api.conversation(dm_channel(user))[-1]
-        payloads[user] = slack.press_payload(user, prompt, prompt.labels()[0])
-    bodies = {
-        u: urlencode({"payload": json.dumps(payload)}).encode() for u, payload in payloads.items()
-    }
+        prompt = latest[dm_channel(user)]
+        payload = slack.press_payload(user, prompt, prompt.labels()[0])
+        bodies[user] = urlencode({"payload": json.dumps(payload)}).encode()
+    return bodies
+
+
+async def press_round(
+    slack: SlackDriver, api: FakeSlackAPI, bodies: dict[str, bytes]
+) -> list[float]:
+    """Every member presses at once; seconds from each POST until both the prompt's
+    chat.update and the next chat.postMessage arrived."""
+    forget_calls(api)
+    users = list(bodies)
     started: dict[str, float] = {}
 
     async def press(user: str) -> None:
@@ -265,7 +274,8 @@ async def measure(
                     )
                 for _ in range(presses):
                     await asyncio.sleep(PACE_S)
-                    results["press"] += await cpu.wave("press", press_round(door, api, users))
+                    bodies = press_bodies(door, api, users)
+                    results["press"] += await cpu.wave("press", press_round(door, api, bodies))
                 forget_calls(api)
                 fresh = [f"V{n:04d}" for n in range(commands)]
                 results["coffee"] = await command_times(door, fresh, at_once=1)
