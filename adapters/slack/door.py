@@ -72,7 +72,7 @@ from adapters.slack.payloads import (
     with_profile,
 )
 from adapters.slack.queue import logged
-from adapters.slack.webapi import SlackWebApi
+from adapters.slack.webapi import SlackWebApi, web_call
 from bot.config import Config
 from bot.messages import MemberKey, Parcel, Post, Sender, Turn, Undeliverable
 from bot.pacing import ConversationPacer
@@ -403,7 +403,9 @@ class SlackDoor(SlackWebApi):
                 await self._ephemeral(client, channel, payload["user"], messages)
             elif op == posts.SETTLE:
                 # The redraw and the next prompt go together: neither waits for the other.
-                redraw = client.chat_update(
+                redraw = web_call(
+                    client,
+                    "chat.update",
                     channel=channel,
                     ts=payload["ts"],
                     text=payload["text"],
