@@ -6,6 +6,7 @@ plain lines. Piped input runs the same flow, so the chat is scriptable.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import sys
@@ -50,6 +51,10 @@ class ConsoleChat:
         self.coach = coach
         self.key = member_key(team, user)
         self.stdin = stdin or sys.stdin
+        if isinstance(self.stdin, io.TextIOWrapper):
+            # Bytes that are not UTF-8 (a paste from another encoding) become U+FFFD, not a
+            # crash mid-interview.
+            self.stdin.reconfigure(errors="replace")
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
 

@@ -28,20 +28,13 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.slack_latency import ANSWERS as INTERVIEW_ANSWERS
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, SlackDriver, dm_channel
 from tests.serve_process import free_port, serve, until_healthy
 
 SECRET = "bench-signing-secret"
-ANSWERS = [
-    "b2b",
-    "Facilities managers at mid-sized hospitals",
-    "Fast repairs and friendly engineers who explain things",
-    "Short videos of engineers solving real problems",
-    "Being trusted before the tender is published",
-    "LinkedIn first, then YouTube for the videos",
-    "Priya writes, Tom replies, Sam approves",
-    "Two posts a week and a monthly content calendar",
-]
+# The typed part of the interview, as the latency bench answers it.
+ANSWERS = INTERVIEW_ANSWERS[:8]
 # A stopped process's replies are taken over once their claim is 15 s old.
 REPLY_WAIT_S = 40.0
 

@@ -1,12 +1,16 @@
 """Engine throughput, memory against store size, and time to the terminal's first prompt.
 
-    python -m bench.engine_turns [--conversations 10000] [--turns 20000]
+    python -m bench.engine_turns [--conversations 10000] [--turns 20000] [--no-postgres]
 
 Throughput: answered turns per second through `Coach.handle`, each in its own durable
 transaction (WAL, synchronous=NORMAL, event id recorded), with N conversations in the
 store; against a floor measured in the same run: plain sqlite3 doing the same reads and
-writes per turn with no engine. Memory: peak RSS of a process that opens a store holding
-1,000 or 100,000 conversations and runs the same turns. Prints tables; asserts nothing.
+writes per turn with no engine. The same on PostgreSQL (the tests' embedded server,
+tests/postgres_server.py, on 127.0.0.1 over TCP, the same rows copied in by
+`coffee-coach migrate`), against its own floor: plain psycopg doing the same statements
+on one connection, with the member's row lock the PostgreSQL store takes. Memory: peak
+RSS of a process that opens a store holding 1,000 or 100,000 conversations and runs the
+same turns. Prints tables; asserts nothing.
 """
 
 from __future__ import annotations
@@ -24,9 +28,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
+
 from bot.engine import Coach
 from bot.messages import Incoming, MemberKey
-from bot.store import SQLiteStore
+from bot.store import SQLiteStore, Store
+from bot.store.copying import copy_to_postgres
+from bot.store.postgres import PostgresStore
+from tests.postgres_server import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +79,11 @@ def member_key(n: int, conversations: int) -> MemberKey:
 
 
 def engine_turns(path: Path, conversations: int, turns: int) -> float:
-    coach = Coach(SQLiteStore(path))
+    return coach_turns(SQLiteStore(path), conversations, turns)
+
+
+def coach_turns(store: Store, conversations: int, turns: int) -> float:
+    coach = Coach(store)
     start = time.perf_counter()
     for n in range(turns):
         coach.handle(
@@ -122,6 +135,67 @@ def floor_turns(path: Path, conversations: int, turns: int) -> float:
     return turns / elapsed
 
 
+def postgres_floor_turns(url: str, conversations: int, turns: int) -> float:
+    """The same statements as `floor_turns`, in plain psycopg on one connection."""
+    order = ["customers", "value", "experience", "pathway", "networks", "owners", "sustain"]
+    now = datetime.now(UTC).isoformat()
+    with psycopg.connect(url, autocommit=True) as conn:
+        start = time.perf_counter()
+        for n in range(turns):
+            key = member_key(n, conversations)
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO events (platform, workspace, event_id, seen_at)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    (key.platform, key.workspace, f"E{n}", now),
+                )
+                conn.execute(
+                    "SELECT m.id FROM members m JOIN teams t ON t.id = m.team_id"
+                    ' WHERE t.platform = %s AND t.workspace = %s AND m."user" = %s'
+                    " AND t.team = %s ORDER BY m.id FOR UPDATE OF m",
+                    (key.platform, key.workspace, key.user, key.team),
+                )
+                row = conn.execute(
+                    "SELECT c.id, c.state, c.version, c.trail FROM members m"
+                    " JOIN teams t ON t.id = m.team_id LEFT JOIN conversations c"
+                    " ON c.id = (SELECT max(id) FROM conversations WHERE member_id = m.id)"
+                    ' WHERE t.platform = %s AND t.workspace = %s AND t.team = %s AND m."user" = %s',
+                    (key.platform, key.workspace, key.team, key.user),
+                ).fetchone()
+                assert row is not None
+                conv_id, state, version, trail = row
+                conn.execute(
+                    "INSERT INTO answers (conversation_id, question, version, text, created_at)"
+                    " SELECT %s, %s, coalesce(max(version), 0) + 1, %s, %s FROM answers"
+                    " WHERE conversation_id = %s AND question = %s RETURNING version",
+                    (conv_id, state, f"{ANSWER} {n}", now, conv_id, state),
+                ).fetchone()
+                following = order[(order.index(state) + 1) % len(order)]
+                conn.execute(
+                    "UPDATE conversations SET state = %s, trail = %s, updated_at = %s,"
+                    " version = version + 1 WHERE id = %s AND version = %s",
+                    (following, json.dumps([*json.loads(trail), state]), now, conv_id, version),
+                )
+        elapsed = time.perf_counter() - start
+    return turns / elapsed
+
+
+def postgres_rows(base: Path, conversations: int, turns: int) -> list[tuple[str, float]]:
+    """Floor and engine on PostgreSQL, each on its own copy of the same rows."""
+    server = PostgresServer.start()
+    try:
+        floor_url = server.create_database("bench_floor")
+        engine_url = server.create_database("bench_engine")
+        for url in (floor_url, engine_url):
+            copy_to_postgres(base, url)
+        return [
+            ("floor: plain psycopg", postgres_floor_turns(floor_url, conversations, turns)),
+            ("coach engine", coach_turns(PostgresStore(engine_url), conversations, turns)),
+        ]
+    finally:
+        server.stop()
+
+
 def peak_rss_child(conversations: int, turns: int, workdir: Path) -> float:
     """Peak RSS (MiB) of a fresh process that opens the store and runs the turns."""
     path = workdir / f"mem{conversations}.db"
@@ -168,6 +242,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=10_000)
     parser.add_argument("--turns", type=int, default=20_000)
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--turns-only", action="store_true", help="skip memory and start-up")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -178,13 +254,19 @@ def main() -> None:
             copy = workdir / f"{name.split(':')[0].replace(' ', '_')}.db"
             shutil.copy(base, copy)
             rows.append((name, runner(copy, args.conversations, args.turns)))
-        floor = rows[0][1]
+        backends = [("SQLite", rows)]
+        if not args.no_postgres:
+            backends.append(("PostgreSQL", postgres_rows(base, args.conversations, args.turns)))
         print(
             f"\nTurns per second, {args.conversations:,} conversations stored, {args.turns:,} turns"
         )
-        print(f"{'':24} {'turns/s':>10} {'of floor':>9}")
-        for name, rate in rows:
-            print(f"{name:24} {rate:>10,.0f} {rate / floor:>8.0%}")
+        print(f"{'':12} {'':24} {'turns/s':>10} {'of floor':>9}")
+        for backend, measured in backends:
+            floor = measured[0][1]
+            for name, rate in measured:
+                print(f"{backend:12} {name:24} {rate:>10,.0f} {rate / floor:>8.0%}")
+        if args.turns_only:
+            return
 
         print("\nPeak RSS while running 5,000 turns")
         print(f"{'conversations stored':>22} {'peak RSS MiB':>13}")

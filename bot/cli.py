@@ -22,7 +22,7 @@ from bot.messages import TeamKey
 from bot.port import CoachPort
 from bot.render import report_lines
 from bot.report import team_report
-from bot.store import Store, StoreError, Team, open_store
+from bot.store import Store, StoreError, Team, database_url, open_store
 from flows import FlowError
 
 Command = Callable[[argparse.Namespace], int]
@@ -92,10 +92,13 @@ def cmd_forget(args: argparse.Namespace) -> int:
         if answer.strip().casefold() not in ("y", "yes"):
             print("Nothing deleted.")
             return 1
-    removed = store.forget(team.id, user=args.user)
+    forgotten = store.forget(team.id, user=args.user)
+    removed = forgotten.members
     if args.user and not removed:
         raise CliError(f"Team {team.label!r} has no member {args.user!r}; nothing deleted.")
     print(f"Deleted {whom} ({removed} member record(s)).")
+    if forgotten.new_lead is not None:
+        print(f"{forgotten.new_lead.label} now leads the team, and is told so.")
     return 0
 
 
@@ -117,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--db",
         default=os.environ.get("COFFEE_COACH_DB") or None,
-        help="the SQLite file (default: $COFFEE_COACH_DB or ./coffee-coach.db)",
+        help="a SQLite file or a postgresql:// URL (default: $COFFEE_COACH_DB, ./coffee-coach.db)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -169,3 +172,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """`coffee-coach migrate`: copy the store that --db (or COFFEE_COACH_DB) names, with
+    its Slack installs, into the empty PostgreSQL database --to."""
+    source = database_url(args.db)
+    target = database_url(args.to)
+    if source.backend != "sqlite":
+        raise CliError(f"--db must name the SQLite store to copy, not {source.redacted()}")
+    if target.backend != "postgresql":
+        raise CliError(f"--to must be a postgresql:// URL, not {target.redacted()}")
+    from adapters.slack import installations
+    from bot.store.copying import OtherTable, copy_to_postgres
+
+    def progress(step: str) -> None:
+        print(step, flush=True)
+
+    slack = [OtherTable(name, installations.copied_row) for name in installations.COPIED_TABLES]
+    try:
+        copied = copy_to_postgres(
+            source.sqlite_path,
+            target.postgres_conninfo,
+            others=slack,
+            prepare=lambda: installations.create_postgres_tables(target.postgres_conninfo),
+            progress=progress,
+        )
+    except StoreError as exc:
+        raise CliError(f"{target.redacted()}: {exc}") from exc
+    width = max(len(table) for table in copied)
+    for table, rows in copied.items():
+        print(f"{table:<{width}}  {rows:>9,}")
+    print(f"copied {sum(copied.values()):,} rows into {target.redacted()}; the counts match")
+    return 0

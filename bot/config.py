@@ -10,6 +10,18 @@ from bot.store import DEFAULT_DB
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """What a client of `serve` may take: seconds to send its headers and its body, seconds
+    idle between requests, and how many connections it may hold (0: from the descriptor
+    limit, see bot/edge.py)."""
+
+    header_timeout_s: float = 5.0
+    body_timeout_s: float = 5.0
+    idle_timeout_s: float = 15.0
+    max_connections: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     port: int = 3000
     host: str = "0.0.0.0"
@@ -30,6 +42,7 @@ class Config:
     teams_dev: bool = False
     # Run the check-in scheduler inside `serve`.
     scheduler: bool = True
+    limits: Limits = Limits()
 
     @property
     def slack_enabled(self) -> bool:

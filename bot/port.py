@@ -176,7 +176,7 @@ class CoachPort:
         store, key = self.store, incoming.key
         with store.transaction():
             if incoming.event_id and not store.claim_event(
-                key.platform, key.workspace, incoming.event_id
+                key.platform, key.workspace, incoming.event_id, user=key.user
             ):
                 return False
             member = store.member(key)

@@ -23,11 +23,13 @@ from bot.checkins.extension import install as install_checkins
 from bot.checkins.scheduler import PassReport, Scheduler
 from bot.checkins.service import CheckIns
 from bot.config import Config, config_problems
+from bot.edge import EDGE, Edge, run
 from bot.engine import Coach
 from bot.errors import CliError
+from bot.floods import RepeatFilter
 from bot.messages import Sender
 from bot.port import CoachPort, WorkerPort
-from bot.store import open_store
+from bot.store import database_url, open_store
 from bot.worker import WAIT_S, InlineWorker, StoreWorker, Worker
 
 log = logging.getLogger("coffee_coach.server")
@@ -43,22 +45,20 @@ HEALTH_WAIT_S = 1.0
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 while the store can be read; 503 with the reason when it cannot.
+    """200 while the store can serve a turn; 503 with the reason when it cannot.
 
-    The read runs in a thread of its own, beside the store's worker, so a turn waiting for
+    The check runs in a thread of its own, beside the store's worker, so a turn waiting for
     a lock never holds up the health check.
     """
     store = request.app[COACH].store
     doors = request.app[DOORS]
     try:
-        await asyncio.wait_for(asyncio.to_thread(store.ping), HEALTH_WAIT_S)
+        problem = await asyncio.wait_for(asyncio.to_thread(store.health), HEALTH_WAIT_S)
     except TimeoutError:
         problem = f"the store did not answer a read within {HEALTH_WAIT_S:g} s"
-    except Exception as exc:
-        problem = f"the store cannot be read: {exc}"
-    else:
+    if problem is None:
         return web.json_response({"ok": True, "doors": doors})
-    return web.json_response({"ok": False, "doors": doors, "problem": problem}, status=503)
+    return web.json_response({"ok": False, "doors": doors, "reason": problem}, status=503)
 
 
 async def _checkpoints(app: web.Application) -> AsyncIterator[None]:
@@ -84,7 +84,9 @@ def build_app(coach: Coach, config: Config, *, worker: Worker | None = None) -> 
     Every store call of the doors and the scheduler runs on `worker` (by default a thread
     of the store's own, or as many as the store allows at once), off the event loop.
     """
-    app = web.Application(client_max_size=1024 * 1024)
+    edge = Edge(config.limits)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[edge.middleware])
+    app[EDGE] = edge
     if worker is None:
         worker = StoreWorker(threads=getattr(coach.store, "concurrency", 1))
     app[COACH] = coach
@@ -102,7 +104,11 @@ def build_app(coach: Coach, config: Config, *, worker: Worker | None = None) -> 
     if config.slack_enabled:
         from adapters.slack import door as slack
 
-        register(senders, slack.mount(app, port, config, oauth_db=coach.store.path).sender)
+        # Installs live beside the coach's data: its SQLite file, or its PostgreSQL
+        # database (whose URL, password and all, only the configuration holds).
+        url = database_url(config.db)
+        oauth_db = config.db if url.backend == "postgresql" else coach.store.path
+        register(senders, slack.mount(app, port, config, oauth_db=oauth_db).sender)
         app[DOORS].append("slack")
     if config.teams_enabled:
         from adapters.teams import door as teams
@@ -137,22 +143,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RepeatFilter())
     if problems := config_problems():
         raise CliError("the configuration needs fixing:\n  " + "\n  ".join(problems))
-    config = Config.from_env(port=args.port, db=args.db, host=args.host)
+    config = Config.from_env(
+        port=args.port,
+        db=args.db,
+        host=args.host,
+        scheduler=False if args.no_scheduler else None,
+    )
+    url = database_url(config.db)
     # A turn waits for another process's lock at most as long as a door waits for the turn.
-    coach = Coach(open_store(config.db, busy_timeout_ms=int(WAIT_S * 1000)))
+    coach = Coach(open_store(config.db, busy_timeout_ms=int(WAIT_S * 1000), timeout_s=WAIT_S))
     app = build_app(coach, config)
     doors = app[DOORS]
     log.info(
-        "Coffee Coach on %s:%d, doors open: %s",
+        "Coffee Coach on %s:%d, store %s, scheduler %s, doors open: %s",
         config.host,
         config.port,
+        url.redacted(),
+        "on" if config.scheduler else "off (--no-scheduler)",
         ", ".join(doors) if doors else "none (set Slack or Teams credentials; see README)",
     )
     # What start-up allocated (the SDKs, the flows) lives as long as the process: keep it
     # out of the collector's full passes, which otherwise stall a turn for tens of ms.
     gc.collect()
     gc.freeze()
-    web.run_app(app, host=config.host, port=config.port, print=None)
+    run(app, host=config.host, port=config.port)
     return 0

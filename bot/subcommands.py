@@ -28,6 +28,11 @@ def _serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve = sub.add_parser("serve", help="serve Slack and Teams over HTTP, with the scheduler")
     serve.add_argument("--port", type=int, default=None, help="default: $PORT or 3000")
     serve.add_argument("--host", default=None, help="default: $HOST or 0.0.0.0")
+    serve.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="send no check-ins from this process (a cron `tick`, or another serve, does)",
+    )
     serve.set_defaults(run=lazy("bot.server:cmd_serve"))
 
 
@@ -69,7 +74,17 @@ def _checkins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     status.set_defaults(run=lazy("bot.checkins.cli:cmd_status"))
 
 
+def _migrate(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    migrate = sub.add_parser(
+        "migrate", help="copy this SQLite store into an empty PostgreSQL database"
+    )
+    migrate.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://user:password@host:port/dbname"
+    )
+    migrate.set_defaults(run=lazy("bot.cli:cmd_migrate"))
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add every command beyond the core chat to the CLI's subparsers."""
-    for add in (_serve, _teams_package, _checkins):
+    for add in (_serve, _teams_package, _checkins, _migrate):
         add(sub)

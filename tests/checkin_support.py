@@ -1,13 +1,20 @@
-"""Shared pieces for the check-in tests: a recording Sender and a team that did the interview."""
+"""Shared pieces for the check-in tests: a recording Sender, a team that did the interview,
+and scheduler passes in processes of their own (tests/checkin_worker.py)."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta
+from pathlib import Path
 
 from adapters.console import incoming as terminal
-from bot.checkins.scheduler import PassReport, Scheduler
+from bot.checkins.scheduler import LEASE, PassReport, Scheduler
 from bot.checkins.service import CheckIns
+from bot.clock import ManualClock
 from bot.engine import Coach
 from bot.messages import MemberKey, Outgoing, Undeliverable
 from tests.interview import run_interview
@@ -85,3 +92,64 @@ class VirtualTime:
 
     async def sleep(self, seconds: float) -> None:
         self.t += seconds
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# A scheduler process claims batches of this many (tests/checkin_worker.py).
+WORKER_BATCH = 7
+
+
+def scheduler_process(db: str, at: datetime, out: Path, *extra: str) -> subprocess.Popen[str]:
+    """One pass at `at` on the store `db` (a path or a URL), once told to go."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.checkin_worker", db, at.isoformat(), str(out), *extra],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def go(*workers: subprocess.Popen[str]) -> None:
+    """Start the waiting scheduler processes, all at once."""
+    for process in workers:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+
+
+def passes_at_once(db: str, at: datetime, out: Path, *, processes: int) -> list[str]:
+    """`processes` scheduler processes started together; whom they sent to, sorted."""
+    workers = [scheduler_process(db, at, out) for _ in range(processes)]
+    go(*workers)
+    results = [process.communicate(timeout=120) for process in workers]
+    assert all(p.returncode == 0 for p in workers), results
+    return sorted(out.read_text().split())
+
+
+async def crash_mid_send_then_recover(
+    checkins: CheckIns, clock: ManualClock, db: str, at: datetime, out: Path, users: list[str]
+) -> None:
+    """A scheduler process killed mid-send, then passes in this one: once its lease runs
+    out, what it had claimed is sent again, so everyone gets theirs (the crashed batch
+    perhaps twice)."""
+    crashing = scheduler_process(db, at, out, "hang")
+    assert crashing.stdout is not None
+    go(crashing)
+    assert crashing.stdout.readline().strip() == "sent"
+    crashing.send_signal(signal.SIGKILL)
+    crashing.wait(timeout=30)
+    crashed_sent = out.read_text().split()  # the worker sends its claimed batch at once
+    assert 1 <= len(crashed_sent) <= WORKER_BATCH
+
+    sender = FakeSender()
+    clock.set(at)
+    report = await run_pass(checkins, sender)
+    assert report.sent == len(users) - WORKER_BATCH
+    clock.set(at + LEASE + timedelta(minutes=1))
+    report = await run_pass(checkins, sender)
+    assert (report.sent, report.interrupted) == (WORKER_BATCH, WORKER_BATCH)
+    again = [o.key.user for o in sender.sent if o.key]
+    assert sorted(again) == sorted(users)
+    assert set(crashed_sent) <= set(again)

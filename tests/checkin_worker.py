@@ -2,6 +2,7 @@
 
     python -m tests.checkin_worker DB AT OUT [hang]
 
+DB is a SQLite file or a postgresql:// URL.
 Waits for a line on stdin (so two workers can be started together), then runs one pass
 with a Sender that appends `user` lines to OUT. With `hang`, the sender hangs after its
 first message, so the test can kill the process mid-send.
@@ -19,7 +20,8 @@ from bot.checkins.scheduler import Scheduler
 from bot.clock import ManualClock
 from bot.engine import Coach
 from bot.messages import Outgoing
-from bot.store import SQLiteStore
+from bot.store import open_store
+from tests.checkin_support import WORKER_BATCH
 
 
 class FileSender:
@@ -47,9 +49,11 @@ class FileSender:
 def main() -> None:
     db, at, out = sys.argv[1:4]
     hang = sys.argv[4:] == ["hang"]
-    coach = Coach(SQLiteStore(db, clock=ManualClock(datetime.fromisoformat(at))))
+    coach = Coach(open_store(db, clock=ManualClock(datetime.fromisoformat(at))))
     sys.stdin.readline()
-    scheduler = Scheduler(install(coach), {"console": FileSender(out, hang=hang)}, batch=7)
+    scheduler = Scheduler(
+        install(coach), {"console": FileSender(out, hang=hang)}, batch=WORKER_BATCH
+    )
     print(asyncio.run(scheduler.run_pass()), flush=True)
 
 

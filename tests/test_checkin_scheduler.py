@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -24,7 +21,7 @@ from aiohttp.test_utils import TestServer
 from adapters.console import incoming as terminal
 from bot.checkins import agenda
 from bot.checkins.extension import install
-from bot.checkins.scheduler import FIRST_RETRY, LEASE, MAX_ATTEMPTS, Scheduler
+from bot.checkins.scheduler import FIRST_RETRY, MAX_ATTEMPTS, Scheduler
 from bot.checkins.service import CheckIns
 from bot.cli import main
 from bot.clock import ManualClock, iso
@@ -37,9 +34,11 @@ from bot.store import Delivery, SQLiteStore, Store
 from tests.checkin_support import (
     FakeSender,
     VirtualTime,
+    crash_mid_send_then_recover,
     interviewed_team,
     join,
     key,
+    passes_at_once,
     run_pass,
 )
 from tests.interview import ANSWERS, run_interview
@@ -94,6 +93,27 @@ async def test_nothing_is_sent_before_a_check_in_is_due_then_each_member_gets_on
     assert len(sender.sent) == 2
 
 
+async def test_a_scheduler_without_the_teams_platform_leaves_its_check_ins_untouched(
+    coach: Coach, checkins: CheckIns, clock: ManualClock, sender: FakeSender, store: Store
+) -> None:
+    interviewed_team(coach)  # a terminal team: `serve` has no sender for it
+    clock.set(NEXT)
+    slack = FakeSender("slack")
+    serving = Scheduler(checkins, {"slack": slack})
+
+    for _ in range(MAX_ATTEMPTS + 1):
+        report = await serving.run_pass()
+        assert (report.sent, report.failed, report.retrying) == (0, 0, 0)
+    assert await serving.next_wake() != NEXT
+
+    assert store.delivery_counts()["checkin"] == {"pending": 2}
+    assert slack.sent == []
+    # `coffee-coach tick`, which sends to the terminal, still has every attempt.
+    report = await run_pass(checkins, sender)
+    assert report.sent == 2
+    assert len(sender.to("ann")) == 1
+
+
 async def test_after_downtime_only_the_latest_missed_check_in_is_sent_once(
     coach: Coach, checkins: CheckIns, clock: ManualClock, sender: FakeSender, store: Store
 ) -> None:
@@ -133,17 +153,6 @@ async def test_two_schedulers_on_one_database_file_never_send_a_check_in_twice(
     assert checkin_conversations(coach.store, "cem") == 1
 
 
-def worker(db: Path, at: datetime, out: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.checkin_worker", str(db), at.isoformat(), str(out), *extra],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 USERS = [f"m{i:02}" for i in range(12)]
 
 
@@ -152,43 +161,17 @@ async def test_two_scheduler_processes_never_send_a_check_in_twice(
 ) -> None:
     install(coach)
     interviewed_team(coach, USERS)
-    out = tmp_path / "sent.txt"
-    workers = [worker(Path(coach.store.path), NEXT, out) for _ in range(2)]
-    for process in workers:
-        assert process.stdin is not None
-        process.stdin.write("go\n")
-        process.stdin.flush()
-    results = [process.communicate(timeout=60) for process in workers]
-    assert all(p.returncode == 0 for p in workers), results
-    assert sorted(out.read_text().split()) == USERS
+    sent = passes_at_once(coach.store.path, NEXT, tmp_path / "sent.txt", processes=2)
+    assert sent == USERS
 
 
 async def test_a_crash_mid_send_sends_the_claimed_check_ins_again_so_none_is_lost(
-    coach: Coach, checkins: CheckIns, clock: ManualClock, sender: FakeSender, tmp_path: Path
+    coach: Coach, checkins: CheckIns, clock: ManualClock, tmp_path: Path
 ) -> None:
     interviewed_team(coach, USERS)
-    out = tmp_path / "sent.txt"
-    crashing = worker(Path(coach.store.path), NEXT, out, "hang")
-    assert crashing.stdin is not None and crashing.stdout is not None
-    crashing.stdin.write("go\n")
-    crashing.stdin.flush()
-    assert crashing.stdout.readline().strip() == "sent"
-    crashing.send_signal(signal.SIGKILL)
-    crashing.wait(timeout=30)
-    crashed_sent = out.read_text().split()  # the worker sends its claimed batch at once
-    assert 1 <= len(crashed_sent) <= 7
-
-    clock.set(NEXT)
-    report = await run_pass(checkins, sender)
-    assert report.sent == len(USERS) - 7  # the crashed worker had claimed a batch of 7
-    clock.set(NEXT + LEASE + timedelta(minutes=1))
-    report = await run_pass(checkins, sender)
-    assert (report.sent, report.interrupted) == (7, 7)
-    again = [o.key.user for o in sender.sent if o.key]
-    # Everyone got theirs; only the crashed batch may have had it twice.
-    assert sorted(set(again)) == sorted(USERS)
-    assert len(again) == len(USERS)
-    assert set(crashed_sent) <= set(again)
+    await crash_mid_send_then_recover(
+        checkins, clock, coach.store.path, NEXT, tmp_path / "sent.txt", USERS
+    )
 
 
 async def test_a_failed_send_is_retried_with_backoff_then_given_up_and_shown(
@@ -349,14 +332,19 @@ def test_finding_what_is_due_reads_indexes_not_tables(store: Store) -> None:
     agenda.due_schedules(store, now, 100)
     store.due_deliveries(now, 100)
     store.next_wake()
+    store.due_deliveries(now, 100, platforms=("slack", "msteams"))
+    store.next_wake(platforms=("slack",))
     connection(store).set_trace_callback(None)
-    assert len(executed) == 4
+    assert len(executed) == 7
     for query in executed:
         plan = " ".join(
             str(row[3]) for row in connection(store).execute(f"EXPLAIN QUERY PLAN {query}")
         )
         assert "INDEX schedules_by_due" in plan or "INDEX deliveries_due" in plan, plan
-        assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
+        # The earliest pending delivery on given platforms walks the pending index in due
+        # order and stops at the first one: the only scan allowed, never of a table.
+        walk = "SCAN deliveries USING INDEX deliveries_due LIST SUBQUERY 1"
+        assert "SCAN" not in plan.replace(walk, "") and "TEMP B-TREE" not in plan, plan
 
 
 async def test_pacing_keeps_each_workspace_and_conversation_inside_its_limit() -> None:

@@ -50,6 +50,8 @@ def test_terminal_members_stored_before_version_3_get_their_user_name_as_address
     conn = sqlite3.connect(path)
     conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     conn.execute("DROP INDEX commitments_by_team")  # as a version 2 file had it
+    conn.execute("DROP INDEX events_by_user")
+    conn.execute("ALTER TABLE events DROP COLUMN user")
     conn.execute("DROP TABLE outbox")
     conn.commit()
     conn.close()
@@ -58,6 +60,29 @@ def test_terminal_members_stored_before_version_3_get_their_user_name_as_address
     slack = store.member(ANN)
     assert terminal is not None and terminal.address == "ann"
     assert slack is not None and slack.address is None
+    store.close()
+
+
+def test_a_team_whose_lead_forgot_themselves_before_version_6_gets_its_longest_member_as_lead(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v5.db"
+    store = SQLiteStore(path)
+    with store.transaction():
+        ann = store.ensure_member(MemberKey("console", "local", "ann", "bakers"))
+        store.ensure_member(MemberKey("console", "local", "bob", "bakers"))
+        store.ensure_member(MemberKey("console", "local", "cy", "bakers"))
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM members WHERE user = 'ann'")  # as forget did before version 6
+    conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    conn.execute("DROP INDEX events_by_user")
+    conn.execute("ALTER TABLE events DROP COLUMN user")
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    team = store.team_by_id(ann.team.id)
+    assert team is not None and team.lead == "bob"
     store.close()
 
 

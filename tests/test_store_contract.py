@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.clock import ManualClock
-from bot.messages import MemberKey, TeamKey
+from bot.messages import MemberKey, Post, TeamKey
 from bot.store import CHECKIN, SENT, Prefs, ScheduleColumns, Store
 from tests.store_backends import BACKENDS, Backend
 
@@ -25,7 +25,7 @@ def any_store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
 ) -> Iterator[Store]:
     backend: Backend = request.param
-    store = backend.open(tmp_path, clock)
+    store = backend.open(request, tmp_path, clock)
     yield store
     backend.close(store)
 
@@ -105,11 +105,43 @@ class TestStoreContract:
         with any_store.transaction():
             conv = any_store.start_conversation(ann.id, flow="coffee", state="customers")
             any_store.add_answer(conv.id, "customers", text="x")
-        assert any_store.forget(ann.team.id, user="U_ANN") == 1
+        assert any_store.forget(ann.team.id, user="U_ANN").members == 1
         assert [m.user for m in any_store.members(ann.team.id)] == ["U_BOB"]
         assert any_store.stats()["answers"] == 0
-        assert any_store.forget(bob.team.id) == 1
+        assert any_store.forget(bob.team.id).members == 1
         assert any_store.team(bob.team.key) is None
+
+    def test_forget_deletes_the_members_event_ids_and_no_one_elses(self, any_store: Store) -> None:
+        ann = any_store.ensure_member(ANN)
+        any_store.ensure_member(MemberKey("slack", "T1", "U_BOB", "C_MKT"))
+        with any_store.transaction():
+            any_store.claim_event("slack", "T1", "Ev-ann", user="U_ANN")
+            any_store.claim_event("slack", "T1", "Ev-bob", user="U_BOB")
+        any_store.forget(ann.team.id, user="U_ANN")
+        with any_store.transaction():
+            assert any_store.claim_event("slack", "T1", "Ev-ann", user="U_ANN")
+            assert not any_store.claim_event("slack", "T1", "Ev-bob", user="U_BOB")
+
+    def test_a_lead_who_forgets_is_replaced_by_the_longest_standing_member(
+        self, any_store: Store
+    ) -> None:
+        ann = any_store.ensure_member(ANN)
+        any_store.ensure_member(MemberKey("slack", "T1", "U_BOB", "C_MKT"))
+        any_store.ensure_member(MemberKey("slack", "T1", "U_CY", "C_MKT"))
+        assert ann.team.lead == "U_ANN"
+
+        forgotten = any_store.forget(ann.team.id, user="U_ANN")
+
+        assert forgotten.new_lead is not None
+        assert forgotten.new_lead.user == "U_BOB"
+        team = any_store.team_by_id(ann.team.id)
+        assert team is not None
+        assert team.lead == "U_BOB"
+        # Anyone else forgetting leaves the lead as it is.
+        assert any_store.forget(ann.team.id, user="U_CY").new_lead is None
+        team = any_store.team_by_id(ann.team.id)
+        assert team is not None
+        assert team.lead == "U_BOB"
 
     def test_export_holds_every_answer_version(self, any_store: Store) -> None:
         member = any_store.ensure_member(ANN, name="Ann")
@@ -185,3 +217,32 @@ class TestStoreContract:
         with any_store.transaction():
             any_store.set_prefs(member.id, opted_out=True, snoozed_until=later)
         assert any_store.prefs_of(member.id) == Prefs(True, later)
+
+    # --- the outbox ----------------------------------------------------------------------
+
+    def test_a_turns_posts_are_kept_until_finished_and_taken_over_when_their_claim_runs_out(
+        self, any_store: Store, clock: ManualClock
+    ) -> None:
+        member = any_store.ensure_member(ANN)
+        posts = [Post("D1", {"text": "one"}), Post("D1", {"text": "two"})]
+        with any_store.transaction():
+            kept = any_store.add_posts("slack", "T1", "U_ANN", posts, worker="w1")
+        assert [(p.channel, p.payload, p.attempts) for p in kept] == [
+            ("D1", {"text": "one"}, 1),
+            ("D1", {"text": "two"}, 1),
+        ]
+        assert any_store.unsent_posts() == 2
+        any_store.finish_posts([kept[0].id])
+        clock.advance(minutes=1)
+        taken = any_store.take_over_posts(
+            "slack", worker="w2", claimed_before=clock.now(), limit=10
+        )
+        assert [(p.id, p.attempts) for p in taken] == [(kept[1].id, 2)]
+        assert (
+            any_store.take_over_posts(
+                "slack", worker="w3", claimed_before=clock.now() - timedelta(seconds=1), limit=10
+            )
+            == []
+        )
+        assert any_store.forget(member.team.id, user="U_ANN").members == 1
+        assert any_store.unsent_posts() == 0

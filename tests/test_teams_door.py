@@ -834,3 +834,16 @@ async def test_a_connector_that_cannot_be_reached_is_a_delivery_error(
     with pytest.raises(DeliveryError, match="could not be reached"):
         await app[SENDERS]["msteams"].send(checkin(json.dumps(gone)))
     assert len(waits) == 4  # retried with backoff before giving up
+
+
+async def test_member_text_quoted_back_in_a_message_never_becomes_a_link_or_image(
+    teams: TeamsService,
+) -> None:
+    chat = teams.personal_chat(ANN)
+    trap = "[Reset your password](https://evil.example/login) ![x](https://evil.example/i.png)"
+
+    [reply] = await teams.exchange(teams.message(ANN, chat, trap))
+
+    shown = reply.everything
+    assert "Reset your password" in shown and "https://evil.example/login" in shown
+    assert "](" not in shown and "![" not in shown

@@ -45,7 +45,7 @@ from adapters.slack.blocks import (
     settled_blocks,
 )
 from adapters.slack.home import home_view
-from adapters.slack.installations import oauth_settings
+from adapters.slack.installations import Lifecycle, oauth_settings
 from adapters.slack.names import (
     ACTION,
     ANSWERED_IN_PLACE,
@@ -106,6 +106,7 @@ class SlackDoor(SlackWebApi):
         super().__init__(coach, config, pacer)
         self._session: aiohttp.ClientSession | None = None
         self._socket: AsyncSocketModeHandler | None = None
+        self._oauth_stores: Lifecycle | None = None
         self.bolt = self._bolt_app(oauth_db or config.db)
         self.bolt.command(COMMAND)(self._on_command)
         self.bolt.event("message")(self._on_message)
@@ -134,7 +135,7 @@ class SlackDoor(SlackWebApi):
                     " SLACK_CLIENT_SECRET (installs over OAuth)"
                 )
             return AsyncApp(**common)
-        self.installations, settings = oauth_settings(config, path)
+        self.installations, settings, self._oauth_stores = oauth_settings(config, path)
         return AsyncApp(**common, oauth_settings=settings)
 
     # --- wiring -------------------------------------------------------------------------
@@ -152,6 +153,8 @@ class SlackDoor(SlackWebApi):
         app[SLACK_DOOR] = self
 
     async def _start(self, app: web.Application) -> None:
+        if self._oauth_stores is not None:
+            await self._oauth_stores.start()
         # One connection pool for every Web API call, bolt's per-request clients included.
         self._session = aiohttp.ClientSession()
         self.client.session = self._session
@@ -167,6 +170,8 @@ class SlackDoor(SlackWebApi):
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._session is not None:
             await self._session.close()
+        if self._oauth_stores is not None:
+            await self._oauth_stores.stop()
 
     async def _events(self, request: web.Request) -> web.Response:
         """POST /slack/events: verify, reject what Slack would never send, then answer.
@@ -189,7 +194,7 @@ class SlackDoor(SlackWebApi):
         try:
             text = body.decode("utf-8")
             parsed = parse_body(text, request.headers.get("Content-Type"))
-        except (UnicodeDecodeError, ValueError, TypeError, AttributeError, KeyError):
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
             return web.json_response({"error": "malformed body"}, status=400)
         if problem := malformed(parsed):
             return web.json_response({"error": problem}, status=400)

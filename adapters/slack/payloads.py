@@ -204,6 +204,24 @@ def parse_body(text: str, content_type: str | None) -> Any:
     return params
 
 
+def _not_object(mapping: dict[str, Any], name: str) -> bool:
+    return mapping.get(name) is not None and not isinstance(mapping[name], dict)
+
+
+def _message_problem(message: Any) -> str | None:
+    """The pressed message, as far as the door redraws it: text and a list of blocks."""
+    if not isinstance(message, dict):
+        return None
+    blocks = message.get("blocks")
+    if blocks is not None and not (
+        isinstance(blocks, list) and all(isinstance(b, dict) for b in blocks)
+    ):
+        return "message.blocks must be a list of objects"
+    if message.get("text") is not None and not isinstance(message["text"], str):
+        return "message.text must be text"
+    return None
+
+
 def malformed(body: Any) -> str | None:
     """Why a signed body is not a request Slack sends this app, or None if it is one."""
     if not isinstance(body, dict):
@@ -215,6 +233,13 @@ def malformed(body: Any) -> str | None:
         missing = [n for n in names if not isinstance(mapping.get(n), str) or not mapping[n]]
         return f"missing {', '.join(missing)}" if missing else None
 
+    def strings(mapping: Any, *names: str) -> str | None:
+        """Each of `names` that is present is a string."""
+        if not isinstance(mapping, dict):
+            return None
+        wrong = [n for n in names if mapping.get(n) is not None and not isinstance(mapping[n], str)]
+        return f"{', '.join(wrong)} must be text" if wrong else None
+
     if "command" in body:
         return text(body, "command", "team_id", "user_id", "channel_id", "trigger_id")
     if body.get("ssl_check"):
@@ -223,12 +248,33 @@ def malformed(body: Any) -> str | None:
     if kind == "url_verification":
         return text(body, "challenge")
     if kind == "event_callback":
-        return text(body, "event_id", "team_id") or text(body.get("event"), "type")
+        event = body.get("event")
+        return (
+            text(body, "event_id", "team_id")
+            or text(event, "type")
+            or strings(event, "user", "channel", "channel_type", "text", "ts", "subtype", "tab")
+        )
     if kind == "block_actions":
         actions = body.get("actions")
         if not isinstance(actions, list) or not actions:
             return "no actions"
-        return text(body.get("user"), "id") or next(
-            (problem for a in actions if (problem := text(a, "action_id"))), None
+        for part in ("container", "team", "message", "view", "channel"):
+            if part in body and body[part] is not None and not isinstance(body[part], dict):
+                return f"{part} must be an object"
+        return (
+            text(body.get("user"), "id")
+            or strings(body.get("user"), "team_id", "name", "username")
+            or strings(body.get("container"), "type", "channel_id", "message_ts", "view_id")
+            or (
+                text(body["container"], "channel_id", "message_ts")
+                if isinstance(body.get("container"), dict)
+                and body["container"].get("type") == "message"
+                else None
+            )
+            or strings(body.get("team"), "id")
+            or next((problem for a in actions if (problem := text(a, "action_id"))), None)
+            or next((p for a in actions if (p := strings(a, "value", "block_id", "type"))), None)
+            or ("an action's text must be an object" if _not_object(actions[0], "text") else None)
+            or _message_problem(body.get("message"))
         )
     return f"not a request this app handles (type {kind!r})"

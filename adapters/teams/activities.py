@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -20,6 +21,8 @@ from bot.messages import (
     MemberKey,
 )
 
+JsonObject = dict[str, Any]
+
 # --- reading an activity -------------------------------------------------------------------
 
 
@@ -31,13 +34,80 @@ _READ: Final = Deserializer(Activity._infer_class_models())  # type: ignore[no-u
 _UNREAD: Final = frozenset({"timestamp", "localTimestamp"})
 
 
+def read_body(raw: bytes) -> Any:
+    """The request's JSON, safely: ValueError for bytes that are not UTF-8 JSON or nest
+    deeper than Python can parse, and lone surrogates (a "\\ud800" escape) replaced."""
+    try:
+        body = json.loads(raw)
+        if b"\\u" in raw:
+            body = _without_lone_surrogates(body)
+    except RecursionError as exc:
+        raise ValueError("the JSON nests too deeply") from exc
+    return body
+
+
+_LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def parse_activity(body: object) -> Activity:
     """A Bot Framework activity from a request's JSON; ValueError if it is not one."""
     if not isinstance(body, dict):
         raise ValueError("the body is not a JSON object")
     read = {key: value for key, value in body.items() if key not in _UNREAD}
-    activity: Activity = _READ("Activity", read)  # DeserializationError is a ValueError
+    try:
+        activity: Activity = _READ("Activity", read)  # DeserializationError is a ValueError
+    except (RecursionError, TypeError, AttributeError) as exc:
+        raise ValueError(f"unreadable activity: {type(exc).__name__}") from exc
     return activity
+
+
+def problem_of(body: JsonObject, activity: Activity) -> str | None:
+    """Why the door cannot act on an activity (a 400's reason), or None.
+
+    The raw JSON is checked as well as the parsed activity: msrest turns a number where a
+    string belongs into that string, and an object it cannot read into None.
+    """
+    if not isinstance(activity.type, str) or not activity.type:
+        return "an activity needs a type"
+    url = body.get("serviceUrl")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return "an activity needs a serviceUrl (an http or https URL)"
+    if not _has_id(body.get("conversation")) or activity.conversation is None:
+        return "an activity needs a conversation with an id"
+    if not _has_id(body.get("recipient")) or activity.recipient is None:
+        return "an activity needs a recipient with an id"
+    if "from" in body and not _has_id(body["from"]):
+        return "an activity's from needs an id"
+    wrong = [k for k in ("id", "replyToId", "channelId", "text") if not _text_or_none(body.get(k))]
+    if wrong:
+        return f"{', '.join(wrong)} must be text"
+    for key in ("entities", "membersAdded", "membersRemoved", "attachments"):
+        items = body.get(key)
+        if items is not None and not (
+            isinstance(items, list) and all(isinstance(i, dict) for i in items)
+        ):
+            return f"{key} must be a list of objects"
+    if any(not _has_id(m) for m in body.get("membersAdded") or ()):
+        return "each of membersAdded needs an id"
+    return None
+
+
+def _text_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _has_id(account: object) -> bool:
+    return isinstance(account, dict) and isinstance(account.get("id"), str) and bool(account["id"])
 
 
 def channel_data(activity: Activity) -> dict[str, Any]:
@@ -45,11 +115,16 @@ def channel_data(activity: Activity) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _part(activity: Activity, name: str) -> dict[str, Any]:
+    """A part of channelData that Teams sends as an object; anything else counts as absent."""
+    found = channel_data(activity).get(name)
+    return found if isinstance(found, dict) else {}
+
+
 def tenant_of(activity: Activity) -> str:
     """The tenant, from channelData: CloudAdapter drops Teams' `conversation.tenantId`."""
-    tenant = channel_data(activity).get("tenant") or {}
-    found = tenant.get("id") or activity.conversation.tenant_id or activity.channel_id
-    return str(found)
+    found = _part(activity, "tenant").get("id") or activity.conversation.tenant_id
+    return str(found or activity.channel_id)
 
 
 def scope_of(activity: Activity) -> Scope:
@@ -66,13 +141,11 @@ def team_of(activity: Activity) -> str | None:
     """The Teams team (or the group chat itself); None in a personal chat."""
     if scope_of(activity) == "personal":
         return None
-    team = channel_data(activity).get("team") or {}
-    return str(team.get("id") or thread_root(activity.conversation.id))
+    return str(_part(activity, "team").get("id") or thread_root(activity.conversation.id))
 
 
 def team_name_of(activity: Activity) -> str | None:
-    team = channel_data(activity).get("team") or {}
-    name = team.get("name") or (
+    name = _part(activity, "team").get("name") or (
         activity.conversation.name if scope_of(activity) == "groupChat" else None
     )
     return str(name) if name else None

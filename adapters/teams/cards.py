@@ -36,16 +36,27 @@ from bot.render import checkins_line, cited_parts
 
 _BOLD = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
 _CODE = re.compile(r"`([^`\n]+)`")
+# Markdown that would turn words a member typed (quoted back in a reply) into a link or an
+# image: `[label](url)`, `![alt](url)`, `<url>`. The coach's own words never use them.
+_LINKISH = re.compile(r"\]\(|!\[|<")
+# A word joiner: invisible, and it keeps `](` and `![` from being read as markdown.
+_JOINER = "\u2060"
+
+
+def inert(text: str) -> str:
+    """`text` with nothing in it that Teams' markdown would make a link, an image or HTML."""
+    return _LINKISH.sub(lambda m: m.group()[0] + _JOINER + m.group()[1:], text)
 
 
 def message_markdown(text: str) -> str:
     """The coach writes `*bold*` (as Slack does); Teams reads `**bold**` and needs blank lines."""
-    return "\n\n".join(_BOLD.sub(r"**\1**", line) for line in text.split("\n") if line.strip())
+    lines = (_BOLD.sub(r"**\1**", inert(line)) for line in text.split("\n") if line.strip())
+    return "\n\n".join(lines)
 
 
 def card_markdown(text: str) -> str:
     """Adaptive Cards have no inline code: commands are shown in bold instead."""
-    return _CODE.sub(r"**\1**", _BOLD.sub(r"**\1**", text))
+    return _CODE.sub(r"**\1**", _BOLD.sub(r"**\1**", inert(text)))
 
 
 def _text(text: str, **style: Any) -> dict[str, Any]:
@@ -133,7 +144,9 @@ def prompt_card(reply: Reply) -> dict[str, Any]:
 
 def answered_card(press: Press, shown: str, *, stale: bool = False) -> dict[str, Any]:
     """The prompt again with the answer in place of its buttons, so it cannot be pressed twice."""
-    mark = _text(shown, isSubtle=True) if stale else _text(f"✓ {shown}", weight="Bolder")
+    mark = (
+        _text(inert(shown), isSubtle=True) if stale else _text(f"✓ {inert(shown)}", weight="Bolder")
+    )
     return adaptive_card([*_lines(press.prompt), mark])
 
 

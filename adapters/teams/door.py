@@ -36,6 +36,8 @@ from adapters.teams.activities import (
     event_id_of,
     parse_activity,
     press_of,
+    problem_of,
+    read_body,
     scope_of,
     team_name_of,
     team_of,
@@ -53,6 +55,14 @@ from adapters.teams.cards import (
 )
 from adapters.teams.connector import Connectors, JsonObject, SdkSettings, chat_link
 from adapters.teams.delivery import UNDELIVERABLE, DeliveryError, Outbox, Target
+from adapters.teams.identity import (
+    CALLER_ID,
+    ChannelIdentity,
+    KeysUnavailable,
+    Refused,
+    SigningKeys,
+    Verified,
+)
 from adapters.teams.names import (
     OPEN_CHAT,
     PERSONAL_WELCOME,
@@ -148,29 +158,44 @@ class TeamsDoor:
         )
         self.outbox = Outbox()
         self.sender = TeamsSender(self.connectors, self.outbox)
+        self.keys = SigningKeys(self.connectors.http)
+        self.identity = ChannelIdentity(self.keys, self.app_id) if self.app_id else None
         self.relay = coach.relay(PLATFORM, self._deliver, queue=None)
 
     async def close(self) -> None:
+        await self.keys.close()
         await self.connectors.close()
 
     async def handle(self, request: web.Request) -> web.Response:
+        verified: Verified | None = None
+        if self.identity is not None:
+            # The token is checked before the body is read or parsed.
+            try:
+                verified = await self.identity.verify(request.headers.get("Authorization", ""))
+            except Refused as exc:
+                log.warning("Refused an unauthenticated request to /api/messages: %s", exc)
+                return web.json_response({"error": "unauthorized"}, status=401)
+            except KeysUnavailable as exc:
+                log.error("Cannot check a request to /api/messages: %s", exc)
+                return web.json_response(
+                    {"error": "the Bot Framework's signing keys are unavailable; retry later"},
+                    status=503,
+                    headers={"Retry-After": "30"},
+                )
         try:
-            body = await request.json()
+            body = read_body(await request.read())
             activity = parse_activity(body)
         except ValueError as exc:
             return _bad_request(f"the body is not a Bot Framework activity ({exc})")
-        try:
-            # The SDK's own processing answers 500 to an Authorization header it cannot
-            # parse, where the answer is 401.
-            auth = await self.auth.authenticate_request(
-                activity, request.headers.get("Authorization", "")
-            )
-        except Exception as exc:  # any failure to authenticate is a refusal
-            log.warning("Refused an unauthenticated request to /api/messages: %s", exc)
-            return web.json_response({"error": "unauthorized"}, status=401)
-        if not (activity.type and activity.service_url and activity.conversation):
-            return _bad_request("an activity needs a type, a serviceUrl and a conversation")
-        activity.caller_id = auth.caller_id
+        if (problem := problem_of(body, activity)) is not None:
+            return _bad_request(problem)
+        if verified is not None:
+            try:
+                ChannelIdentity.check(verified, activity)
+            except Refused as exc:
+                log.warning("Refused a request to /api/messages: %s", exc)
+                return web.json_response({"error": "unauthorized"}, status=401)
+            activity.caller_id = CALLER_ID
         target = self._reply_target(body, activity)
         try:
             await self.on_turn(activity, target)

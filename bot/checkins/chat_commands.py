@@ -18,7 +18,7 @@ from bot.checkins.settings import USAGE, apply_change, describe_days, parse_chan
 from bot.clock import parse_iso
 from bot.engine import INTERVIEW, Coach, CoachCore, Step
 from bot.messages import Reply
-from bot.store import Member, Store
+from bot.store import Member, Store, Team
 from bot.zones import canonical_zone, today_in
 
 MAX_SNOOZE_DAYS = 365
@@ -88,9 +88,16 @@ class CheckInCommands:
     def _is_lead(self, step: Step) -> bool:
         return step.msg.is_admin or step.member.team.lead == step.member.user
 
+    def _lead(self, team: Team) -> str:
+        """` (Name)` of the team's lead, for the lines that say who may change the schedule."""
+        if not team.lead:
+            return ""
+        found = next((m for m in self.store.members(team.id) if m.user == team.lead), None)
+        return f" ({found.label if found is not None else team.lead})"
+
     def _refuse(self, step: Step, what: str) -> None:
         team = step.member.team
-        lead = f" ({team.lead})" if team.lead else ""
+        lead = self._lead(team)
         step.say(
             f"Only the team's lead{lead} or a workspace admin can {what} for {team.label};"
             " nothing changed. `schedule` shows the current schedule."
@@ -131,7 +138,7 @@ class CheckInCommands:
         elif prefs.snoozed(now) and prefs.snoozed_until is not None:
             lines.append(f"You're snoozed until {when(prefs.snoozed_until, rhythm)}.")
         lines.append(
-            f"The lead can change it: {USAGE}. Anyone can `snooze 7`,"
+            f"The lead{self._lead(team)} can change it: {USAGE}. Anyone can `snooze 7`,"
             " `snooze until 2026-12-07`, `opt out` or `opt in` for themselves."
         )
         step.say("\n".join(lines))

@@ -16,6 +16,7 @@ from bot.messages import Choice, MemberKey, Outgoing, Reply
 from bot.store import (
     CELEBRATION,
     CHECKIN,
+    NEW_LEAD,
     REMINDER,
     Conversation,
     Delivery,
@@ -111,6 +112,8 @@ class CheckInDeliveries:
         member = self.store.member_by_id(delivery.member_id)
         if member is None:
             return Skip("the member was removed")
+        if delivery.kind == NEW_LEAD:
+            return self._prepare_new_lead(member)
         prefs = self.store.prefs_of(member.id)
         if prefs.opted_out:
             return Skip("opted out")
@@ -188,6 +191,17 @@ class CheckInDeliveries:
         )
         choices = (Choice("Carry on", "start", "primary"),)
         return Outgoing(address=address, replies=(Reply(text, choices=choices),), key=member.key)
+
+    def _prepare_new_lead(self, member: Member) -> Prepared:
+        """The one line that tells a member they lead the team now (the lead forgot
+        themselves): not held for working hours, it asks nothing."""
+        if member.address is None or member.team.lead != member.user:
+            return Skip("no direct-message address yet, or the lead changed again")
+        text = (
+            f"You now lead {member.team.label} on Coffee Coach (the previous lead's data was"
+            " deleted at their request): you can change the team's check-in `schedule`."
+        )
+        return Outgoing(address=member.address, replies=(Reply(text),), key=member.key)
 
     def _prepare_celebration(self, delivery: Delivery, now: datetime) -> Prepared:
         team = self.store.team_by_id(delivery.team_id)

@@ -107,7 +107,8 @@ class Scheduler:
         self._store = store_worker or InlineWorker()
 
     async def next_wake(self) -> datetime | None:
-        return await self._store.run(self.store.next_wake)
+        platforms = tuple(self.senders)
+        return await self._store.run(lambda: self.store.next_wake(platforms=platforms))
 
     def _recover(self) -> int:
         store = self.store
@@ -189,7 +190,9 @@ class Scheduler:
         store = self.store
         with store.transaction():
             now = self.clock.now()
-            due = store.due_deliveries(now, limit)
+            # Only what this process can send: another platform's deliveries (the terminal's,
+            # sent by `coffee-coach tick`) keep their attempts for the process that can.
+            due = store.due_deliveries(now, limit, platforms=tuple(self.senders))
             for delivery in due:
                 result = self._prepare(delivery, now)
                 if isinstance(result, Skip):

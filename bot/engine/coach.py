@@ -85,7 +85,7 @@ class Coach(Lifecycle, Navigation, Answers, Placing):
         store = self.store
         with store.transaction():
             if msg.event_id and not store.claim_event(
-                msg.key.platform, msg.key.workspace, msg.event_id
+                msg.key.platform, msg.key.workspace, msg.event_id, user=msg.key.user
             ):
                 return Turn(duplicate=True)
             member, conv = self._member(msg)

@@ -8,10 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# A surrogate left alone in a str (JSON's "\ud800") cannot be stored or sent as UTF-8.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
-    """Drop control characters (they can rewrite a terminal), keep newlines, tabs and emoji."""
+    """Drop control characters (they can rewrite a terminal), keep newlines, tabs and emoji;
+    a lone surrogate becomes U+FFFD."""
+    text = _LONE_SURROGATE.sub("\ufffd", text)
     return _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
 
 

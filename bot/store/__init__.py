@@ -1,18 +1,21 @@
 """Coffee Coach's store: every SQL statement of the product lives in this package.
 
 `interface` is the typed interface (`Store`), `records` what it hands out, `migrations`
-the schema; the SQLite implementation is `sqlite` (plumbing, events, teams, members,
-conversations) with `answers` (answers, placements, commitments, export, forgetting) and
-`checkin_tables`. Import what you need from here.
+the schema. The statements live once, in table groups (`common`, `member_tables`,
+`answers`, `checkin_tables`, `deliveries`) over `tables`' plumbing and dialect seam; the
+backends are `sqlite` (a file, the default) and `postgres` (one database for many
+processes), and `opening` picks one from COFFEE_COACH_DB. Import what you need from here.
 """
 
 from bot.store.interface import CheckinStore, CoreStore, Store
 from bot.store.migrations import SCHEMA_VERSION
+from bot.store.opening import database_url, open_store
 from bot.store.records import (
     CELEBRATION,
     CHECKIN,
     FAILED,
     INTERRUPTED,
+    NEW_LEAD,
     REMINDER,
     SENT,
     SKIPPED,
@@ -21,6 +24,7 @@ from bot.store.records import (
     Commitment,
     Conversation,
     Delivery,
+    Forgotten,
     Interview,
     Member,
     Prefs,
@@ -30,7 +34,7 @@ from bot.store.records import (
     StoreError,
     Team,
 )
-from bot.store.sqlite import DEFAULT_DB, SQLiteStore, open_store
+from bot.store.sqlite import DEFAULT_DB, SQLiteStore
 
 __all__ = [
     "CELEBRATION",
@@ -38,6 +42,7 @@ __all__ = [
     "DEFAULT_DB",
     "FAILED",
     "INTERRUPTED",
+    "NEW_LEAD",
     "REMINDER",
     "SCHEMA_VERSION",
     "SENT",
@@ -49,6 +54,7 @@ __all__ = [
     "Conversation",
     "CoreStore",
     "Delivery",
+    "Forgotten",
     "Interview",
     "Member",
     "Prefs",
@@ -59,5 +65,6 @@ __all__ = [
     "StoreError",
     "StoredPlacement",
     "Team",
+    "database_url",
     "open_store",
 ]

@@ -7,9 +7,11 @@ from dataclasses import asdict
 from typing import Any
 
 from bot.store.records import (
+    NEW_LEAD,
     Answer,
     Commitment,
     Conversation,
+    Forgotten,
     Interview,
     Member,
     StoredPlacement,
@@ -21,10 +23,28 @@ CONV_COLUMNS = (
     "id, member_id, flow, state, status, version, trail, return_to, followed_up, context,"
     " started_at, updated_at"
 )
+_ANSWER_FIELDS = ("question", "version", "text", "value", "skipped", "message_id", "created_at")
+
+
+def conversation_from(row: tuple[Any, ...]) -> Conversation:
+    return Conversation(
+        id=row[0],
+        member_id=row[1],
+        flow=row[2],
+        state=row[3],
+        status=row[4],
+        version=row[5],
+        trail=json.loads(row[6]),
+        return_to=row[7],
+        followed_up=bool(row[8]),
+        context=json.loads(row[9]),
+        started_at=row[10],
+        updated_at=row[11],
+    )
 
 
 class AnswerTables(Tables):
-    """The history side of the SQLite store; `SQLiteStore` supplies the plumbing below."""
+    """The history side of the store; the store class supplies the plumbing below."""
 
     def conversation(self, member_id: int, *, flow: str | None = None) -> Conversation | None:
         raise NotImplementedError
@@ -51,9 +71,19 @@ class AnswerTables(Tables):
         row = self._conn.execute(
             "INSERT INTO answers (conversation_id, question, version, text, value, skipped,"
             " message_id, created_at)"
-            " SELECT ?1, ?2, coalesce(max(version), 0) + 1, ?3, ?4, ?5, ?6, ?7 FROM answers"
-            " WHERE conversation_id = ?1 AND question = ?2 RETURNING version",
-            (conversation_id, question, text, value, int(skipped), message_id, self.now()),
+            " SELECT ?, ?, coalesce(max(version), 0) + 1, ?, ?, ?, ?, ? FROM answers"
+            " WHERE conversation_id = ? AND question = ? RETURNING version",
+            (
+                conversation_id,
+                question,
+                text,
+                value,
+                int(skipped),
+                message_id,
+                self.now(),
+                conversation_id,
+                question,
+            ),
         ).fetchone()
         return int(row[0])
 
@@ -184,25 +214,27 @@ class AnswerTables(Tables):
         members = []
         for member in self.members(team_id):
             conversations = []
-            for row in self.db.query(
+            for row in self._conn.execute(
                 f"SELECT {CONV_COLUMNS} FROM conversations WHERE member_id = ? ORDER BY id",
-                [member.id],
-            ):
-                answers = list(
-                    self.db.query(
-                        "SELECT question, version, text, value, skipped, message_id, created_at"
-                        " FROM answers WHERE conversation_id = ? ORDER BY id",
-                        [row["id"]],
-                    )
-                )
+                (member.id,),
+            ).fetchall():
+                conv = conversation_from(row)
+                answers = [
+                    dict(zip(_ANSWER_FIELDS, answer, strict=True))
+                    for answer in self._conn.execute(
+                        f"SELECT {', '.join(_ANSWER_FIELDS)} FROM answers"
+                        " WHERE conversation_id = ? ORDER BY id",
+                        (conv.id,),
+                    ).fetchall()
+                ]
                 conversations.append(
                     {
-                        "id": row["id"],
-                        "flow": row["flow"],
-                        "state": row["state"],
-                        "status": row["status"],
-                        "started_at": row["started_at"],
-                        "updated_at": row["updated_at"],
+                        "id": conv.id,
+                        "flow": conv.flow,
+                        "state": conv.state,
+                        "status": conv.status,
+                        "started_at": conv.started_at,
+                        "updated_at": conv.updated_at,
                         "answers": answers,
                     }
                 )
@@ -228,35 +260,61 @@ class AnswerTables(Tables):
             "commitments": [asdict(c) for c in self.commitments(team_id=team_id)],
         }
 
-    def forget(self, team_id: int, *, user: str | None = None) -> int:
-        """Delete a team's data, or one member's within it; returns members removed."""
+    def forget(self, team_id: int, *, user: str | None = None) -> Forgotten:
+        """Delete a team's data, or one member's within it, with their event ids.
+
+        A lead who forgets is replaced by the longest-standing member left, who is told in
+        a one-line delivery; a checkpoint then empties the write-ahead log, so no copy of
+        what was deleted stays on disk (secure_delete zeroes it in the main file).
+        """
         with self.transaction():
-            place = self._conn.execute(
-                "SELECT platform, workspace FROM teams WHERE id = ?", (team_id,)
-            ).fetchone()
-            if place is not None:
-                users = (
-                    [user]
-                    if user is not None
-                    else [
-                        row[0]
-                        for row in self._conn.execute(
-                            "SELECT user FROM members WHERE team_id = ?", (team_id,)
-                        )
-                    ]
+            team = self.team_by_id(team_id)
+            if team is None:
+                return Forgotten(0)
+            whom = "" if user is None else ' AND "user" = ?'
+            users = [
+                row[0]
+                for row in self._conn.execute(
+                    f'SELECT "user" FROM members WHERE team_id = ?{whom}',
+                    (team_id,) if user is None else (team_id, user),
                 )
-                # What was still to be sent to them, and what was sent: it quotes them.
-                self._conn.executemany(
-                    "DELETE FROM outbox WHERE platform = ? AND workspace = ? AND user = ?",
-                    [(place[0], place[1], name) for name in users],
-                )
-            if user is None:
-                count = self._conn.execute(
-                    "SELECT count(*) FROM members WHERE team_id = ?", (team_id,)
-                ).fetchone()[0]
-                self._conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
-                return int(count)
-            cursor = self._conn.execute(
-                "DELETE FROM members WHERE team_id = ? AND user = ?", (team_id, user)
+            ]
+            named = [user] if user is not None else users
+            self._conn.executemany(
+                'DELETE FROM events WHERE platform = ? AND workspace = ? AND "user" = ?',
+                [(team.platform, team.workspace, name) for name in named],
             )
-            return cursor.rowcount
+            # What was still to be sent to them, and what was sent: it quotes them.
+            self._conn.executemany(
+                'DELETE FROM outbox WHERE platform = ? AND workspace = ? AND "user" = ?',
+                [(team.platform, team.workspace, name) for name in named],
+            )
+            if user is None:
+                self._conn.execute("DELETE FROM teams WHERE id = ?", (team_id,))
+                forgotten = Forgotten(len(users))
+            else:
+                self._conn.execute(
+                    'DELETE FROM members WHERE team_id = ? AND "user" = ?', (team_id, user)
+                )
+                lead = self._replace_lead(team) if users and team.lead == user else None
+                forgotten = Forgotten(len(users), lead)
+        self._empty_wal()
+        return forgotten
+
+    def _replace_lead(self, team: Team) -> Member | None:
+        """The longest-standing member leads now, and is told so; None if nobody is left."""
+        row = self._conn.execute(
+            'SELECT id, "user" FROM members WHERE team_id = ? ORDER BY id LIMIT 1', (team.id,)
+        ).fetchone()
+        self._conn.execute(
+            "UPDATE teams SET lead = ? WHERE id = ?", (row[1] if row else None, team.id)
+        )
+        if row is None:
+            return None
+        now = self.now()
+        self._conn.execute(
+            "INSERT INTO deliveries (key, kind, team_id, member_id, due_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            (f"{NEW_LEAD}:{team.id}:{row[0]}:{now}", NEW_LEAD, team.id, row[0], now, now),
+        )
+        return next(m for m in self.members(team.id) if m.id == row[0])

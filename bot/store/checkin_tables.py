@@ -8,6 +8,7 @@ as UTC ISO strings of one fixed shape, so they compare as text.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from bot.clock import iso, parse_iso
@@ -31,7 +32,7 @@ _SCHEDULE_COLUMNS = (
 
 
 class CheckinTables(Tables):
-    """The check-in side of the SQLite store; `SQLiteStore` supplies the plumbing below."""
+    """The check-in side of the store; the store class supplies the plumbing below."""
 
     def member(self, key: MemberKey) -> Member | None:
         raise NotImplementedError
@@ -76,7 +77,8 @@ class CheckinTables(Tables):
         """Teams whose next check-in is due, earliest first (an index range, not a scan)."""
         rows = self._conn.execute(
             f"SELECT team_id, {_SCHEDULE_COLUMNS}, next_due FROM schedules"
-            " WHERE next_due IS NOT NULL AND next_due <= ? ORDER BY next_due LIMIT ?",
+            " WHERE next_due IS NOT NULL AND next_due <= ? ORDER BY next_due LIMIT ?"
+            + self.dialect.skip_locked,
             (iso(now), limit),
         ).fetchall()
         return [(row[0], ScheduleColumns(*row[1:11]), parse_iso(row[11])) for row in rows]
@@ -100,15 +102,17 @@ class CheckinTables(Tables):
         A check-in's conversation starts when its message is prepared, before it is sent: one
         whose send was given up or interrupted never reached the member, so they were not asked.
         """
+        round_of = self.dialect.json_text("c.context", "round")
         rows = self._conn.execute(
-            "SELECT json_extract(c.context, '$.round') AS round, count(*),"
-            " sum(EXISTS (SELECT 1 FROM answers a"
-            "  WHERE a.conversation_id = c.id AND a.question = 'ci_progress'))"
-            " FROM conversations c JOIN members m ON m.id = c.member_id"
-            " WHERE m.team_id = ? AND c.flow IN ('checkin', 'checkin_stage') AND round IS NOT NULL"
-            " AND NOT EXISTS (SELECT 1 FROM deliveries d"
-            "  WHERE d.key = ? || ':' || c.member_id || ':' || round AND d.status IN (?, ?))"
-            " GROUP BY round ORDER BY round",
+            "SELECT r.round, count(*), sum(CASE WHEN EXISTS (SELECT 1 FROM answers a"
+            "  WHERE a.conversation_id = r.id AND a.question = 'ci_progress') THEN 1 ELSE 0 END)"
+            f" FROM (SELECT c.id, c.member_id, {round_of} AS round"
+            "  FROM conversations c JOIN members m ON m.id = c.member_id"
+            "  WHERE m.team_id = ? AND c.flow IN ('checkin', 'checkin_stage')) r"
+            " WHERE r.round IS NOT NULL AND NOT EXISTS (SELECT 1 FROM deliveries d"
+            "  WHERE d.key = CAST(? AS TEXT) || ':' || CAST(r.member_id AS TEXT) || ':' || r.round"
+            "  AND d.status IN (?, ?))"
+            " GROUP BY r.round ORDER BY r.round",
             (team_id, CHECKIN, FAILED, INTERRUPTED),
         ).fetchall()
         return [(str(r[0]), int(r[1]), int(r[2])) for r in rows]
@@ -164,7 +168,8 @@ class CheckinTables(Tables):
         canonical = canonical_zone(zone)
         if canonical is not None:
             self._conn.execute(
-                "UPDATE members SET timezone = ? WHERE id = ? AND timezone IS NOT ?",
+                "UPDATE members SET timezone = ?"
+                " WHERE id = ? AND (timezone IS NULL OR timezone <> ?)",
                 (canonical, member_id, canonical),
             )
 
@@ -221,16 +226,26 @@ class CheckinTables(Tables):
             if r[4] == "coffee" and r[5] in ("active", "paused")
         ]
 
-    def next_wake(self) -> datetime | None:
-        """The earliest moment anything is due: two index lookups."""
+    def next_wake(self, *, platforms: Collection[str] | None = None) -> datetime | None:
+        """The earliest moment anything is due (deliveries only to teams on `platforms`,
+        when given): two index lookups."""
+        hint = self.dialect.index_hint("deliveries_due")
+        if platforms is None:
+            delivery = self._conn.execute(
+                f"SELECT min(due_at) FROM deliveries{hint} WHERE status = 'pending'"
+            ).fetchone()
+        else:
+            marks = ", ".join("?" * len(platforms))
+            delivery = self._conn.execute(
+                f"SELECT due_at FROM deliveries{hint} WHERE status = 'pending' AND team_id IN"
+                f" (SELECT id FROM teams WHERE platform IN ({marks})) ORDER BY due_at LIMIT 1",
+                tuple(platforms),
+            ).fetchone()
         found = [
             self._conn.execute(
                 "SELECT min(next_due) FROM schedules WHERE next_due IS NOT NULL"
             ).fetchone()[0],
-            self._conn.execute(
-                "SELECT min(due_at) FROM deliveries INDEXED BY deliveries_due"
-                " WHERE status = 'pending'"
-            ).fetchone()[0],
+            delivery[0] if delivery else None,
         ]
         moments = [parse_iso(m) for m in found if m]
         return min(moments) if moments else None

@@ -7,6 +7,7 @@ scheduler processes, or one that crashed mid-send, never send it twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,14 @@ _DELIVERY_COLUMNS = (
 )
 
 
+def _on_platforms(platforms: Collection[str] | None) -> tuple[str, tuple[str, ...]]:
+    """The condition (and its arguments) that keeps deliveries to teams on `platforms`."""
+    if platforms is None:
+        return "", ()
+    marks = ", ".join("?" * len(platforms))
+    return f" AND team_id IN (SELECT id FROM teams WHERE platform IN ({marks}))", tuple(platforms)
+
+
 def _delivery(row: tuple[Any, ...]) -> Delivery:
     return Delivery(
         id=row[0],
@@ -43,7 +52,7 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
 
 
 class DeliveryTables(Tables):
-    """The deliveries table of the SQLite store; `SQLiteStore` supplies the plumbing below."""
+    """The deliveries table of the store; the store class supplies the plumbing below."""
 
     def enqueue(
         self,
@@ -57,8 +66,8 @@ class DeliveryTables(Tables):
     ) -> bool:
         """Add a delivery unless one with the same key exists; True if it was added."""
         cursor = self._conn.execute(
-            "INSERT OR IGNORE INTO deliveries (key, kind, team_id, member_id, detail, due_at,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO deliveries (key, kind, team_id, member_id, detail, due_at,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (key, kind, team_id, member_id, json.dumps(detail or {}), iso(due), self.now()),
         )
         return cursor.rowcount == 1
@@ -71,19 +80,28 @@ class DeliveryTables(Tables):
             (SUPERSEDED, self.now(), member_id, kind),
         )
 
-    def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]:
+    def due_deliveries(
+        self, now: datetime, limit: int, *, platforms: Collection[str] | None = None
+    ) -> list[Delivery]:
+        only, args = _on_platforms(platforms)
         rows = self._conn.execute(
-            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries INDEXED BY deliveries_due"
-            " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-            (iso(now), limit),
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries{self.dialect.index_hint('deliveries_due')}"
+            f" WHERE status = 'pending' AND due_at <= ?{only} ORDER BY due_at, id LIMIT ?"
+            + self.dialect.skip_locked,
+            (iso(now), *args, limit),
         ).fetchall()
         return [_delivery(row) for row in rows]
 
     def claim_delivery(self, delivery_id: int, *, worker: str, payload: str) -> bool:
-        """Mark a pending delivery as being sent by `worker`, with the message it will carry."""
+        """Mark a pending delivery as being sent by `worker`, with the message it will carry.
+
+        A delivery another scheduler is claiming right now (its row locked) is skipped, not
+        waited for: it is theirs.
+        """
         cursor = self._conn.execute(
             "UPDATE deliveries SET status = 'sending', claimed_by = ?, claimed_at = ?,"
-            " attempts = attempts + 1, payload = ? WHERE id = ? AND status = 'pending'",
+            " attempts = attempts + 1, payload = ? WHERE id IN (SELECT id FROM deliveries"
+            f" WHERE id = ? AND status = 'pending'{self.dialect.skip_locked})",
             (worker, self.now(), payload, delivery_id),
         )
         return cursor.rowcount == 1

@@ -6,7 +6,7 @@ two protocols and passes the same contract suite (tests/test_store_contract.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -18,6 +18,7 @@ from bot.store.records import (
     Commitment,
     Conversation,
     Delivery,
+    Forgotten,
     Interview,
     Member,
     Prefs,
@@ -62,8 +63,12 @@ class CoreStore(Protocol):
         event_id: str,
         *,
         unless_seen_within: timedelta | None = None,
+        user: str | None = None,
     ) -> bool:
-        """Record a platform event id; False if it was seen before (a retried delivery)."""
+        """Record a platform event id; False if it was seen before (a retried delivery).
+
+        `user` is the member whose message it was: forgetting them deletes the id too.
+        """
         ...
 
     def prune_events(self, older_than: timedelta) -> int: ...
@@ -168,12 +173,19 @@ class CoreStore(Protocol):
         """Everything stored for one team, as plain data."""
         ...
 
-    def forget(self, team_id: int, *, user: str | None = None) -> int:
-        """Delete a team's data, or one member's within it; returns members removed."""
+    def forget(self, team_id: int, *, user: str | None = None) -> Forgotten:
+        """Delete a team's data, or one member's within it, with their event ids.
+
+        A lead who forgets is replaced by the longest-standing member left; a checkpoint
+        then empties the write-ahead log, so no copy of what was deleted stays on disk.
+        """
         ...
 
-    def ping(self) -> None:
-        """Raise if the database cannot be read (the health check)."""
+    def health(self) -> str | None:
+        """None while the store is usable; otherwise why not, in one line (for /healthz).
+
+        Cheap (a read, no scan): it runs on every health check.
+        """
         ...
 
     def platforms(self) -> list[str]:
@@ -289,7 +301,12 @@ class CheckinStore(Protocol):
         """Drop a member's pending deliveries of a kind: a newer one replaces them."""
         ...
 
-    def due_deliveries(self, now: datetime, limit: int) -> list[Delivery]: ...
+    def due_deliveries(
+        self, now: datetime, limit: int, *, platforms: Collection[str] | None = None
+    ) -> list[Delivery]:
+        """Pending deliveries due by `now`, earliest first; only to teams on `platforms`
+        when given (the platforms this process has a Sender for)."""
+        ...
 
     def claim_delivery(self, delivery_id: int, *, worker: str, payload: str) -> bool:
         """Mark a pending delivery as being sent by `worker`, with the message it will carry."""
@@ -317,8 +334,9 @@ class CheckinStore(Protocol):
         """Forget deliveries that ended well: the conversations keep the history that matters."""
         ...
 
-    def next_wake(self) -> datetime | None:
-        """The earliest moment anything is due: two index lookups."""
+    def next_wake(self, *, platforms: Collection[str] | None = None) -> datetime | None:
+        """The earliest moment anything is due (deliveries only to teams on `platforms`,
+        when given): two index lookups."""
         ...
 
     def schedule_counts(self) -> tuple[int, int]:

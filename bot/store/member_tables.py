@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from bot.messages import MemberKey, TeamKey
-from bot.store.answers import CONV_COLUMNS
+from bot.store.answers import CONV_COLUMNS, conversation_from
 from bot.store.records import Conversation, Member, Team
 from bot.store.tables import Tables
 
@@ -47,25 +47,8 @@ _MEMBER_WITH_CONVERSATION = (
 )
 
 
-def _conversation_from(row: tuple[Any, ...]) -> Conversation:
-    return Conversation(
-        id=row[0],
-        member_id=row[1],
-        flow=row[2],
-        state=row[3],
-        status=row[4],
-        version=row[5],
-        trail=json.loads(row[6]),
-        return_to=row[7],
-        followed_up=bool(row[8]),
-        context=json.loads(row[9]),
-        started_at=row[10],
-        updated_at=row[11],
-    )
-
-
 class MemberTables(Tables):
-    """Teams, members and conversations in the SQLite store; `SQLiteStore` supplies the plumbing."""
+    """Teams, members and conversations; the store class supplies the plumbing."""
 
     # --- teams and members ----------------------------------------------------------------
 
@@ -125,7 +108,7 @@ class MemberTables(Tables):
         found = self._member_row(key, with_conversation=True)
         if found is None:
             return None
-        conv = _conversation_from(found[14:]) if found[14] is not None else None
+        conv = conversation_from(found[14:]) if found[14] is not None else None
         return _member_from(found), conv
 
     def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
@@ -153,7 +136,7 @@ class MemberTables(Tables):
                     TeamKey(key.platform, key.workspace, key.team), lead=key.user
                 )
             self._conn.execute(
-                "INSERT INTO members (team_id, user, name, last_seen) VALUES (?, ?, ?, ?)"
+                'INSERT INTO members (team_id, "user", name, last_seen) VALUES (?, ?, ?, ?)'
                 " ON CONFLICT DO NOTHING",
                 (team.id, key.user, name, self.now()),
             )
@@ -193,19 +176,19 @@ class MemberTables(Tables):
                 " ORDER BY id DESC LIMIT 1",
                 (member_id, flow),
             ).fetchone()
-        return _conversation_from(row) if row else None
+        return conversation_from(row) if row else None
 
     def start_conversation(
         self, member_id: int, *, flow: str, state: str, context: dict[str, Any] | None = None
     ) -> Conversation:
         now = self.now()
-        cursor = self._conn.execute(
+        row = self._conn.execute(
             "INSERT INTO conversations (member_id, flow, state, status, trail, context,"
-            " started_at, updated_at) VALUES (?, ?, ?, 'active', '[]', ?, ?, ?)",
+            " started_at, updated_at) VALUES (?, ?, ?, 'active', '[]', ?, ?, ?) RETURNING id",
             (member_id, flow, state, json.dumps(context or {}), now, now),
-        )
+        ).fetchone()
         return Conversation(
-            id=int(cursor.lastrowid or 0),
+            id=int(row[0]),
             member_id=member_id,
             flow=flow,
             state=state,

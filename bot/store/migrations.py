@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 5
+import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+from bot.store.records import StoreError
+from bot.store.tables import Connection
+
+SCHEMA_VERSION = 6
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -24,14 +31,14 @@ MIGRATIONS: dict[int, str] = {
     CREATE TABLE members (
         id INTEGER PRIMARY KEY,
         team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
-        user TEXT NOT NULL,
+        "user" TEXT NOT NULL,
         name TEXT,
         address TEXT,
         timezone TEXT,
         last_seen TEXT NOT NULL,
-        UNIQUE (team_id, user)
+        UNIQUE (team_id, "user")
     );
-    CREATE INDEX members_by_user ON members(user, last_seen);
+    CREATE INDEX members_by_user ON members("user", last_seen);
     CREATE TABLE conversations (
         id INTEGER PRIMARY KEY,
         member_id INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
@@ -142,7 +149,7 @@ MIGRATIONS: dict[int, str] = {
     # The terminal door now sends a member's address (their user name) like every door;
     # terminal members stored before it did get it here, so their check-ins still go out.
     3: """
-    UPDATE members SET address = user
+    UPDATE members SET address = "user"
     WHERE address IS NULL AND team_id IN (SELECT id FROM teams WHERE platform = 'console');
     """,
     # The team report and the export list a team's commitments: an index, not a full scan.
@@ -158,7 +165,7 @@ MIGRATIONS: dict[int, str] = {
         id INTEGER PRIMARY KEY,
         platform TEXT NOT NULL,
         workspace TEXT NOT NULL,
-        user TEXT NOT NULL,
+        "user" TEXT NOT NULL,
         channel TEXT NOT NULL,
         payload TEXT NOT NULL,
         created_at TEXT NOT NULL,
@@ -170,6 +177,79 @@ MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX outbox_unfinished ON outbox(platform, claimed_at) WHERE finished_at IS NULL;
     CREATE INDEX outbox_finished ON outbox(finished_at) WHERE finished_at IS NOT NULL;
-    CREATE INDEX outbox_by_user ON outbox(platform, workspace, user);
+    CREATE INDEX outbox_by_user ON outbox(platform, workspace, "user");
+    """,
+    # A platform event id names whose message it was, so that `forget` deletes a member's
+    # event ids with the rest of their data (older ids name nobody, and age out in two days).
+    # A lead who forgot themselves before leads were replaced: the longest-standing member.
+    6: """
+    ALTER TABLE events ADD COLUMN "user" TEXT;
+    CREATE INDEX events_by_user ON events(platform, workspace, "user") WHERE "user" IS NOT NULL;
+    UPDATE teams SET lead = (
+        SELECT "user" FROM members WHERE team_id = teams.id ORDER BY id LIMIT 1
+    ) WHERE lead IS NOT NULL
+        AND lead NOT IN (SELECT "user" FROM members WHERE team_id = teams.id);
     """,
 }
+
+
+# --- PostgreSQL ------------------------------------------------------------------------
+
+# The schema above is written in the SQL both databases speak, but for four things:
+# SQLite's `INTEGER PRIMARY KEY` is its row id (PostgreSQL wants a serial column, which
+# also takes given ids, so that `coffee-coach migrate` copies them as they are), `WITHOUT ROWID`
+# is SQLite's alone, PostgreSQL's integers are 32-bit unless asked for 64, and its text
+# compares by the server's locale unless told to compare bytes as SQLite does (the stored
+# times compare as text).
+_ROW_ID = re.compile(r"\bid INTEGER PRIMARY KEY\b")
+_INTEGER = re.compile(r"\bINTEGER\b")
+_TEXT = re.compile(r"\bTEXT\b")
+
+
+def postgres_migration(version: int) -> str:
+    """The statements of one migration, as PostgreSQL spells them."""
+    statements = MIGRATIONS[version].replace(") WITHOUT ROWID", ")")
+    statements = _ROW_ID.sub("id BIGSERIAL PRIMARY KEY", statements)
+    statements = _INTEGER.sub("BIGINT", statements)
+    return _TEXT.sub('TEXT COLLATE "C"', statements)
+
+
+# --- applying them ----------------------------------------------------------------------
+
+
+def migrate(
+    conn: Connection,
+    tables: set[str],
+    *,
+    where: str,
+    statements: Callable[[int], str],
+    step: Callable[[], AbstractContextManager[None]],
+) -> None:
+    """Bring the database holding `tables` up to SCHEMA_VERSION, each version in a `step`.
+
+    A database of another program, or of a newer Coffee Coach, is refused untouched.
+    """
+    current = 0
+    if "meta" in tables:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        current = int(row[0]) if row else 0
+    elif tables:
+        raise StoreError(
+            f"{where} is a database of something else (tables: "
+            f"{', '.join(sorted(tables)[:5])}); Coffee Coach will not write to it."
+        )
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"{where} has schema version {current}, newer than this Coffee Coach knows"
+            f" ({SCHEMA_VERSION}). Upgrade Coffee Coach; the database was not changed."
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        with step():
+            for statement in statements(version).split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(version),),
+            )

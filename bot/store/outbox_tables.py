@@ -32,7 +32,7 @@ def _parcel(row: tuple[Any, ...]) -> Parcel:
 
 
 class OutboxTables(Tables):
-    """The outbox table of the SQLite store; `SQLiteStore` supplies the plumbing."""
+    """The outbox table of the store; the store class supplies the plumbing."""
 
     def add_posts(
         self, platform: str, workspace: str, user: str, posts: Sequence[Post], *, worker: str
@@ -42,15 +42,12 @@ class OutboxTables(Tables):
         parcels = []
         for post in posts:
             payload = json.dumps(post.payload, separators=(",", ":"))
-            cursor = self._conn.execute(
-                "INSERT INTO outbox (platform, workspace, user, channel, payload, created_at,"
-                " claimed_by, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            row = self._conn.execute(
+                'INSERT INTO outbox (platform, workspace, "user", channel, payload, created_at,'
+                " claimed_by, claimed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (platform, workspace, user, post.channel, payload, now, worker, now),
-            )
-            assert cursor.lastrowid is not None
-            parcels.append(
-                Parcel(cursor.lastrowid, platform, workspace, post.channel, post.payload, 1)
-            )
+            ).fetchone()
+            parcels.append(Parcel(int(row[0]), platform, workspace, post.channel, post.payload, 1))
         return parcels
 
     def take_over_posts(
@@ -61,10 +58,11 @@ class OutboxTables(Tables):
         Never `worker`'s own: those are still in its queue, however long it is.
         """
         with self.transaction():
+            # Another process taking over at the same moment skips what this one holds.
             rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM outbox INDEXED BY outbox_unfinished"
+                f"SELECT {_COLUMNS} FROM outbox{self.dialect.index_hint('outbox_unfinished')}"
                 " WHERE platform = ? AND finished_at IS NULL AND claimed_at < ?"
-                " AND claimed_by != ? ORDER BY id LIMIT ?",
+                " AND claimed_by != ? ORDER BY id LIMIT ?" + self.dialect.skip_locked,
                 (platform, iso(claimed_before), worker, limit),
             ).fetchall()
             now = self.now()

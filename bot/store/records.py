@@ -11,6 +11,8 @@ from bot.messages import MemberKey, TeamKey
 # Check-in deliveries: their kinds, and the statuses one ends in (`sending` rows are in
 # flight, or their sender crashed).
 CHECKIN, REMINDER, CELEBRATION = "checkin", "reminder", "celebration"
+# A one-line message to a member who became their team's lead when the lead forgot themselves.
+NEW_LEAD = "new_lead"
 SENT, SKIPPED, FAILED, INTERRUPTED, SUPERSEDED = (
     "sent",
     "skipped",
@@ -198,3 +200,11 @@ class Commitment:
     @property
     def who(self) -> str:
         return self.name or self.user
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What a `forget` removed: how many members, and who leads the team now, if that changed."""
+
+    members: int
+    new_lead: Member | None = None

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -23,9 +23,10 @@ import sqlite_utils
 from bot.clock import Clock, SystemClock, iso
 from bot.store.answers import AnswerTables
 from bot.store.checkin_tables import CheckinTables
+from bot.store.common import CommonTables
 from bot.store.deliveries import DeliveryTables
 from bot.store.member_tables import MemberTables
-from bot.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from bot.store.migrations import MIGRATIONS, SCHEMA_VERSION, migrate
 from bot.store.outbox_tables import OutboxTables
 from bot.store.records import StoreBusy, StoreError
 
@@ -33,11 +34,16 @@ log = logging.getLogger("coffee_coach.store")
 
 DEFAULT_DB = "coffee-coach.db"
 BUSY_TIMEOUT_MS = 10_000
+SQLITE_CORRUPT = 11
+# SQLITE_CORRUPT and SQLITE_NOTADB: the file itself is bad, unlike a lock or a full disk.
+_DAMAGED = frozenset({SQLITE_CORRUPT, 26})
 # SQLite's answers to "someone else holds the lock": the turn may be retried later.
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
-class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, OutboxTables):
+class SQLiteStore(
+    CommonTables, MemberTables, AnswerTables, CheckinTables, DeliveryTables, OutboxTables
+):
     """The embedded store: a SQLite file (or `:memory:`) in WAL mode.
 
     One connection, used by one thread at a time (`concurrency`): `serve` gives it a
@@ -66,12 +72,21 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, Out
         self.last_checkpoint: tuple[int, int, int] | None = None
         if self.path != ":memory:" and Path(self.path).is_dir():
             raise StoreError(f"{self.path} is a folder, not a database file")
+        # Set when a statement finds the file damaged while serving: /healthz reports it.
+        self._damage: str | None = None
+        self._wal_to_empty = False
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db = sqlite_utils.Database(conn)
+            # Nothing is written (not even the switch to WAL) before the file is known to
+            # be ours, or new, and undamaged.
+            self._connect_read_only()
+            self._inspect()
             self._configure()
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorcode", None) == SQLITE_CORRUPT:
+                raise StoreError(self._refused_as_damaged(str(exc))) from exc
             raise StoreError(
                 f"{self.path} is not a usable Coffee Coach database ({exc}). It was left as it"
                 " is; move it aside or point COFFEE_COACH_DB at another file."
@@ -84,9 +99,45 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, Out
         conn: sqlite3.Connection = self.db.conn
         return conn
 
-    def _configure(self) -> None:
+    def _connect_read_only(self) -> None:
         self._conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+        self._conn.execute("PRAGMA query_only = ON")
+
+    def _inspect(self) -> None:
+        """Refuse another program's database, or a damaged one, having written nothing."""
+        tables = set(self.db.table_names())
+        if tables and "meta" not in tables:
+            raise StoreError(
+                f"{self.path} is a SQLite database of something else (tables: "
+                f"{', '.join(sorted(tables)[:5])}); Coffee Coach will not write to it."
+                " It was left untouched."
+            )
+        if tables:
+            row = self._conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+            current = int(row[0]) if row else 0
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} has schema version {current}, newer than this Coffee Coach"
+                    f" knows ({SCHEMA_VERSION}). Upgrade Coffee Coach; the file was not changed."
+                )
+            problems = [row[0] for row in self._conn.execute("PRAGMA quick_check(3)")]
+            if problems != ["ok"]:
+                said = "; ".join(" ".join(p.split()) for p in problems)
+                raise StoreError(self._refused_as_damaged(f"SQLite's quick_check: {said}"))
+        self._conn.execute("PRAGMA query_only = OFF")
+
+    def _refused_as_damaged(self, detail: str) -> str:
+        return (
+            f"{self.path} is damaged ({detail}). Coffee Coach will not write to it. Restore it"
+            f" from a backup, or try `sqlite3 {self.path} .recover` into a new file."
+        )
+
+    def _configure(self) -> None:
         self._conn.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows are overwritten, not just unlinked: `forget` leaves no copy in the file.
+        self._conn.execute("PRAGMA secure_delete = ON")
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")
             # NORMAL in WAL mode survives a process crash; only power loss can drop the
@@ -94,38 +145,23 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, Out
             self._conn.execute("PRAGMA synchronous = NORMAL")
 
     def _migrate(self) -> None:
-        tables = set(self.db.table_names())
-        current = 0
-        if "meta" in tables:
-            row = self._conn.execute(
-                "SELECT value FROM meta WHERE key = 'schema_version'"
-            ).fetchone()
-            current = int(row[0]) if row else 0
-        elif tables:
-            raise StoreError(
-                f"{self.path} is a SQLite database of something else (tables: "
-                f"{', '.join(sorted(tables)[:5])}); Coffee Coach will not write to it."
-            )
-        if current > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} has schema version {current}, newer than this Coffee Coach knows"
-                f" ({SCHEMA_VERSION}). Upgrade Coffee Coach; the file was not changed."
-            )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
-                self._conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
-                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (str(version),),
-                )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        migrate(
+            self._conn,
+            set(self.db.table_names()),
+            where=self.path,
+            statements=MIGRATIONS.__getitem__,
+            step=self._immediate,
+        )
+
+    @contextmanager
+    def _immediate(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -145,6 +181,8 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, Out
             finally:
                 self._depth -= 1
             return
+        if self._damage is not None:
+            raise StoreError(f"{self._damage}; Coffee Coach will not write to it.")
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -155,14 +193,19 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, Out
         self._stamp = None
         try:
             yield
-        except BaseException:
+        except BaseException as exc:
             self._depth = 0
-            self._conn.execute("ROLLBACK")
+            self._wal_to_empty = False
+            self._note_damage(exc)
+            with suppress(sqlite3.Error):  # a damaged file may refuse the rollback too
+                self._conn.execute("ROLLBACK")
             raise
         finally:
             self._stamp = None
         self._depth = 0
         self._conn.execute("COMMIT")
+        if self._wal_to_empty:
+            self._empty_wal()
 
     def close(self) -> None:
         with self._lock:  # a transaction of another thread ends first
@@ -210,6 +253,23 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, Out
 
         return halt
 
+    def _empty_wal(self) -> None:
+        """Copy the write-ahead log into the file and truncate it (after a forget, so that
+        the log keeps no copy of what was deleted)."""
+        if self.path == ":memory:":
+            return
+        if self._depth:
+            self._wal_to_empty = True  # after the outermost commit: a checkpoint needs it
+            return
+        self._wal_to_empty = False
+        busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            log.warning(
+                "The write-ahead log of %s could not be emptied (another reader); the next"
+                " checkpoint overwrites it",
+                self.path,
+            )
+
     def moment(self) -> datetime:
         """The current time; one value for the whole of a transaction."""
         if self._depth and self._stamp is not None:
@@ -222,87 +282,35 @@ class SQLiteStore(MemberTables, AnswerTables, CheckinTables, DeliveryTables, Out
     def now(self) -> str:
         return iso(self.moment())
 
-    @property
-    def schema_version(self) -> int:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        return int(row[0])
-
-    # --- events -------------------------------------------------------------------------
-
-    def claim_event(
-        self,
-        platform: str,
-        workspace: str,
-        event_id: str,
-        *,
-        unless_seen_within: timedelta | None = None,
-    ) -> bool:
-        """Record a platform event id; False if it was seen before (a retried delivery).
-
-        With `unless_seen_within`, an id seen longer ago than that is claimed afresh: for
-        things that may rightly happen again later, such as an app installed a second time.
-        """
-        now = self.moment()
-        cutoff = iso(now - unless_seen_within) if unless_seen_within is not None else ""
-        cursor = self._conn.execute(
-            "INSERT INTO events (platform, workspace, event_id, seen_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (platform, workspace, event_id) DO UPDATE SET seen_at = excluded.seen_at"
-            " WHERE events.seen_at < ?",
-            (platform, workspace, event_id, iso(now), cutoff),
-        )
-        return cursor.rowcount == 1
-
-    def prune_events(self, older_than: timedelta) -> int:
-        cutoff = iso(self.clock.now() - older_than)
-        with self.transaction():
-            cursor = self._conn.execute("DELETE FROM events WHERE seen_at < ?", (cutoff,))
-        return cursor.rowcount
-
-    def ping(self) -> None:
-        """Raise if the database cannot be read (the health check).
+    def health(self) -> str | None:
+        """None while the store is usable; otherwise why not, in one line (for /healthz).
 
         Safe from any thread while turns run: it reads through a connection of its own,
-        and in WAL mode a read never waits for a writer.
+        and in WAL mode a read never waits for a writer. A file that a turn found damaged
+        is reported as such.
         """
+        if self._damage is not None:
+            return self._damage
         if self.path == ":memory:":
-            return
-        with self._probe_lock:
-            if self._probe is None:
-                self._probe = sqlite3.connect(
-                    self.path, isolation_level=None, check_same_thread=False, timeout=1.0
-                )
-            self._probe.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-
-    def platforms(self) -> list[str]:
-        """The platforms that have teams."""
-        return [row[0] for row in self._conn.execute("SELECT DISTINCT platform FROM teams")]
-
-    @contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """Inside a transaction: undo what the block wrote if it raises, then re-raise."""
-        self._conn.execute("SAVEPOINT undo")
+            return None
         try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK TO undo")
-            raise
-        finally:
-            self._conn.execute("RELEASE undo")
+            with self._probe_lock:
+                if self._probe is None:
+                    self._probe = sqlite3.connect(
+                        self.path, isolation_level=None, check_same_thread=False, timeout=1.0
+                    )
+                self._probe.execute(
+                    "SELECT value FROM meta WHERE key = 'schema_version'"
+                ).fetchone()
+        except sqlite3.Error as exc:
+            self._note_damage(exc)
+            return self._damage or f"the database cannot be read: {exc}"
+        return None
 
-    def stats(self) -> dict[str, int]:
-        names = ["teams", "members", "conversations", "answers", "placements", "commitments"]
-        return {
-            name: int(self._conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
-            for name in names
-        }
-
-
-def open_store(
-    path: str | os.PathLike[str] | None = None,
-    *,
-    clock: Clock | None = None,
-    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
-) -> SQLiteStore:
-    """Open the store at `path`, or at COFFEE_COACH_DB, or ./coffee-coach.db."""
-    chosen = path if path is not None else os.environ.get("COFFEE_COACH_DB") or DEFAULT_DB
-    return SQLiteStore(chosen, clock=clock, busy_timeout_ms=busy_timeout_ms)
+    def _note_damage(self, exc: BaseException) -> None:
+        """Remember that the file is damaged (not merely busy), once a statement says so."""
+        code = getattr(exc, "sqlite_errorcode", None)
+        if isinstance(exc, sqlite3.DatabaseError) and code in _DAMAGED:
+            if self._damage is None:
+                log.error("%s is damaged: %s; every write will fail", self.path, exc)
+            self._damage = f"{self.path} is damaged: {exc}"

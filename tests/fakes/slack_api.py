@@ -32,7 +32,7 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -164,6 +164,10 @@ class FakeSlackAPI:
         self.users: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
         self._accepted: dict[str, list[Call]] = {}
+        # Accepted chat.postMessage calls per channel, and who waits for how many: a load
+        # of hundreds of members each waiting on its own channel, without rescanning.
+        self._posts_to: dict[str, int] = {}
+        self._post_waiters: dict[str, list[tuple[int, asyncio.Future[None]]]] = {}
         self.messages: dict[tuple[str, str], Message] = {}
         self.uploads: dict[str, bytes] = {}
         self.views: dict[str, dict[str, Any]] = {}
@@ -340,7 +344,29 @@ class FakeSlackAPI:
             self.calls.append(call)
             if call.status == 200 and call.result.get("ok"):
                 self._accepted.setdefault(call.method, []).append(call)
+                if call.method == "chat.postMessage":
+                    self._count_post(_channel_of(call))
             self._changed.notify_all()
+
+    def _count_post(self, channel: str) -> None:
+        count = self._posts_to[channel] = self._posts_to.get(channel, 0) + 1
+        waiting = self._post_waiters.get(channel, [])
+        for wanted, future in [w for w in waiting if w[0] <= count]:
+            waiting.remove((wanted, future))
+            if not future.done():
+                future.set_result(None)
+
+    def posts_to(self, channel: str) -> int:
+        """How many messages Slack accepted in `channel`."""
+        return self._posts_to.get(channel, 0)
+
+    async def wait_for_posts(self, channel: str, count: int, *, timeout: float = 5.0) -> None:
+        """Wait until `count` messages were accepted in `channel` (cheap with many waiters)."""
+        if self.posts_to(channel) >= count:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._post_waiters.setdefault(channel, []).append((count, future))
+        await asyncio.wait_for(future, timeout)
 
     def _answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         if method not in METHOD_SCOPES:
@@ -573,15 +599,26 @@ class SlackDriver:
         url: str = "/slack/events",
         team: str = TEAM,
         api: FakeSlackAPI | None = None,
+        same_slack_as: SlackDriver | None = None,
     ) -> None:
+        """`same_slack_as`: another driver of the same Slack (to another server behind the
+        same load balancer), whose event ids, timestamps and triggers this one continues."""
         self.session = session
         self.secret = signing_secret
         self.url = url
         self.team = team
         self.api = api
-        self._events = itertools.count(1)
-        self._ts = itertools.count(1)
-        self._triggers = itertools.count(1)
+        self._events: Iterator[int]
+        self._ts: Iterator[int]
+        self._triggers: Iterator[int]
+        if same_slack_as is not None:
+            self._events = same_slack_as._events
+            self._ts = same_slack_as._ts
+            self._triggers = same_slack_as._triggers
+        else:
+            self._events = itertools.count(1)
+            self._ts = itertools.count(1)
+            self._triggers = itertools.count(1)
 
     async def post(
         self,
