@@ -60,7 +60,7 @@ async def web_call(client: AsyncWebClient, method: str, **args: Any) -> None:
                 wait = float(stated) if stated.isascii() and stated.isdigit() else 1.0
             else:
                 data = await response.json(content_type=None)
-                AsyncSlackResponse(
+                answer = AsyncSlackResponse(
                     client=client,
                     http_verb="POST",
                     api_url=url,
@@ -68,7 +68,8 @@ async def web_call(client: AsyncWebClient, method: str, **args: Any) -> None:
                     data=data,
                     headers=dict(response.headers),
                     status_code=response.status,
-                ).validate()
+                )
+                answer.validate()  # type: ignore[no-untyped-call]  # raises SlackApiError
                 return
     except (aiohttp.ClientConnectionError, TimeoutError, ValueError):
         pass
