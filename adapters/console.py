@@ -10,9 +10,10 @@ import io
 import os
 import re
 import sys
+from dataclasses import replace
 from typing import TextIO
 
-from bot.messages import Incoming, MemberKey, Reply
+from bot.messages import Choice, Incoming, MemberKey, Reply
 from bot.port import SyncPort
 from bot.render import reply_text
 
@@ -57,6 +58,10 @@ class ConsoleChat:
             self.stdin.reconfigure(errors="replace")
         self.stdout = stdout or sys.stdout
         self.interactive = self.stdin.isatty()
+        # The numbered choices of the latest reply that asked something outside the flow
+        # (switching teams, confirming forget): a number typed next picks one of them, as a
+        # button press does on the chat platforms. A flow's own question reads its numbers.
+        self.offered: list[Choice] = []
 
     def show(self, replies: list[Reply]) -> None:
         for reply in replies:
@@ -64,6 +69,11 @@ class ConsoleChat:
                 continue
             text = reply_text(reply)
             answers = [c for c in reply.choices if not c.nav]
+            if answers:
+                numbered = reply.prompt_token is None and not any(
+                    c.value.isdigit() for c in answers
+                )
+                self.offered = answers if numbered else []
             if any(c.value.isdigit() for c in answers):
                 # The prompt's own numbers already mean something (commitments).
                 text += "\n  " + "  ".join(f"[{c.label}]" for c in answers)
@@ -83,7 +93,12 @@ class ConsoleChat:
         return _BOLD.sub("\x1b[1m\\1\x1b[0m" if self.interactive else "\\1", text)
 
     def send(self, text: str) -> None:
-        self.show(self.coach.handle(incoming(self.key, text)).replies)
+        offered, self.offered = self.offered, []
+        message = incoming(self.key, text)
+        picked = text.strip()
+        if picked.isdigit() and 1 <= int(picked) <= len(offered):
+            message = replace(message, value=offered[int(picked) - 1].value)
+        self.show(self.coach.handle(message).replies)
 
     def run(self) -> int:
         self.send("start")

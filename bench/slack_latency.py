@@ -20,9 +20,12 @@ CPU per answer, read with time.thread_time() over the waves: the event loop's th
 also runs the driver and the fake Web API, so the floor's waves are the baseline to compare
 with) and the store's worker thread (the door's turns; the floor has none).
 
-The harness keeps out of the figures' way: what start-up allocated is frozen out of the
-collector's reach (gc.freeze), and the fake's record of calls is cleared after every wave,
-so its heap does not grow and trigger full collections mid-run.
+The harness must not distort the figures: the fake Web API records every call, and a heap
+that grows wave after wave triggers full collections in the middle of the waves. So what
+the fake recorded is cleared after each wave (`FakeSlackAPI.forget`, keeping each DM's
+latest message, on which the next press is made), and start-up objects (the SDKs, the
+flows, the store) are moved out of the collector's sight with `gc.freeze()` once both
+sides are warm, before anything is measured.
 
 `--runs` repeats the whole comparison with a fresh store and fresh servers; the summary
 gives each run's ratios to its own floor and their median. Prints tables; asserts nothing.
@@ -136,9 +139,13 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
 
 
 def forget_calls(api: FakeSlackAPI) -> None:
-    """Clear the fake's record of calls (kept: the messages as they stand, for presses)."""
-    api.calls.clear()
-    api._accepted.clear()
+    """What the fake recorded, forgotten before a wave (`FakeSlackAPI.forget`), all but each
+    channel's latest message: the next press is made on it."""
+    latest = {}
+    for key, message in sorted(api.messages.items()):
+        latest[key[0]] = (key, message)
+    api.forget()
+    api.messages.update(dict(latest.values()))
 
 
 async def answer_round(
@@ -233,6 +240,8 @@ async def command_times(slack: SlackDriver, users: list[str], *, at_once: int) -
     for start in range(0, len(users), at_once):
         batch = users[start : start + at_once]
         times += await asyncio.gather(*(command_time(slack, u) for u in batch))
+        if slack.api is not None:
+            slack.api.forget()
     return times
 
 

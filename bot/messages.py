@@ -7,9 +7,29 @@ own idiom. The coach never sees a Slack payload or a Bot Framework activity.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, Protocol
+
+# A member named in the coach's own words (`Reply.text`): a mention in the platform's
+# idiom (Slack `<@U1>`), the name elsewhere. Built only by `mention`; member text never
+# holds these characters (the engine drops them from what members type).
+_MENTION_MARKS = "\ue000\ue001\ue002"
+MENTION = re.compile("\ue000([^\ue000-\ue002]*)\ue001([^\ue000-\ue002]*)\ue002")
+
+
+def mention(user: str, name: str | None) -> str:
+    """`user` (a platform id) named in a reply: each door renders it in its idiom."""
+    clean = "".join(c for c in f"{name or ''}" if c not in _MENTION_MARKS)
+    ident = "".join(c for c in user if c not in _MENTION_MARKS)
+    return f"\ue000{ident}\ue001{clean or 'a member'}\ue002"
+
+
+def named(text: str) -> str:
+    """The text with each mention as the member's name: for doors without mentions."""
+    return MENTION.sub(lambda m: m.group(2), text)
+
 
 # The name `team` is scoped by (platform, workspace): a Slack channel id, a Teams team or
 # group chat id, or a terminal team name. `None` means "the member's current team".
@@ -58,6 +78,14 @@ class Incoming:
     team_name: str | None = None
     timezone: str | None = None
     is_admin: bool = False
+    # The text is a command and its arguments, never an answer (`/coffee ...`, an @mention
+    # of the coach in a channel).
+    command: bool = False
+    # Others read the place it came from (a channel, a group chat): nothing private is
+    # said there; the door sends private replies to the member alone.
+    shared: bool = False
+    # The place is a group DM or group chat: a team only once someone makes it one.
+    group: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +239,18 @@ class Sender(Protocol):
         ...
 
     async def send(self, outgoing: Outgoing) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Noted:
+    """A member noted in a place: the team they answer for, and whether it is this place's.
+
+    `line` tells a member who just joined this place's team with what they had answered.
+    """
+
+    team: str
+    here: bool = True
+    line: str | None = None
 
 
 @dataclass(slots=True)

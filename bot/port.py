@@ -16,9 +16,19 @@ from datetime import timedelta
 from typing import Protocol
 
 from bot.engine import INTERVIEW, Coach
-from bot.messages import Incoming, MemberKey, Parcel, Post, TeamKey, TeamReportCard, Turn
+from bot.messages import (
+    Incoming,
+    MemberKey,
+    Noted,
+    Parcel,
+    Post,
+    TeamKey,
+    TeamReportCard,
+    Turn,
+)
 from bot.outbox import ChannelQueue, Deliver, Relay
 from bot.report import team_report
+from bot.store import GROUP, TEAM
 from bot.store import StoreBusy as StoreBusy  # what a door may meet from any call
 from bot.worker import Worker
 
@@ -55,7 +65,7 @@ class SyncPort(Protocol):
 
     def known_address(self, key: MemberKey) -> str | None: ...
 
-    def note_member(self, incoming: Incoming) -> bool: ...
+    def note_member(self, incoming: Incoming) -> Noted | None: ...
 
     def welcome_once(
         self, key: TeamKey, *, event_id: str | None, welcome: str, within: timedelta
@@ -64,7 +74,7 @@ class SyncPort(Protocol):
     def team_name(self, key: TeamKey) -> str | None: ...
 
     def register_team(
-        self, key: TeamKey, *, name: str | None, lead: str | None, address: str
+        self, key: TeamKey, *, name: str | None, lead: str | None, address: str, group: bool = False
     ) -> str | None: ...
 
 
@@ -89,7 +99,7 @@ class Port(Protocol):
 
     async def known_address(self, key: MemberKey) -> str | None: ...
 
-    async def note_member(self, incoming: Incoming) -> bool: ...
+    async def note_member(self, incoming: Incoming) -> Noted | None: ...
 
     async def welcome_once(
         self, key: TeamKey, *, event_id: str | None, welcome: str, within: timedelta
@@ -98,7 +108,7 @@ class Port(Protocol):
     async def team_name(self, key: TeamKey) -> str | None: ...
 
     async def register_team(
-        self, key: TeamKey, *, name: str | None, lead: str | None, address: str
+        self, key: TeamKey, *, name: str | None, lead: str | None, address: str, group: bool = False
     ) -> str | None: ...
 
 
@@ -171,20 +181,13 @@ class CoachPort:
         member = self.store.member(key)
         return member.address if member is not None else None
 
-    def note_member(self, incoming: Incoming) -> bool:
-        """Note the member in their team (seen now, under this name), once per event."""
-        store, key = self.store, incoming.key
-        with store.transaction():
-            if incoming.event_id and not store.claim_event(
-                key.platform, key.workspace, incoming.event_id, user=key.user
-            ):
-                return False
-            member = store.member(key)
-            if member is None:
-                store.ensure_member(key, name=incoming.display_name)
-            else:
-                store.touch_member(member, name=incoming.display_name)
-        return True
+    def note_member(self, incoming: Incoming) -> Noted | None:
+        """Note the member where they wrote (seen now, under this name), once per event.
+
+        None for a repeated event. A member whose team was not known yet joins the team of
+        the place, with what they answered, and `line` says so.
+        """
+        return self.coach.note(incoming)
 
     def welcome_once(
         self, key: TeamKey, *, event_id: str | None, welcome: str, within: timedelta
@@ -203,12 +206,13 @@ class CoachPort:
         return team.name if team is not None else None
 
     def register_team(
-        self, key: TeamKey, *, name: str | None, lead: str | None, address: str
+        self, key: TeamKey, *, name: str | None, lead: str | None, address: str, group: bool = False
     ) -> str | None:
-        """Record the team, its name and where to post to it; return its name."""
+        """Record the team (a group chat is not a team until someone makes it one), its
+        name and where to post to it; return its name."""
         store = self.store
         with store.transaction():
-            team = store.ensure_team(key, name=name, lead=lead)
+            team = store.ensure_team(key, name=name, lead=lead, kind=GROUP if group else TEAM)
             fields = {"address": address} | ({"name": name} if name else {})
             store.update_team(team.id, **fields)
         return name or team.name
@@ -243,7 +247,7 @@ class WorkerPort:
     async def known_address(self, key: MemberKey) -> str | None:
         return await self.worker.run(self.port.known_address, key)
 
-    async def note_member(self, incoming: Incoming) -> bool:
+    async def note_member(self, incoming: Incoming) -> Noted | None:
         return await self.worker.run(self.port.note_member, incoming)
 
     async def welcome_once(
@@ -257,8 +261,8 @@ class WorkerPort:
         return await self.worker.run(self.port.team_name, key)
 
     async def register_team(
-        self, key: TeamKey, *, name: str | None, lead: str | None, address: str
+        self, key: TeamKey, *, name: str | None, lead: str | None, address: str, group: bool = False
     ) -> str | None:
         return await self.worker.run(
-            self.port.register_team, key, name=name, lead=lead, address=address
+            self.port.register_team, key, name=name, lead=lead, address=address, group=group
         )

@@ -13,6 +13,7 @@ from bot.messages import (
     StageCard,
     SummaryCard,
     TeamReportCard,
+    named,
 )
 
 
@@ -118,9 +119,16 @@ def card_lines(card: Card) -> list[str]:
     return report_lines(card)
 
 
+def joined_names(names: Sequence[str]) -> str:
+    """ "Ann", "Ann and Bob", "Ann, Bob and Cy": how a group is named after its members."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def reply_text(reply: Reply) -> str:
     """A reply as plain text: its text, then its card's lines."""
-    parts = [reply.text] if reply.text else []
+    parts = [named(reply.text)] if reply.text else []
     if reply.card is not None:
         parts.append("\n".join(card_lines(reply.card)))
     return "\n".join(parts)

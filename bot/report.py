@@ -216,6 +216,11 @@ def checkin_rounds(coach: Coach, team: Team) -> tuple[CheckinRound, ...]:
 def team_rung_line(coach: Coach, team: Team) -> str:
     placed = latest_placements(coach, team)
     rung = team_rung([p.rung for p in placed.values()])
+    if team.personal:
+        return (
+            "You don't answer for a team yet: your answers are kept for you, and count for"
+            " your team from the first time you use me in its channel or chat."
+        )
     members = len(coach.store.members(team.id))
     if rung is None:
         return f"Team {team.label} has no rung yet: nobody has finished the interview."

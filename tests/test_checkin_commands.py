@@ -16,7 +16,7 @@ from bot.cli import main
 from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import Coach
-from bot.messages import Incoming
+from bot.messages import Incoming, mention, named
 from bot.server import tick
 from bot.store import Store
 from tests.checkin_support import interviewed_team, join, key
@@ -28,7 +28,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 def say(coach: Coach, text: str, user: str = "ann", **kw: object) -> str:
     incoming = Incoming(key=key(user), text=text, **kw)  # type: ignore[arg-type]
-    return "\n".join(r.text for r in coach.handle(incoming).replies)
+    return "\n".join(named(r.text) for r in coach.handle(incoming).replies)
 
 
 def schedule(store: Store, user: str = "ann") -> tuple[Schedule, datetime | None] | None:
@@ -88,7 +88,8 @@ def test_the_lead_of_one_team_cannot_change_another_teams_schedule(
     florists = store.member(key("fay", "florists"))
     assert florists is not None
     reply = coach.handle(Incoming(key=key("ann", "florists"), text="schedule tuesday"))
-    assert "Only the team's lead (fay)" in reply.replies[0].text
+    assert "Only the team's lead (fay)" in named(reply.replies[0].text)
+    assert mention("fay", "fay") in reply.replies[0].text
     assert agenda.schedule_of(store, florists.team.id) is None
 
 

@@ -370,6 +370,84 @@ async def test_pacing_keeps_each_workspace_and_conversation_inside_its_limit() -
     assert (sent["D9"], sent["D7"]) == ([before], [before + 0.5])
 
 
+class LateWaking(VirtualTime):
+    """Virtual time in which every sleeper wakes 10 ms after the moment it asked for."""
+
+    async def sleep_until(self, moment: float) -> None:
+        self.t = max(self.t, moment) + 0.01
+
+
+async def test_a_workspaces_sends_keep_its_rate_when_every_sleeper_wakes_late() -> None:
+    clock = LateWaking()
+    pacer = Pacer(
+        {"slack": Limit(per_second=4.0, gap=1.0)},
+        monotonic=clock.now,
+        sleep_until=clock.sleep_until,
+    )
+    sent: list[float] = []
+
+    async def send(address: str) -> None:
+        await pacer.wait("slack", "T1", address, 1)
+        sent.append(clock.t)
+
+    await asyncio.gather(*(send(f"D{i}") for i in range(20)))
+    # Slots every 0.25 s from the first: the last goes 19 slots on, late by one wake-up
+    # only, not by nineteen of them added up.
+    assert sent[-1] == pytest.approx(19 * 0.25 + 0.01)
+    assert all(b - a >= 0.25 - 1e-9 for a, b in pairwise(sent[1:]))
+
+
+class SteppedTime:
+    """Time that moves only when the test says; sleepers really wait until it does."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep_until(self, moment: float) -> None:
+        if moment <= self.t:
+            return
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sleepers.append((moment, woken))
+        await woken
+
+    async def advance_to(self, moment: float) -> None:
+        """Move to `moment`, wake everyone due by then, and let them run."""
+        self.t = moment
+        due = [(m, f) for m, f in self._sleepers if m <= moment]
+        self._sleepers = [(m, f) for m, f in self._sleepers if m > moment]
+        for _, woken in due:
+            woken.set_result(None)
+        for _ in range(10):
+            await asyncio.sleep(0)
+
+
+async def test_senders_held_up_by_a_stalled_loop_do_not_go_together_when_it_frees() -> None:
+    clock = SteppedTime()
+    pacer = Pacer(
+        {"slack": Limit(per_second=4.0, gap=1.0)},
+        monotonic=clock.now,
+        sleep_until=clock.sleep_until,
+    )
+    sent: list[float] = []
+
+    async def send(address: str) -> None:
+        await pacer.wait("slack", "T1", address, 1)
+        sent.append(clock.t)
+
+    tasks = [asyncio.create_task(send(f"D{i}")) for i in range(4)]
+    await clock.advance_to(0.0)
+    assert sent == [0.0]
+    await clock.advance_to(2.0)  # the loop was held up for two seconds
+    for moment in (2.25, 2.5, 2.75):
+        await clock.advance_to(moment)
+    await asyncio.gather(*tasks)
+    assert sent == [0.0, 2.0, 2.25, 2.5]
+
+
 async def first_pass(store: Store) -> None:
     """Until a pass has run: the first one records how far it looked for new interviews."""
     while (

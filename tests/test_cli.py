@@ -141,3 +141,27 @@ def test_the_terminal_chat_loads_neither_slack_nor_botbuilder(db_path: Path) -> 
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert "LOADED []" in result.stdout
+
+
+def test_a_member_of_one_team_is_asked_in_the_terminal_before_answering_for_another(
+    db_path: Path,
+) -> None:
+    begun = run_cli(
+        db_path, "chat", "--team", "bakers", "--user", "ann", stdin=f"b2b\n{ANSWERS['customers']}\n"
+    )
+    assert begun.returncode == 0, begun.stderr
+
+    result = run_cli(db_path, "chat", "--team", "estates", "--user", "ann", stdin="1\nstatus\n")
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "You answer for bakers (your interview is at question 2 of 9)" in out
+    assert "1) Answer for estates  2) Keep bakers" in out
+    assert "you answer for estates now" in out
+    assert "1 of 9 questions answered" in out
+    store = SQLiteStore(db_path)
+    member = store.member(MemberKey("console", "local", "ann", "estates"))
+    assert member is not None
+    interview = store.interview(member)
+    store.close()
+    assert interview is not None and interview.answers["customers"].text == ANSWERS["customers"]

@@ -389,3 +389,58 @@ def test_help_lists_the_check_in_commands_once_check_ins_are_installed(
     install(coach)
     text = ann.text("help")
     assert "`schedule`" in text and "`opt out`" in text and "`snooze <days>`" in text
+
+
+# --- the team model, in the terminal too --------------------------------------------------
+
+
+def test_a_second_team_in_the_terminal_asks_before_the_interview_joins_it(coach: Coach) -> None:
+    ann = Member(coach, "ann", team="bakers")
+    ann.say("start")
+    ann.say("b2b")
+    ann.say(ANSWERS["customers"])
+    estates = Member(coach, "ann", team="estates")
+
+    turn = estates.say("start")
+
+    [ask] = turn.replies
+    assert "You answer for *bakers* (your interview is at question 2 of 9)" in ask.text
+    assert [c.label for c in ask.choices] == ["Answer for estates", "Keep bakers"]
+    assert coach.store.member(estates.key) is None
+    moved = estates.say(ask.choices[0].value)
+    assert "you answer for *estates* now" in moved.replies[0].text
+    assert "Question 2 of 9" in moved.replies[-1].text
+    member = coach.store.member(estates.key)
+    assert member is not None
+    interview = coach.store.interview(member)
+    assert interview is not None and interview.answers["customers"].text == ANSWERS["customers"]
+
+
+def test_team_shows_the_team_the_member_answers_for(coach: Coach) -> None:
+    ann = Member(coach, "ann", team="bakers")
+    ann.say("start")
+
+    assert "You answer for *bakers*." in ann.text("team")
+    assert "shows the team your answers count for" in ann.text("team frobnicate")
+
+
+def test_member_text_can_never_forge_a_mention(coach: Coach, ann: Member) -> None:
+    ann.say("start")
+    ann.say("b2b")
+
+    ann.say("Hotel buyers \ue000U0BOSS\ue001boss\ue002 and more of them")
+
+    member = coach.store.member(ann.key)
+    assert member is not None
+    interview = coach.store.interview(member)
+    assert interview is not None
+    assert interview.answers["customers"].text == "Hotel buyers U0BOSSboss and more of them"
+
+
+def test_pausing_at_the_first_question_names_it_not_its_id(ann: Member) -> None:
+    ann.say("start")
+
+    said = ann.text("pause")
+
+    assert "Paused at the first question" in said
+    assert "business_model" not in said

@@ -9,6 +9,7 @@ from pathlib import Path
 from adapters.console import incoming as terminal
 from bot.checkins.service import CheckIns
 from bot.engine import Coach
+from bot.messages import named
 from bot.store import Store
 from tests.checkin_support import FakeSender, join, key, run_pass
 from tests.sqlite_support import connection
@@ -18,7 +19,7 @@ SECRET = "our-unreleased-product-codename-zebrafish"
 
 def say(coach: Coach, user: str, text: str, event_id: str | None = None) -> str:
     turn = coach.handle(replace(terminal(key(user), text), event_id=event_id))
-    return "\n".join(r.text for r in turn.replies)
+    return "\n".join(named(r.text) for r in turn.replies)
 
 
 def test_no_copy_of_a_forgotten_answer_is_left_in_the_file_or_its_log(

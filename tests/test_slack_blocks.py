@@ -103,6 +103,10 @@ def test_escape_turns_slack_control_characters_into_entities() -> None:
         ("<!subteam^S1|@design>", "@design"),
         ("<#C1|general>", "#general"),
         ("see <https://x.io|x.io>", "see x.io"),
+        (
+            "see <https://hotel.example/rates|our rates>",
+            "see our rates (https://hotel.example/rates)",
+        ),
         ("<mailto:a@b.io|a@b.io>", "a@b.io"),
         ("<https://x.io/a?b=1>", "https://x.io/a?b=1"),
         ("a &lt;b&gt; &amp; c", "a <b> & c"),

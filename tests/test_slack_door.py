@@ -9,15 +9,17 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+import yaml
 from aiohttp import web
 
 from adapters.slack.blocks import escape
 from adapters.slack.door import SLACK_DOOR, SlackDoor
-from adapters.slack.names import SENT_TO_DM
+from adapters.slack.names import SENT_TO_DM, SUBCOMMANDS
 from bot.config import Config
 from bot.engine import COMMANDS, Coach
 from bot.messages import Choice, Incoming, MemberKey, Outgoing, Reply, TeamKey
@@ -794,3 +796,264 @@ def _answer_everything(coach: Coach, user: str) -> None:
     coach.handle(Incoming(key=key, text="start", display_name=f"Member {user}"))
     for text in ("b2b", *ANSWERS, *["1"] * STAGE_CHECK_QUESTIONS, "all"):
         coach.handle(Incoming(key=key, text=text))
+
+
+# --- who is on which team ---------------------------------------------------------------------
+
+GENERAL = "C0GEN"
+
+
+def answers(h: Harness, user: str, team: str | None = None) -> dict[str, str]:
+    member = h.coach.store.member(MemberKey("slack", TEAM, user, team))
+    assert member is not None
+    interview = h.coach.store.interview(member)
+    assert interview is not None
+    return {q: a.text for q, a in interview.answers.items()}
+
+
+async def in_place(response: aiohttp.ClientResponse, channel: str) -> Message:
+    """The ephemeral reply a command got in its ack, as a message its buttons can be pressed on."""
+    body = json.loads(await response.text())
+    assert body["response_type"] == "ephemeral"
+    return Message(channel, "1800000000.000001", body["text"], body.get("blocks") or [])
+
+
+async def test_a_member_who_began_in_the_dm_keeps_everything_when_their_team_is_known(
+    h: Harness,
+) -> None:
+    hello = await h.say("U1", "hello")
+    assert "Type `start` to begin" in hello.text
+    await h.say("U1", "start")
+    await h.press("U1", "B2B")
+    await h.say("U1", ANSWERS[0])
+
+    response = await h.command("U1", "status")
+
+    text = json.loads(await response.text())["text"]
+    assert "Everything you answered so far now counts for *marketing*" in text
+    assert "1 of 9 questions answered" in text
+    assert answers(h, "U1", CHANNEL)["customers"] == ANSWERS[0]
+    nxt = await h.say("U1", ANSWERS[1])
+    assert "Question 3 of 9" in nxt.text
+    assert answers(h, "U1")["value"] == ANSWERS[1]
+    assert h.coach.store.members(h.coach.store.team(TeamKey("slack", TEAM, CHANNEL)).id)  # type: ignore[union-attr]
+
+
+async def test_coffee_in_a_second_channel_answers_for_that_place_and_moves_nobody(
+    h: Harness,
+) -> None:
+    h.api.public_channels.add(GENERAL)
+    await h.command("U1")
+    await h.press("U1", "B2B")
+    await h.say("U1", ANSWERS[0])
+
+    status = await h.command("U1", "status", channel=GENERAL, channel_name="general")
+    text = json.loads(await status.text())["text"]
+    assert "1 of 9 questions answered" in text
+    assert "You answer for *marketing*, not general" in text
+    # The interview goes on, for the first team.
+    assert "Question 3 of 9" in (await h.say("U1", ANSWERS[1])).text
+    assert answers(h, "U1", CHANNEL)["value"] == ANSWERS[1]
+
+    await h.command("U1", "report", channel=GENERAL, channel_name="general")
+    [report] = h.api.sent("chat.postMessage", channel=GENERAL)
+    assert "Team picture: general" in json.dumps(report.blocks())
+    assert h.member("U1", GENERAL) is None
+
+
+async def test_coffee_in_another_teams_channel_asks_before_the_interview_joins_it(
+    h: Harness,
+) -> None:
+    await h.command("U1")
+    await h.press("U1", "B2B")
+    await h.say("U1", ANSWERS[0])
+
+    await h.command("U1", channel=GENERAL, channel_name="general")
+
+    ask = h.last("U1")
+    assert "You answer for *marketing*. Should your interview count for *general*" in ask.text
+    assert ask.labels() == ["Answer for general", "Keep marketing"]
+    kept = await h.press("U1", "Keep marketing")
+    assert "Question 2 of 9" in kept.text
+    assert h.member("U1", GENERAL) is None
+
+    await h.command("U1", channel=GENERAL, channel_name="general")
+    moved = await h.press("U1", "Answer for general")
+    assert "Question 2 of 9" in moved.text
+    assert any("you answer for *general* now" in m.text for m in h.dm("U1")[-3:])
+    assert answers(h, "U1", GENERAL)["customers"] == ANSWERS[0]
+    assert h.member("U1", CHANNEL) is None
+
+
+async def test_coffee_team_shows_the_members_team_and_switches_it_from_another_channel(
+    h: Harness,
+) -> None:
+    await h.interview("U1")
+
+    here = await in_place(await h.command("U1", "team"), CHANNEL)
+    assert "You answer for *marketing*." in here.text
+    assert here.labels() == []
+
+    there = await in_place(
+        await h.command("U1", "team", channel=GENERAL, channel_name="general"), GENERAL
+    )
+    assert "You answer for *marketing*. Switch to *general* instead?" in there.text
+    assert "complete" not in there.text, "a channel hears nothing of anyone's progress"
+    await h.press("U1", "Answer for general", there)
+
+    assert "you answer for *general* now" in h.last("U1").text
+    member = h.member("U1", GENERAL)
+    assert member is not None
+    assert h.coach.store.commitments(team_id=member.team.id, member_id=member.id) != []  # type: ignore[attr-defined]
+    status = json.loads(
+        await (await h.command("U1", "status", channel=GENERAL, channel_name="general")).text()
+    )
+    assert "Your interview is complete" in status["text"]
+    assert "Team general is on rung" in status["text"]
+
+
+async def test_a_group_dm_is_a_team_only_once_its_members_make_it_one(h: Harness) -> None:
+    h.api.add_user("U3", "Cy")
+    group = "C0MPDM"
+    h.api.add_channel(group, "mpdm-u1--u2--u3-1", members=["U1", "U2", "U3", BOT_USER], mpim=True)
+    where = {"channel": group, "channel_name": "mpdm-u1--u2--u3-1"}
+
+    await h.command("U1", "report", **where)
+
+    [note] = h.api.sent("chat.postEphemeral", channel=group)
+    assert note.args["user"] == "U1"
+    explained = Message(group, "1800000000.000002", note.args["text"], note.blocks())
+    assert "This group DM isn't a team" in explained.text
+    assert "mpdm" not in explained.text
+    assert explained.labels() == ["Make Ann, Bob and Cy a team"]
+    assert h.api.sent("chat.postMessage", channel=group) == []
+
+    made = await h.press("U1", "Make Ann, Bob and Cy a team", explained)
+    assert "*Ann, Bob and Cy* is a team now, and your answers count for it" in made.text
+    await h.command("U1", "report", **where)
+    [report] = h.api.sent("chat.postMessage", channel=group)
+    assert "Team picture: Ann, Bob and Cy" in json.dumps(report.blocks())
+
+
+# --- commands are commands --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("frobnicate", "There's no command “frobnicate”; nothing was saved."),
+        ("reprot", "Did you mean `report`?"),
+        ("report now", "`report` doesn't take “now”; nothing was saved."),
+    ],
+)
+async def test_words_after_coffee_are_never_taken_as_an_answer(
+    h: Harness, typed: str, says: str
+) -> None:
+    await h.command("U1")
+    await h.press("U1", "B2B")
+    prompts = len(h.dm("U1"))
+
+    response = await h.command("U1", typed)
+
+    body = json.loads(await response.text())
+    assert body["response_type"] == "ephemeral"
+    assert says in body["text"]
+    assert "`status`" in body["text"] or "`help`" in body["text"]
+    assert h.api.sent("chat.postMessage", channel=CHANNEL) == []
+    assert "customers" not in answers(h, "U1")
+    assert len(h.dm("U1")) == prompts
+    assert "Question 2 of 9" in (await h.say("U1", ANSWERS[0])).text
+
+
+async def test_coffee_export_names_the_formats_it_knows(h: Harness) -> None:
+    await h.interview("U1")
+
+    await h.command("U1", "export pdf")
+
+    assert "I can export `md` (a one-page strategy), `json` or `csv`" in h.last("U1").text
+    assert "“pdf” isn't one of them" in h.last("U1").text
+    assert h.api.sent("files.getUploadURLExternal") == []
+
+
+async def test_the_usage_hint_lists_every_subcommand() -> None:
+    manifest = yaml.safe_load(Path("manifest.yml").read_text())
+    [command] = manifest["features"]["slash_commands"]
+    hint = command["usage_hint"]
+    for sub in SUBCOMMANDS:
+        assert sub in hint
+    docs = Path("docs/slack.md").read_text().replace("\\|", "|")  # a table cell's escaped bar
+    for sub in SUBCOMMANDS:
+        assert f"`/coffee {sub}`" in docs, sub
+
+
+# --- people and places by name ----------------------------------------------------------------
+
+
+async def test_mentions_channels_and_links_in_an_answer_keep_their_meaning_and_stay_inert(
+    h: Harness,
+) -> None:
+    h.api.add_user("U0SARA", "Sara")
+    h.api.add_channel("C0SALES", "sales")
+    await h.command("U1")
+    await h.press("U1", "B2B")
+
+    await h.say(
+        "U1",
+        "Hotel buyers, says <@U0SARA> and <#C0SALES>, see <https://hotel.example/rates|our rates>",
+    )
+
+    said = answers(h, "U1")["customers"]
+    assert (
+        said == "Hotel buyers, says @Sara and #sales, see our rates (https://hotel.example/rates)"
+    )
+    for answer in ANSWERS[1:]:
+        await h.say("U1", answer)
+    for _ in range(STAGE_CHECK_QUESTIONS):
+        await h.press("U1", h.last("U1").labels()[0])
+    shown = json.dumps([m.blocks for m in h.dm("U1")])
+    assert "@Sara and #sales" in shown
+    assert "<@U0SARA>" not in shown and "<#C0SALES>" not in shown
+
+
+async def test_messages_name_people_and_places_never_their_ids(h: Harness) -> None:
+    await h.interview("U1")
+    await h.command("U2")
+
+    await h.command("U2", "schedule tuesday")
+
+    refusal = h.last("U2")
+    assert "Only the team's lead (<@U1>) or a workspace admin" in refusal.blocks[0]["text"]["text"]
+    paused = await h.press("U2", "Pause", h.dm("U2")[0])
+    assert "Paused at the first question" in paused.text
+    assert "business_model" not in paused.text
+
+
+async def test_a_private_channel_is_named_by_conversations_info(h: Harness) -> None:
+    h.api.add_channel("C0PRIV", "secret-plans")
+    h.api.public_channels.add("C0PRIV")
+
+    await h.command("U1", "report", channel="C0PRIV", channel_name="privategroup")
+
+    [report] = h.api.sent("chat.postMessage", channel="C0PRIV")
+    assert "Team picture: secret-plans" in json.dumps(report.blocks())
+    assert "C0PRIV" not in report.args["text"]
+
+
+async def test_check_ins_begun_in_the_dm_go_on_for_the_team_the_member_joins(h: Harness) -> None:
+    await h.say("U1", "start")
+    await h.press("U1", "B2B")
+    for answer in ANSWERS:
+        await h.say("U1", answer)
+    for _ in range(STAGE_CHECK_QUESTIONS):
+        await h.press("U1", h.last("U1").labels()[0])
+    await h.press("U1", "All of them")
+    personal = h.coach.store.member(MemberKey("slack", TEAM, "U1"))
+    assert personal is not None and personal.team.personal
+    assert h.coach.store.schedule_columns(personal.team.id) is not None
+
+    await h.command("U1", "status")
+
+    team = h.coach.store.team(TeamKey("slack", TEAM, CHANNEL))
+    assert team is not None
+    assert h.coach.store.schedule_columns(team.id) is not None
+    assert h.coach.store.checkin_members(team.id) == [personal.id]

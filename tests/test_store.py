@@ -10,6 +10,10 @@ import pytest
 
 from bot.messages import MemberKey
 from bot.store import SCHEMA_VERSION, SQLiteStore, Store, StoreError
+from bot.store.member_tables import (
+    MEMBER_AND_CONVERSATION_BY_TEAM,
+    MEMBER_AND_CONVERSATION_BY_WORKSPACE,
+)
 from tests.sqlite_support import connection
 
 ANN = MemberKey("slack", "T1", "U_ANN", "C_MKT")
@@ -53,6 +57,7 @@ def test_terminal_members_stored_before_version_3_get_their_user_name_as_address
     conn.execute("DROP INDEX events_by_user")
     conn.execute("ALTER TABLE events DROP COLUMN user")
     conn.execute("DROP TABLE outbox")
+    conn.execute("ALTER TABLE teams DROP COLUMN kind")
     conn.commit()
     conn.close()
     store = SQLiteStore(path)
@@ -78,11 +83,32 @@ def test_a_team_whose_lead_forgot_themselves_before_version_6_gets_its_longest_m
     conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
     conn.execute("DROP INDEX events_by_user")
     conn.execute("ALTER TABLE events DROP COLUMN user")
+    conn.execute("ALTER TABLE teams DROP COLUMN kind")
     conn.commit()
     conn.close()
     store = SQLiteStore(path)
     team = store.team_by_id(ann.team.id)
     assert team is not None and team.lead == "bob"
+    store.close()
+
+
+def test_personal_teams_stored_before_version_7_are_known_as_personal(tmp_path: Path) -> None:
+    path = tmp_path / "v6.db"
+    store = SQLiteStore(path)
+    with store.transaction():
+        store.ensure_member(MemberKey("slack", "T1", "U1", "personal:U1"))
+        store.ensure_member(MemberKey("slack", "T1", "U2", "C_MKT"))
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
+    conn.execute("ALTER TABLE teams DROP COLUMN kind")
+    conn.commit()
+    conn.close()
+    store = SQLiteStore(path)
+    personal = store.member(MemberKey("slack", "T1", "U1"))
+    channel = store.member(MemberKey("slack", "T1", "U2"))
+    assert personal is not None and personal.team.personal
+    assert channel is not None and channel.team.kind == "team"
     store.close()
 
 
@@ -150,3 +176,41 @@ def test_a_teams_commitments_are_found_through_an_index_not_a_scan(store: Store)
     )
     assert "commitments_by_team" in plan
     assert "SCAN c" not in plan
+
+
+def test_a_turns_member_query_reads_the_current_conversation_without_sorting(
+    store: Store,
+) -> None:
+    plans = []
+    for query in (MEMBER_AND_CONVERSATION_BY_TEAM, MEMBER_AND_CONVERSATION_BY_WORKSPACE):
+        params = ("slack", "T1", "C_MKT", "U_ANN")[: query.count("?")]
+        plans.append(
+            " ".join(
+                str(row[-1])
+                for row in connection(store).execute(f"EXPLAIN QUERY PLAN {query}", params)
+            )
+        )
+    for plan in plans:
+        assert "conversations_current" in plan
+        assert "USE TEMP B-TREE" not in plan.split("CORRELATED SCALAR SUBQUERY")[1]
+
+
+def test_the_current_conversation_is_the_one_in_progress_before_a_later_finished_one(
+    store: Store,
+) -> None:
+    member = store.ensure_member(ANN)
+    with store.transaction():
+        interview = store.start_conversation(member.id, flow="coffee", state="customers")
+        checkin = store.start_conversation(member.id, flow="checkin", state="progress")
+        checkin.status = "done"
+        assert store.save_conversation(checkin)
+    found = store.member_and_conversation(ANN)
+    assert found is not None and found[1] is not None
+    assert found[1].id == interview.id
+    current = store.conversation(member.id)
+    assert current is not None and current.id == interview.id
+    interview.status = "done"
+    with store.transaction():
+        assert store.save_conversation(interview)
+    latest = store.conversation(member.id)
+    assert latest is not None and latest.id == checkin.id

@@ -14,7 +14,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.messages import MemberKey, Post, TeamKey
-from bot.store import CHECKIN, SENT, Prefs, ScheduleColumns, Store
+from bot.store import CHECKIN, GROUP, PERSONAL, SENT, TEAM, Prefs, ScheduleColumns, Store
 from tests.store_backends import BACKENDS, Backend
 
 ANN = MemberKey("slack", "T1", "U_ANN", "C_MKT")
@@ -54,6 +54,69 @@ class TestStoreContract:
         any_store.ensure_member(ANN)
         assert any_store.member(MemberKey("slack", "T2", "U_ANN")) is None
         assert any_store.member(MemberKey("msteams", "T1", "U_ANN", "C_MKT")) is None
+
+    def test_a_team_row_says_what_it_stands_for(self, any_store: Store) -> None:
+        assert any_store.ensure_team(TeamKey("slack", "T1", "C_MKT")).kind == TEAM
+        personal = any_store.ensure_team(TeamKey("slack", "T1", "personal:U_ANN"), kind=PERSONAL)
+        assert personal.personal
+        group = any_store.ensure_team(TeamKey("slack", "T1", "G_ANN_BOB"), kind=GROUP)
+        any_store.update_team(group.id, kind=TEAM, name="Ann, Bob")
+        made = any_store.team(TeamKey("slack", "T1", "G_ANN_BOB"))
+        assert made is not None and (made.kind, made.label) == (TEAM, "Ann, Bob")
+
+    def test_a_member_moves_to_a_team_with_everything_they_answered(self, any_store: Store) -> None:
+        own = ANN.with_team("personal:U_ANN")
+        any_store.ensure_team(TeamKey("slack", "T1", "personal:U_ANN"), kind=PERSONAL)
+        member = any_store.ensure_member(own, name="Ann")
+        with any_store.transaction():
+            conv = any_store.start_conversation(member.id, flow="coffee", state="customers")
+            any_store.add_answer(conv.id, "customers", text="Hotel buyers")
+            any_store.add_placement(
+                team_id=member.team.id,
+                member_id=member.id,
+                conversation_id=conv.id,
+                rung=2,
+                stage="Listen",
+                evidence=[],
+            )
+            any_store.add_commitments(
+                team_id=member.team.id,
+                member_id=member.id,
+                conversation_id=conv.id,
+                stage="Listen",
+                actions=["Reply within a day"],
+            )
+        team = any_store.ensure_team(TeamKey("slack", "T1", "C_MKT"), name="marketing")
+
+        moved = any_store.move_member(member, team.id)
+
+        assert (moved.id, moved.team.id) == (member.id, team.id)
+        assert any_store.member(MemberKey("slack", "T1", "U_ANN")) == moved
+        assert any_store.member(own) is None
+        interview = any_store.interview(moved)
+        assert interview is not None and interview.answers["customers"].text == "Hotel buyers"
+        assert [p.stage for p in any_store.placements(team.id)] == ["Listen"]
+        assert [c.action for c in any_store.commitments(team_id=team.id)] == ["Reply within a day"]
+        assert any_store.placements(member.team.id) == []
+
+    def test_a_member_already_noted_in_the_team_keeps_one_row_with_both_histories(
+        self, any_store: Store
+    ) -> None:
+        noted = any_store.ensure_member(ANN)
+        with any_store.transaction():
+            first = any_store.start_conversation(noted.id, flow="checkin", state="recall")
+        elsewhere = any_store.ensure_member(ANN.with_team("C_SALES"))
+        with any_store.transaction():
+            second = any_store.start_conversation(elsewhere.id, flow="coffee", state="customers")
+
+        moved = any_store.move_member(elsewhere, noted.team.id)
+
+        assert [m.id for m in any_store.members(noted.team.id)] == [elsewhere.id]
+        assert any_store.members(elsewhere.team.id) == []
+        current = any_store.conversation(moved.id)
+        assert current is not None and current.id == second.id
+        older = any_store.conversation(moved.id, flow="checkin")
+        assert older is not None and older.id == first.id
 
     def test_answers_are_history_an_edit_adds_a_version(self, any_store: Store) -> None:
         member = any_store.ensure_member(ANN)

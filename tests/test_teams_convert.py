@@ -128,11 +128,22 @@ def test_a_channel_message_is_the_member_of_the_team_with_the_mention_stripped()
     assert reference_from(incoming.team_address).conversation.id == "19:general@thread.tacv2"
 
 
-def test_only_the_bots_own_mention_is_stripped() -> None:
+def test_only_the_bots_own_mention_is_stripped_and_others_keep_their_name_as_text() -> None:
     bob = {"type": "mention", "text": "<at>Bob</at>", "mentioned": {"id": "29:bob"}}
     activity = channel_activity("report for <at>Bob</at>", bob)
 
-    assert to_incoming(activity).text == "report for <at>Bob</at>"
+    # Shown again later, `@Bob` names Bob and pings nobody.
+    assert to_incoming(activity).text == "report for @Bob"
+
+
+def test_what_is_written_in_a_channel_or_group_chat_is_a_command_never_an_answer() -> None:
+    incoming = to_incoming(channel_activity("report"))
+
+    assert (incoming.command, incoming.shared, incoming.group) == (True, True, False)
+    assert (to_incoming(teams_activity()).command, to_incoming(teams_activity()).shared) == (
+        False,
+        False,
+    )
 
 
 def test_a_group_chat_is_its_own_team() -> None:

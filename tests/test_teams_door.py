@@ -357,25 +357,26 @@ async def test_start_in_a_channel_points_to_the_personal_chat_and_links_the_memb
     assert member.team.team == BAKERS
 
 
-async def test_the_personal_chat_belongs_to_the_team_where_the_member_was_last_seen(
+async def test_an_at_mention_in_a_second_team_never_moves_the_member_silently(
     teams: TeamsService, coach: Coach, clock: ManualClock
 ) -> None:
     brewers = "19:brewers@thread.tacv2"
     personal = MemberKey("msteams", TENANT, ANN.id, None)
-    await teams.exchange(teams.message(ANN, teams.channel(BAKERS), "start", mention=True))
-    clock.advance(minutes=5)
-    await teams.exchange(teams.message(ANN, teams.channel(brewers), "start", mention=True))
+    await teams.exchange(teams.message(ANN, teams.channel(BAKERS, "Bakers"), "start", mention=True))
     await interview(teams, ANN, teams.personal_chat(ANN))
-    assert "customers" in answers_of(coach, ANN.id, brewers)
-
     clock.advance(minutes=5)
-    await teams.exchange(teams.message(ANN, teams.channel(BAKERS), "start", mention=True))
 
+    [card] = await teams.exchange(
+        teams.message(ANN, teams.channel(brewers, "Brewers"), "start", mention=True)
+    )
+
+    assert "you answer for Bakers" in card.everything
+    assert "@Coffee Coach team" in card.everything
     member = coach.store.member(personal)
-    assert member is not None
-    assert member.team.team == BAKERS
-    calls = await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
-    assert "B2B" in prompts(calls)[-1].everything  # a new interview, for the Bakers
+    assert member is not None and member.team.team == BAKERS
+    assert "customers" in answers_of(coach, ANN.id, BAKERS)
+    calls = await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "status"))
+    assert "Your interview is complete" in calls[-1].everything
 
 
 async def test_typing_in_a_channel_never_answers_the_interview(
@@ -399,6 +400,14 @@ async def test_report_in_a_team_posts_the_team_picture_as_a_card(
     else:
         chat = teams.group_chat("19:meeting_bakers@thread.v2", "Bakers")
     await teams.install(chat, ANN)
+    if kind == "groupChat":
+        # A group chat is a team by its members' choice only.
+        [explained] = await teams.exchange(teams.message(ANN, chat, "report", mention=True))
+        assert "This group chat isn't a team" in explained.everything
+        calls = await teams.exchange(teams.submit(ANN, chat, explained, "Make Bakers a team"))
+        assert any("Bakers** is a team now" in c.everything for c in calls), [
+            c.everything for c in calls
+        ]
     for member in (ANN, BOB):
         await teams.exchange(teams.message(member, chat, "start", mention=True))
         await interview(teams, member, teams.personal_chat(member))
@@ -847,3 +856,193 @@ async def test_member_text_quoted_back_in_a_message_never_becomes_a_link_or_imag
     shown = reply.everything
     assert "Reset your password" in shown and "https://evil.example/login" in shown
     assert "](" not in shown and "![" not in shown
+
+
+# --- who is on which team -------------------------------------------------------------------------
+
+ALEX = Person("29:alex", "Alex Wilber", "aad-alex")
+
+
+async def test_answers_from_the_personal_chat_count_for_the_team_the_member_adds_the_app_to(
+    teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    personal = teams.personal_chat(ALEX)
+    await teams.install(personal, ALEX)
+    await interview(teams, ALEX, personal)
+    bakers = teams.channel(BAKERS, "Bakers")
+    mark = len(connector.calls)
+
+    await teams.install(bakers, ALEX)
+
+    [welcome] = [c for c in connector.calls[mark:] if c.is_post()]
+    assert "Alex Wilber: Everything you answered so far now counts for **Bakers**" in (
+        welcome.everything
+    )
+    assert "customers" in answers_of(coach, ALEX.id, BAKERS)
+    [report] = await teams.exchange(teams.message(ALEX, bakers, "report", mention=True))
+    assert "Alex Wilber" in report.everything
+    assert "nobody yet" not in report.everything
+    calls = await teams.exchange(teams.message(ALEX, personal, "status"))
+    assert "Your interview is complete" in calls[-1].everything
+    assert "(personal)" not in calls[-1].everything
+
+
+async def test_a_first_at_mention_in_a_team_brings_what_the_member_answered_privately(
+    teams: TeamsService, coach: Coach
+) -> None:
+    bakers = teams.channel(BAKERS, "Bakers")
+    await teams.install(bakers, ANN)
+    personal = teams.personal_chat(BOB)
+    await teams.exchange(teams.message(BOB, personal, "start"), replies=2)
+    await teams.exchange(teams.message(BOB, personal, "B2B"))
+    await teams.exchange(teams.message(BOB, personal, ANSWERS[0]))
+
+    [card] = await teams.exchange(teams.message(BOB, bakers, "start", mention=True))
+
+    assert "Everything you answered so far now counts for **Bakers**" in card.everything
+    assert answers_of(coach, BOB.id, BAKERS)["customers"] == ANSWERS[0]
+    calls = await teams.exchange(teams.message(BOB, personal, ANSWERS[1]))
+    assert "Question 3 of 9" in calls[-1].everything
+
+
+async def test_team_in_another_team_offers_to_switch_and_moves_only_when_pressed(
+    teams: TeamsService, coach: Coach
+) -> None:
+    brewers = teams.channel("19:brewers@thread.tacv2", "Brewers")
+    await teams.exchange(teams.message(ANN, teams.channel(BAKERS, "Bakers"), "start", mention=True))
+    await interview(teams, ANN, teams.personal_chat(ANN))
+
+    [offer] = await teams.exchange(teams.message(ANN, brewers, "team", mention=True))
+
+    assert "You answer for **Bakers**. Switch to **Brewers** instead?" in offer.everything
+    assert "complete" not in offer.everything, "a channel hears nothing of anyone's progress"
+    assert [b["title"] for b in offer.buttons] == ["Answer for Brewers", "Keep Bakers"]
+    assert "customers" in answers_of(coach, ANN.id, BAKERS)
+    calls = await teams.exchange(teams.submit(ANN, brewers, offer, "Answer for Brewers"))
+    assert any("you answer for **Brewers** now" in c.everything for c in calls)
+    assert "customers" in answers_of(coach, ANN.id, "19:brewers@thread.tacv2")
+
+
+# --- commands in a channel ----------------------------------------------------------------------
+
+
+async def test_help_in_a_channel_is_help_and_tells_nothing_private(teams: TeamsService) -> None:
+    bakers = teams.channel(BAKERS, "Bakers")
+    await teams.exchange(teams.message(ANN, bakers, "start", mention=True))
+    await teams.exchange(teams.message(ANN, teams.personal_chat(ANN), "start"), replies=2)
+
+    [help_card] = await teams.exchange(teams.message(ANN, bakers, "help", mention=True))
+
+    assert "Commands" in help_card.everything
+    assert "report" in help_card.everything
+    assert "Why I ask" not in help_card.everything
+    assert "Open our chat" not in json.dumps(help_card.buttons)
+
+
+async def test_status_in_a_channel_answers_in_the_personal_chat_and_says_so(
+    teams: TeamsService, connector: FakeBotConnector
+) -> None:
+    bakers = teams.channel(BAKERS, "Bakers")
+    personal = teams.personal_chat(ANN)
+    await teams.exchange(teams.message(ANN, bakers, "start", mention=True))
+    await teams.exchange(teams.message(ANN, personal, "start"), replies=2)
+    mark = len(connector.calls)
+
+    await teams.exchange(teams.message(ANN, bakers, "status", mention=True), replies=2)
+
+    posted = [c for c in connector.calls[mark:] if c.is_post()]
+    [private] = [c for c in posted if c.conversation_id == personal.conversation_id]
+    [public] = [c for c in posted if c.conversation_id != personal.conversation_id]
+    assert "0 of 9 questions answered" in private.everything
+    assert "I've sent it to our personal chat" in public.everything
+    assert "questions answered" not in public.everything
+
+
+async def test_status_in_a_channel_before_any_personal_chat_points_to_it(
+    teams: TeamsService,
+) -> None:
+    bakers = teams.channel(BAKERS, "Bakers")
+
+    [card] = await teams.exchange(teams.message(BOB, bakers, "status", mention=True))
+
+    assert "Open our personal chat and type **status** there" in card.everything
+    assert "questions answered" not in card.everything
+
+
+async def test_a_command_with_arguments_it_does_not_take_gets_help_in_a_channel(
+    teams: TeamsService,
+) -> None:
+    bakers = teams.channel(BAKERS, "Bakers")
+
+    [card] = await teams.exchange(teams.message(ANN, bakers, "report now", mention=True))
+
+    assert "doesn't take “now”" in card.everything
+
+
+async def test_a_group_chat_without_a_topic_is_offered_as_a_team_by_its_members_names(
+    teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    chat = teams.group_chat("19:untitled@thread.v2")
+    connector.members[chat.conversation_id] = [
+        ANN.account(),
+        BOB.account(),
+        teams.bot.account(),
+    ]
+    await teams.install(chat, ANN)
+
+    calls = await teams.exchange(teams.message(BOB, chat, "report", mention=True))
+
+    [explained] = [c for c in calls if c.is_post()]
+    assert "This group chat isn't a team" in explained.everything
+    assert [b["title"] for b in explained.buttons] == ["Make Ann Baker and Bob Brewer a team"]
+    assert "19:untitled" not in explained.everything
+    await teams.exchange(teams.submit(BOB, chat, explained, "Make Ann Baker and Bob Brewer a team"))
+    team = coach.store.team(TeamKey("msteams", TENANT, chat.conversation_id))
+    assert team is not None and (team.kind, team.name) == ("team", "Ann Baker and Bob Brewer")
+
+
+async def test_a_refusal_names_the_lead_with_a_teams_mention(teams: TeamsService) -> None:
+    bakers = teams.channel(BAKERS, "Bakers")
+    await teams.install(bakers, ANN)
+    await teams.exchange(teams.message(ANN, bakers, "start", mention=True))
+    await teams.exchange(teams.message(BOB, bakers, "start", mention=True))
+
+    [refusal] = await teams.exchange(
+        teams.message(BOB, teams.personal_chat(BOB), "schedule tuesday")
+    )
+
+    assert "Only the team's lead (<at>Ann Baker</at>)" in refusal.text
+    assert refusal.body["entities"] == [
+        {
+            "type": "mention",
+            "text": "<at>Ann Baker</at>",
+            "mentioned": {"id": ANN.id, "name": "Ann Baker"},
+        }
+    ]
+    assert "29:ann" not in refusal.text
+
+
+async def test_the_app_added_to_a_team_brings_its_members_answers_and_tells_them_privately(
+    teams: TeamsService, connector: FakeBotConnector, coach: Coach
+) -> None:
+    personal = teams.personal_chat(ALEX)
+    await teams.install(personal, ALEX)
+    await interview(teams, ALEX, personal)
+    bakers = teams.channel(BAKERS, "Bakers")
+    connector.members[BAKERS] = [ANN.account(), ALEX.account(), BOB.account(), teams.bot.account()]
+    mark = len(connector.calls)
+
+    await teams.install(bakers, ANN)
+
+    told = [
+        c
+        for c in connector.calls[mark:]
+        if c.is_post() and c.conversation_id == personal.conversation_id
+    ]
+    assert len(told) == 1
+    assert "Everything you answered so far now counts for **Bakers**" in told[0].everything
+    assert "customers" in answers_of(coach, ALEX.id, BAKERS)
+    # Members the coach never talked to join when they first write, not before.
+    team = coach.store.team(TeamKey("msteams", TENANT, BAKERS))
+    assert team is not None
+    assert {m.user for m in coach.store.members(team.id)} == {ALEX.id, ANN.id}

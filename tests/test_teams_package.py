@@ -62,7 +62,7 @@ def test_the_manifest_names_the_bot_in_all_three_scopes_with_command_lists() -> 
     assert {"start", "help", "status", "report", "pause", "resume", "export", "forget"} <= set(
         lists[("personal",)]
     )
-    assert {"report", "start"} <= set(lists[("team", "groupChat")])
+    assert {"report", "start", "help", "status", "team"} <= set(lists[("team", "groupChat")])
 
 
 def test_values_with_quotes_cannot_break_the_manifest() -> None:

@@ -18,6 +18,7 @@ from adapters.slack.names import (
     NAV_ACTION,
 )
 from bot.messages import (
+    MENTION,
     Card,
     Choice,
     FileOut,
@@ -35,12 +36,17 @@ _SLACK_MARKUP = re.compile(r"<([^<>]*)>")
 
 
 def escape(text: str) -> str:
-    """Escape Slack's control characters, so echoed user text never pings or links."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape Slack's control characters, so echoed user text never pings or links.
+
+    The coach's own mentions (`bot.messages.mention`, never in member text) become Slack's.
+    """
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return MENTION.sub(lambda m: f"<@{m.group(1)}>", escaped)
 
 
 def plain_text(text: str) -> str:
-    """What the member typed, from Slack's wire format: `<@U1|ann>` → `@ann`, `&lt;` → `<`."""
+    """What the member typed, from Slack's wire format: `<@U1|ann>` → `@ann`, `&lt;` → `<`,
+    `<https://x.test|our site>` → `our site (https://x.test)`."""
 
     def readable(match: re.Match[str]) -> str:
         target, _, label = match.group(1).partition("|")
@@ -48,7 +54,16 @@ def plain_text(text: str) -> str:
             return target[0] + (label or target[1:])
         if target.startswith("!"):
             return label or "@" + target[1:].split("^")[0]
-        return label or target
+        if target.startswith("mailto:"):
+            return label or target.removeprefix("mailto:")
+        # A link keeps its address: a label alone would lose where it pointed (a label that
+        # is the address itself, as Slack links a typed "x.io", is shown as typed).
+        if not label or label.rstrip("/") in (
+            target.rstrip("/"),
+            target.split("://", 1)[-1].rstrip("/"),
+        ):
+            return label or target
+        return f"{label} ({target})"
 
     text = _SLACK_MARKUP.sub(readable, text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -48,8 +48,8 @@ from adapters.slack.home import home_view
 from adapters.slack.installations import Lifecycle, oauth_settings
 from adapters.slack.names import (
     ACTION,
-    ANSWERED_IN_PLACE,
     BUSY,
+    CARRIED_TO_DM,
     COMMAND,
     MAX_BLOCKS,
     NAV_ACTION,
@@ -65,16 +65,20 @@ from adapters.slack.payloads import (
     action_incoming,
     command_incoming,
     is_dm,
+    is_group_dm,
     malformed,
     message_incoming,
     parse_body,
+    raw_message_text,
     signature_ok,
+    unnamed,
+    unnamed_channel,
     with_profile,
 )
 from adapters.slack.queue import logged
 from adapters.slack.webapi import SlackWebApi, web_call
 from bot.config import Config
-from bot.messages import MemberKey, Parcel, Post, Sender, Turn, Undeliverable
+from bot.messages import MemberKey, Parcel, Post, Sender, TeamReportCard, Turn, Undeliverable
 from bot.pacing import ConversationPacer
 from bot.port import Port, StoreBusy
 from bot.render import reply_text
@@ -252,12 +256,21 @@ class SlackDoor(SlackWebApi):
         self, ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         text = plain_text(str(command.get("text") or "")).strip()
-        word = text.split(maxsplit=1)[0].casefold() if text else ""
+        word = text.split(maxsplit=1)[0].casefold() if text else "start"
+        if word == REPORT and text.casefold().rstrip(".!") != REPORT:
+            word = ""  # a report with arguments is no report: its help answers in place
         workspace, user = str(command["team_id"]), str(command["user_id"])
         client: AsyncWebClient = context.client
-        if word in ANSWERED_IN_PLACE:
+        if word not in CARRIED_TO_DM and word != REPORT:
+            channel = str(command["channel_id"])
+            name = self._channels.get((workspace, channel))
+            if name is None and is_group_dm(command):
+                # Named after its members from the next command on; not waited for here.
+                self.queue.spawn(logged(self._group_name(client, workspace, channel), "group DM"))
             try:
-                incoming = command_incoming(command, dm=await self._known_dm(workspace, user))
+                incoming = command_incoming(
+                    command, dm=await self._known_dm(workspace, user), place_name=name
+                )
                 profile = self._cached_profile(client, incoming)
                 turn = await self.coach.handle(with_profile(incoming, profile))
             except StoreBusy:
@@ -294,15 +307,22 @@ class SlackDoor(SlackWebApi):
         channel = str(command["channel_id"])
         profile = await self._profile(client, workspace, user)
         dm = await self._dm(client, workspace, user)
+        place = None
+        if is_group_dm(command):
+            place = await self._group_name(client, workspace, channel)
+        elif unnamed_channel(command):
+            place = await self._channel_name(client, workspace, channel)
 
         def render(turn: Turn) -> list[Post]:
             if word != REPORT:
                 return posts.post(dm, turn.replies)
-            # In the team's channel for everyone; anywhere else, only for who asked.
-            public = turn.team is not None and turn.team.team == channel
+            # In the team's channel for everyone, when it is the team's picture; anywhere
+            # else (or a report's help), only for who asked.
+            report = any(isinstance(reply.card, TeamReportCard) for reply in turn.replies)
+            public = report and turn.team is not None and turn.team.team == channel
             return posts.report(channel, user=user, dm=dm, public=public, replies=turn.replies)
 
-        incoming = with_profile(command_incoming(command, dm=dm), profile)
+        incoming = with_profile(command_incoming(command, dm=dm, place_name=place), profile)
         _, parcels = await self.coach.handle_and_post(incoming, render, relay=self.relay)
         self.relay.dispatch(parcels)
 
@@ -314,6 +334,11 @@ class SlackDoor(SlackWebApi):
         if incoming is None or incoming.dm_address is None:
             return
         channel = incoming.dm_address
+        raw = raw_message_text(body)
+        if unnamed(raw):
+            # Mentions keep their meaning when the answer is shown again: `@Sara`, not an id.
+            named = message_incoming(body, await self._names(client, _workspace(body), raw))
+            incoming = named or incoming
         self._dms[(incoming.key.workspace, incoming.key.user)] = channel
         profile = self._cached_profile(client, incoming)
         _, parcels = await self.coach.handle_and_post(

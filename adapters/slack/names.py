@@ -13,13 +13,63 @@ BOT_SCOPES: dict[str, str] = {
     "im:history": "message.im events: answers typed in the DM, and their edits",
     "im:write": "conversations.open, to find a member's DM with the app",
     "users:read": "users.info: members' names and time zones",
+    "channels:read": "conversations.info: channel names for channels mentioned in answers",
+    "mpim:read": "conversations.members: a group DM's members, to name it after them",
     "files:write": "files.getUploadURLExternal and files.completeUploadExternal (export)",
 }
 BOT_EVENTS = ("app_home_opened", "app_uninstalled", "message.im", "tokens_revoked")
 
-# `/coffee help` and `/coffee status` answer in place (ephemeral, in the ack itself);
-# `report` goes to the team's channel; everything else carries on in the member's DM.
-ANSWERED_IN_PLACE = frozenset({"help", "?", "commands", "status", "progress"})
+# Every `/coffee` subcommand, as `usage_hint` in manifest.yml and docs/slack.md list them.
+SUBCOMMANDS = (
+    "start",
+    "help",
+    "status",
+    "team",
+    "report",
+    "export md|json|csv",
+    "skip",
+    "back",
+    "edit <n>",
+    "pause",
+    "resume",
+    "restart",
+    "cancel",
+    "forget",
+    "schedule",
+    "snooze <days>",
+    "opt out",
+    "opt in",
+    "checkin now",
+    "stage check",
+)
+# These carry on in the member's DM (the interview and what it sends); `report` goes to
+# the team's channel; everything else (help, status, team, a word that is no command)
+# answers in place, seen only by the member (ephemeral, in the ack itself).
+CARRIED_TO_DM = frozenset(
+    {
+        "start",
+        "coffee",
+        "begin",
+        "skip",
+        "back",
+        "edit",
+        "pause",
+        "resume",
+        "continue",
+        "restart",
+        "cancel",
+        "forget",
+        "keep",
+        "export",
+        "schedule",
+        "snooze",
+        "unsnooze",
+        "opt",
+        "checkin",
+        "check-in",
+        "stage",
+    }
+)
 REPORT = "report"
 SENT_TO_DM = "I've sent you a direct message: we carry on there."
 BUSY = "I'm swamped for a moment and couldn't do that: please try `/coffee` again shortly."

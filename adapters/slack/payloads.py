@@ -29,6 +29,7 @@ class Profile:
     name: str | None = None
     timezone: str | None = None
     is_admin: bool = False
+    is_bot: bool = False
 
 
 def is_dm(channel: str) -> bool:
@@ -39,11 +40,61 @@ def _team_name(name: object) -> str | None:
     return name if isinstance(name, str) and name not in ("directmessage", "privategroup") else None
 
 
-def command_incoming(command: Mapping[str, Any], *, dm: str | None) -> Incoming:
-    """`/coffee [sub]`: in a channel, that channel is the team; in a DM, the member's team."""
+def is_group_dm(command: Mapping[str, Any]) -> bool:
+    return str(command.get("channel_name") or "").startswith("mpdm-")
+
+
+def unnamed_channel(command: Mapping[str, Any]) -> bool:
+    """A channel whose slash command payload carries no name people know it by."""
+    channel = str(command["channel_id"])
+    return (
+        not is_dm(channel)
+        and not is_group_dm(command)
+        and not _team_name(command.get("channel_name") or None)
+    )
+
+
+# A mention or channel link with no name in it, as Slack sends what a member typed.
+_UNNAMED = re.compile(r"<([@#])([UWC][A-Z0-9]+)>")
+
+
+def unnamed(text: str) -> list[tuple[str, str]]:
+    """The (sigil, id) of each mention and channel link in `text` that carries no name."""
+    return list(dict.fromkeys(_UNNAMED.findall(text)))
+
+
+def with_names(text: str, names: Mapping[tuple[str, str], str]) -> str:
+    """`<@U0SARA>` as `<@U0SARA|Sara>` where the name is known, so it reads as `@Sara`."""
+
+    def named(match: re.Match[str]) -> str:
+        name = names.get((match.group(1), match.group(2)))
+        return f"<{match.group(1)}{match.group(2)}|{name}>" if name else match.group(0)
+
+    return _UNNAMED.sub(named, text)
+
+
+def raw_message_text(body: Mapping[str, Any]) -> str:
+    """The text of a DM message event (or of the edited message), as Slack sent it."""
+    event = body.get("event")
+    if not isinstance(event, dict):
+        return ""
+    message = event.get("message") if event.get("subtype") == "message_changed" else event
+    text = message.get("text") if isinstance(message, dict) else None
+    return text if isinstance(text, str) else ""
+
+
+def command_incoming(
+    command: Mapping[str, Any], *, dm: str | None, place_name: str | None = None
+) -> Incoming:
+    """`/coffee [sub]`: a command, never an answer. In a channel that channel's team (a
+    group DM only once its members make it one); in a DM, the member's own team.
+
+    `place_name` names a group DM (after its members), or a channel whose payload gave no
+    name (a private channel's is "privategroup")."""
     channel = str(command["channel_id"])
     in_dm = is_dm(channel)
     team = None if in_dm else channel
+    group = not in_dm and is_group_dm(command)
     return Incoming(
         key=MemberKey(PLATFORM, str(command["team_id"]), str(command["user_id"]), team),
         text=plain_text(str(command.get("text") or "")).strip() or "start",
@@ -51,11 +102,26 @@ def command_incoming(command: Mapping[str, Any], *, dm: str | None) -> Incoming:
         dm_address=dm,
         team_address=team,
         display_name=command.get("user_name") or None,
-        team_name=None if in_dm else _team_name(command.get("channel_name")),
+        team_name=_place_name(command, in_dm=in_dm, group=group, given=place_name),
+        command=True,
+        shared=not in_dm,
+        group=group,
     )
 
 
-def message_incoming(body: Mapping[str, Any]) -> Incoming | None:
+def _place_name(
+    command: Mapping[str, Any], *, in_dm: bool, group: bool, given: str | None
+) -> str | None:
+    if in_dm:
+        return None
+    if group:
+        return given
+    return _team_name(command.get("channel_name")) or given
+
+
+def message_incoming(
+    body: Mapping[str, Any], names: Mapping[tuple[str, str], str] | None = None
+) -> Incoming | None:
     """A member's message in their DM with the app, or an edit of one.
 
     None for everything else: bots (this one included), channel messages, and subtypes
@@ -82,7 +148,7 @@ def message_incoming(body: Mapping[str, Any]) -> Incoming | None:
     channel = event.get("channel")
     return Incoming(
         key=MemberKey(PLATFORM, _workspace(body), user),
-        text=plain_text(text),
+        text=plain_text(with_names(text, names or {})),
         event_id=body.get("event_id"),
         message_id=None if edits else message.get("ts"),
         edits=edits if isinstance(edits, str) else None,
@@ -108,8 +174,12 @@ def action_incoming(body: Mapping[str, Any], *, dm: str | None = None) -> Incomi
     event_id = None
     if container.get("type") == "message":
         event_id = f"press:{channel}:{container.get('message_ts')}:{user}"
+    where = body.get("channel")
+    group = isinstance(where, dict) and str(where.get("name") or "").startswith("mpdm-")
     return Incoming(
         key=MemberKey(PLATFORM, _workspace(body), user, team),
+        shared=team is not None,
+        group=group and team is not None,
         value=str(action.get("value") or ""),
         prompt_token=token or None,
         event_id=event_id,

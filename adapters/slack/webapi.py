@@ -24,7 +24,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.blocks import SlackMessage, Upload, messages_for
 from adapters.slack.names import DEFAULT_API_URL, PLATFORM, UNDELIVERABLE
-from adapters.slack.payloads import Profile
+from adapters.slack.payloads import Profile, unnamed
 from adapters.slack.queue import logged
 from bot.caches import LruCache
 from bot.config import Config
@@ -32,6 +32,7 @@ from bot.messages import Incoming, MemberKey, Outgoing, Reply, Undeliverable
 from bot.outbox import ChannelQueue
 from bot.pacing import ConversationPacer
 from bot.port import Port
+from bot.render import joined_names
 
 log = logging.getLogger("coffee_coach.slack")
 CACHED_MEMBERS = 10_000
@@ -90,6 +91,8 @@ class SlackWebApi:
         # (about 0.6 KiB an entry); an entry dropped is looked up again when needed.
         self._dms: LruCache[tuple[str, str], str] = LruCache(CACHED_MEMBERS)
         self._profiles: LruCache[tuple[str, str], Profile] = LruCache(CACHED_MEMBERS)
+        # Channel names (for `<#C...>` in answers) and group DMs' names (their members').
+        self._channels: LruCache[tuple[str, str], str] = LruCache(CACHED_MEMBERS)
         base_url = config.slack_api_url or DEFAULT_API_URL
         self.client = AsyncWebClient(
             token=None if self.multi_workspace else config.slack_bot_token,
@@ -106,7 +109,7 @@ class SlackWebApi:
         return bool(self.config.slack_client_id and self.config.slack_client_secret)
 
     def _forget_workspace(self, workspace: str) -> None:
-        for cache in (self._dms, self._profiles):
+        for cache in (self._dms, self._profiles, self._channels):
             for key in [k for k in cache if k[0] == workspace]:
                 del cache[key]
 
@@ -177,9 +180,65 @@ class SlackWebApi:
             name=names.get("display_name") or info.get("real_name") or info.get("name"),
             timezone=info.get("tz"),
             is_admin=bool(info.get("is_admin") or info.get("is_owner")),
+            is_bot=bool(info.get("is_bot")),
         )
         self._profiles[(workspace, user)] = profile
         return profile
+
+    async def _channel_name(
+        self, client: AsyncWebClient, workspace: str, channel: str
+    ) -> str | None:
+        name = self._channels.get((workspace, channel))
+        if name is not None:
+            return name
+        try:
+            info = (await client.conversations_info(channel=channel))["channel"]
+        except SlackApiError as error:
+            log.warning(
+                "Slack: conversations.info %s failed: %s", channel, error.response.get("error")
+            )
+            return None
+        name = str(info.get("name") or "") or None
+        if name:
+            self._channels[(workspace, channel)] = name
+        return name
+
+    async def _group_name(self, client: AsyncWebClient, workspace: str, channel: str) -> str | None:
+        """A group DM by the names people know it by: its members', the app's left out."""
+        name = self._channels.get((workspace, channel))
+        if name is not None:
+            return name
+        try:
+            members = (await client.conversations_members(channel=channel))["members"]
+        except SlackApiError as error:
+            log.warning(
+                "Slack: conversations.members %s failed: %s", channel, error.response.get("error")
+            )
+            return None
+        names = []
+        for user in members:
+            profile = await self._profile(client, workspace, str(user))
+            if profile.name and not profile.is_bot:
+                names.append(profile.name)
+        if not names:
+            return None
+        name = joined_names(names)
+        self._channels[(workspace, channel)] = name
+        return name
+
+    async def _names(
+        self, client: AsyncWebClient, workspace: str, text: str
+    ) -> dict[tuple[str, str], str]:
+        """Names for the unnamed mentions and channel links in a member's text."""
+        names: dict[tuple[str, str], str] = {}
+        for sigil, target in unnamed(text):
+            if sigil == "@":
+                found = (await self._profile(client, workspace, target)).name
+            else:
+                found = await self._channel_name(client, workspace, target)
+            if found:
+                names[(sigil, target)] = found
+        return names
 
     def _cached_profile(self, client: AsyncWebClient, incoming: Incoming) -> Profile:
         """The member's profile if known; otherwise fetched for next time, not waited for."""

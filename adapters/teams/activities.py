@@ -160,14 +160,18 @@ def timezone_of(activity: Activity) -> str | None:
     return None
 
 
+_AT = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+
+
 def command_text(activity: Activity) -> str:
-    """The text with the bot's own @mention taken out (other mentions stay)."""
+    """The text with the bot's own @mention taken out; other mentions as `@Name` text."""
     text = str(activity.text or "")
     for entity in activity.entities or ():
         props = entity.additional_properties or {}
         mentioned = props.get("mentioned") or {}
         if entity.type == "mention" and mentioned.get("id") == activity.recipient.id:
             text = text.replace(str(props.get("text") or ""), " ")
+    text = _AT.sub(lambda m: "@" + m.group(1).strip(), text)
     return text.replace("&nbsp;", " ").strip()
 
 
@@ -263,4 +267,8 @@ def to_incoming(activity: Activity) -> Incoming:
         display_name=sender.name or None,
         team_name=team_name_of(activity),
         timezone=timezone_of(activity),
+        # What is written to the coach in a channel or group chat is a command.
+        command=scope != "personal",
+        shared=scope != "personal",
+        group=scope == "groupChat",
     )

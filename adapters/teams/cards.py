@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
     Attachment,
+    ChannelAccount,
+    Mention,
 )
 
 from adapters.teams.activities import Press
@@ -22,6 +26,7 @@ from adapters.teams.names import (
     MAX_TEXT_CHARS,
 )
 from bot.messages import (
+    MENTION,
     Card,
     Choice,
     Evidence,
@@ -29,6 +34,7 @@ from bot.messages import (
     StageCard,
     SummaryCard,
     TeamReportCard,
+    named,
 )
 from bot.render import checkins_line, cited_parts
 
@@ -272,8 +278,42 @@ def _file_text(reply: Reply) -> str:
     return "\n\n".join(part for part in parts if part)
 
 
+def _mentioning(text: str) -> tuple[str, list[Mention]]:
+    """The coach's mentions (`bot.messages.mention`) as Teams writes them: `<at>Name</at>`
+    in the text, and a mention entity naming the member for each."""
+    entities: list[Mention] = []
+
+    def at(match: re.Match[str]) -> str:
+        name = html.escape(match.group(2), quote=False)
+        tag = f"<at>{name}</at>"
+        entities.append(
+            Mention(
+                type="mention",
+                text=tag,
+                mentioned=ChannelAccount(id=match.group(1), name=match.group(2)),
+            )
+        )
+        return tag
+
+    return MENTION.sub(at, text), entities
+
+
 def to_activity(reply: Reply) -> Activity | None:
-    """A coach reply as a Teams message; None for a reply that only marks an answered card."""
+    """A coach reply as a Teams message; None for a reply that only marks an answered card.
+
+    A plain message names members with Teams mentions; a card names them in plain text.
+    """
+    if MENTION.search(reply.text):
+        if reply.card is None and not reply.choices and reply.file is None:
+            # The mentions go in after the text is made inert: they are the coach's own.
+            text, entities = _mentioning(message_markdown(reply.text))
+            return Activity(
+                type=ActivityTypes.message,
+                text=text,
+                text_format="markdown",
+                entities=entities,
+            )
+        reply = replace(reply, text=named(reply.text))
     if reply.card is not None:
         return card_activity(card_for(reply.card, reply.text), summary=reply.text)
     if reply.choices:
@@ -302,5 +342,15 @@ def activity_json(activity: Activity) -> dict[str, Any]:
     if activity.attachments:
         body["attachments"] = [
             {"contentType": a.content_type, "content": a.content} for a in activity.attachments
+        ]
+    if activity.entities:
+        body["entities"] = [
+            {
+                "type": "mention",
+                "text": e.text,
+                "mentioned": {"id": e.mentioned.id, "name": e.mentioned.name},
+            }
+            for e in activity.entities
+            if isinstance(e, Mention)
         ]
     return body

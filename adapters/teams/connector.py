@@ -186,7 +186,13 @@ class BotConnector:
         path = f"/v3/conversations/{conversation}/activities/{activity_id}"
         await self._call("PUT", path, activity)
 
-    async def _call(self, method: str, path: str, body: JsonObject) -> JsonObject:
+    async def members(self, conversation_id: str) -> list[JsonObject]:
+        """The first page of a conversation's members (a group chat's, to name it)."""
+        path = f"/v3/conversations/{quote(conversation_id, safe='')}/pagedmembers"
+        found = (await self._call("GET", path, None)).get("members")
+        return [m for m in found if isinstance(m, dict)] if isinstance(found, list) else []
+
+    async def _call(self, method: str, path: str, body: JsonObject | None) -> JsonObject:
         headers = {"User-Agent": USER_AGENT}
         if self.tokens is not None:
             headers["Authorization"] = await self.tokens.authorization()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any, Final
 
 from aiohttp import web
@@ -53,7 +54,14 @@ from adapters.teams.cards import (
     prompt_card,
     to_activity,
 )
-from adapters.teams.connector import Connectors, JsonObject, SdkSettings, chat_link
+from adapters.teams.connector import (
+    ConnectorError,
+    Connectors,
+    JsonObject,
+    SdkSettings,
+    Unreachable,
+    chat_link,
+)
 from adapters.teams.delivery import UNDELIVERABLE, DeliveryError, Outbox, Target
 from adapters.teams.identity import (
     CALLER_ID,
@@ -64,24 +72,33 @@ from adapters.teams.identity import (
     Verified,
 )
 from adapters.teams.names import (
+    ANSWERS_ELSEWHERE,
     OPEN_CHAT,
+    OPEN_FOR_PRIVATE,
     PERSONAL_WELCOME,
     PLATFORM,
+    PRIVATE_COMMANDS,
+    SENT_PRIVATELY,
     SHARED_COMMANDS,
     SHARED_WELCOME,
     WELCOME_WINDOW,
 )
+from bot.caches import LruCache
 from bot.config import Config
 from bot.messages import (
     Incoming,
+    MemberKey,
+    Noted,
     Outgoing,
     Parcel,
     Post,
+    Reply,
     TeamKey,
     Turn,
     Undeliverable,
 )
 from bot.port import Port, StoreBusy
+from bot.render import joined_names
 
 log = logging.getLogger("coffee_coach.teams")
 
@@ -161,6 +178,8 @@ class TeamsDoor:
         self.keys = SigningKeys(self.connectors.http)
         self.identity = ChannelIdentity(self.keys, self.app_id) if self.app_id else None
         self.relay = coach.relay(PLATFORM, self._deliver, queue=None)
+        # Group chats named after their members, read once per chat.
+        self._group_names: LruCache[str, str] = LruCache(10_000)
 
     async def close(self) -> None:
         await self.keys.close()
@@ -249,10 +268,18 @@ class TeamsDoor:
         if shared and activity.type == ActivityTypes.message_update:
             return  # an edit in a channel is never an answer, nor worth a reply
         incoming = to_incoming(activity)
-        command = (incoming.value or incoming.text).casefold().rstrip(".!")
-        if shared and command not in SHARED_COMMANDS:
-            if await self._seen_in_team(incoming):
-                await self._send(target, [card_activity(await self._open_chat_card(activity))])
+        if incoming.group and not incoming.team_name:
+            incoming = replace(incoming, team_name=await self._group_name(activity))
+        command = (incoming.value or incoming.text).casefold().rstrip(".!").split()
+        word = command[0] if command else ""
+        if shared and word not in SHARED_COMMANDS:
+            noted = await self.coach.note_member(incoming)
+            if noted is not None:
+                card = await self._open_chat_card(activity, noted)
+                await self._send(target, [card_activity(card)])
+            return
+        if shared and word in PRIVATE_COMMANDS:
+            await self._in_personal_chat(activity, target, incoming)
             return
         press = press_of(activity)
         if target.buffered is not None:
@@ -318,18 +345,63 @@ class TeamsDoor:
                 log.error("A reply to %s was not delivered: %s", target.reply_to_id, exc)
                 return
 
-    async def _seen_in_team(self, incoming: Incoming) -> bool:
-        """Note the member in this team (their personal chat now belongs to it), once per event."""
-        return await self.coach.note_member(incoming)
+    async def _group_name(self, activity: Activity) -> str | None:
+        """A group chat with no topic, by the names people know it by: its members'."""
+        conversation = thread_root(activity.conversation.id)
+        known = self._group_names.get(conversation)
+        if known is not None:
+            return known
+        connector = self.connectors.client(activity.service_url)
+        try:
+            members = await connector.members(conversation)
+        except (ConnectorError, Unreachable) as exc:
+            log.warning("Teams: the members of a group chat could not be read: %s", exc)
+            return None
+        names = [
+            str(m["name"])
+            for m in members
+            if m.get("name") and m.get("id") != activity.recipient.id
+        ]
+        if not names:
+            return None
+        name = self._group_names[conversation] = joined_names(names)
+        return name
 
-    async def _open_chat_card(self, activity: Activity) -> dict[str, Any]:
+    async def _in_personal_chat(
+        self, activity: Activity, target: Target, incoming: Incoming
+    ) -> None:
+        """What is the member's own goes to their personal chat; the channel hears where."""
+        name = activity.from_property.name or "Hi"
+        key = MemberKey(PLATFORM, incoming.key.workspace, incoming.key.user)
+        address = await self.coach.known_address(key)
+        if address is None:
+            text = OPEN_FOR_PRIVATE.format(name=name)
+            card = link_card(text, "Open our chat", chat_link(activity.recipient.id))
+            await self._send(target, [card_activity(card)])
+            return
+        private = self.sender.target(address)
+        said = card_activity(prompt_card(Reply(SENT_PRIVATELY.format(name=name))))
+
+        def render(turn: Turn) -> list[Post]:
+            out = [send_post(private, a) for a in map(to_activity, turn.replies) if a is not None]
+            return [*out, send_post(target, said)]
+
+        _, parcels = await self.coach.handle_and_post(incoming, render, relay=self.relay)
+        self.relay.dispatch(parcels)
+
+    async def _open_chat_card(self, activity: Activity, noted: Noted) -> dict[str, Any]:
         key = TeamKey(PLATFORM, tenant_of(activity), team_of(activity) or "")
         name = await self.coach.team_name(key)
-        text = OPEN_CHAT.format(
-            name=activity.from_property.name or "Hi",
-            where=name or "this team",
-            bot=activity.recipient.name or "Coffee Coach",
-        )
+        words = {
+            "name": activity.from_property.name or "Hi",
+            "bot": activity.recipient.name or "Coffee Coach",
+        }
+        if noted.here:
+            text = OPEN_CHAT.format(where=name or "this team", **words)
+        else:
+            text = ANSWERS_ELSEWHERE.format(team=noted.team, **words)
+        if noted.line:
+            text = noted.line + "\n" + text
         return link_card(text, "Open our chat", chat_link(activity.recipient.id))
 
     async def _on_install(self, activity: Activity, target: Target) -> None:
@@ -342,8 +414,42 @@ class TeamsDoor:
         text = SHARED_WELCOME.format(
             where=name or "everyone", bot=activity.recipient.name or "Coffee Coach"
         )
+        if activity.from_property is not None and activity.from_property.id:
+            # Whoever added the app is in this team: what they answered counts for it now.
+            noted = await self.coach.note_member(replace(to_incoming(activity), event_id=None))
+            if noted is not None and noted.line:
+                text = f"{activity.from_property.name or 'You'}: {noted.line}\n{text}"
         card = link_card(text, "Open a chat with Coffee Coach", chat_link(activity.recipient.id))
         await self._send(target, [card_activity(card)])
+        if scope_of(activity) == "channel":
+            await self._bring_members(activity)
+
+    async def _bring_members(self, activity: Activity) -> None:
+        """The app added to a team: its other members who answered in our personal chat
+        before now answer for it, and each is told so there."""
+        conversation = thread_root(activity.conversation.id)
+        try:
+            members = await self.connectors.client(activity.service_url).members(conversation)
+        except (ConnectorError, Unreachable) as exc:
+            log.warning("Teams: the members of a new team could not be read: %s", exc)
+            return
+        base = replace(to_incoming(activity), event_id=None, command=False)
+        installer = activity.from_property.id if activity.from_property else None
+        for member in members:
+            user = str(member.get("id") or "")
+            if not user or user in (installer, activity.recipient.id):
+                continue
+            key = replace(base.key, user=user)
+            # Only those the coach already talks to: the rest join when they first write.
+            address = await self.coach.known_address(replace(key, team=None))
+            if address is None:
+                continue
+            noted = await self.coach.note_member(
+                replace(base, key=key, display_name=member.get("name") or None, timezone=None)
+            )
+            if noted is not None and noted.line:
+                told = card_activity(prompt_card(Reply(noted.line)))
+                await self._send(self.sender.target(address), [told])
 
     async def _first_welcome(self, activity: Activity) -> bool:
         """One welcome per install: Teams sends two events for it, and retries either."""
@@ -361,7 +467,11 @@ class TeamsDoor:
         name = team_name_of(activity)
         installer = activity.from_property.id if activity.from_property else None
         return await self.coach.register_team(
-            key, name=name, lead=installer, address=address_of(activity)
+            key,
+            name=name,
+            lead=installer,
+            address=address_of(activity),
+            group=scope_of(activity) == "groupChat",
         )
 
 

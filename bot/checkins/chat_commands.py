@@ -17,7 +17,7 @@ from bot.checkins.schedules import Rhythm, Schedule, ScheduleError, default_sche
 from bot.checkins.settings import USAGE, apply_change, describe_days, parse_change, parse_date
 from bot.clock import parse_iso
 from bot.engine import INTERVIEW, Coach, CoachCore, Step
-from bot.messages import Reply
+from bot.messages import Reply, mention
 from bot.store import Member, Store, Team
 from bot.zones import canonical_zone, today_in
 
@@ -66,7 +66,7 @@ class CheckInCommands:
             self._show(step)
         elif command.startswith("schedule "):
             rest = command.removeprefix("schedule ")
-            if busy and not _parses(rest):
+            if busy and not step.msg.command and not _parses(rest):
                 return False  # an answer that starts with the word, such as "schedule posts"
             self._change(step, rest)
         elif m := _SNOOZE.match(command):
@@ -86,17 +86,18 @@ class CheckInCommands:
         return True
 
     def _is_lead(self, step: Step) -> bool:
-        return step.msg.is_admin or step.member.team.lead == step.member.user
+        return step.msg.is_admin or step.team.lead == step.member.user
 
     def _lead(self, team: Team) -> str:
-        """` (Name)` of the team's lead, for the lines that say who may change the schedule."""
+        """` (@Name)` of the team's lead, for the lines that say who may change the schedule:
+        a mention in the door's idiom, never a platform id."""
         if not team.lead:
             return ""
         found = next((m for m in self.store.members(team.id) if m.user == team.lead), None)
-        return f" ({found.label if found is not None else team.lead})"
+        return f" ({mention(team.lead, found.label)})" if found is not None else ""
 
     def _refuse(self, step: Step, what: str) -> None:
-        team = step.member.team
+        team = step.team
         lead = self._lead(team)
         step.say(
             f"Only the team's lead{lead} or a workspace admin can {what} for {team.label};"
@@ -104,7 +105,7 @@ class CheckInCommands:
         )
 
     def _show(self, step: Step) -> None:
-        team = step.member.team
+        team = step.team
         found = agenda.schedule_of(self.store, team.id)
         lines = []
         if found is None:
@@ -147,7 +148,7 @@ class CheckInCommands:
         if not self._is_lead(step):
             self._refuse(step, "change the check-in schedule")
             return
-        team = step.member.team
+        team = step.team
         found = agenda.schedule_of(self.store, team.id)
         current = (
             found[0] if found else default_schedule(team.timezone, today_in(self.clock.now(), None))
@@ -223,7 +224,7 @@ class CheckInCommands:
         if not self._is_lead(step):
             self._refuse(step, "start a check-in")
             return
-        team = step.member.team
+        team = step.team
         asked = self.checkins.start_round(team.id, self.clock.now())
         if not asked:
             step.say(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -145,27 +145,45 @@ class Scheduler:
         return report
 
     async def _deliver(self, report: PassReport) -> None:
-        """Keep up to a batch of sends in flight, claiming more as half of them finish.
+        """Keep up to a batch of sends waiting or in flight, claiming more as half of
+        them have been attempted.
 
         A slow workspace (waiting for its rate limit) then holds up only its own sends,
-        not a whole batch, and memory stays bounded by the batch.
+        not a whole batch, and memory stays bounded by the batch. A send that has been
+        attempted no longer counts while its result is recorded: the store's worker may
+        be busy, and the pacer should not run dry meanwhile.
         """
-        in_flight: set[asyncio.Task[None]] = set()
+        tasks: set[asyncio.Task[None]] = set()
+        done: list[asyncio.Task[None]] = []
+        progress = asyncio.Event()
+        unsent = 0
+
+        def attempted() -> None:
+            nonlocal unsent
+            unsent -= 1
+            progress.set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            tasks.discard(task)
+            done.append(task)
+            progress.set()
+
         while True:
-            if len(in_flight) <= self.batch // 2:
-                claimed, more = await self._store.run(
-                    self._claim, report, self.batch - len(in_flight)
-                )
-                in_flight.update(
-                    asyncio.create_task(self._send(d, out, report)) for d, out in claimed
-                )
+            if unsent <= self.batch // 2:
+                claimed, more = await self._store.run(self._claim, report, self.batch - unsent)
+                for delivery, outgoing in claimed:
+                    unsent += 1
+                    task = asyncio.create_task(self._send(delivery, outgoing, report, attempted))
+                    tasks.add(task)
+                    task.add_done_callback(finished)
                 if more and not claimed:
                     continue  # a page of skipped or deferred deliveries: read the next one
-            if not in_flight:
+            while done:
+                done.pop().result()  # a send's own failure is recorded; anything else is raised
+            if not tasks:
                 return
-            done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()
+            progress.clear()
+            await progress.wait()
 
     def _start_rounds(self, report: PassReport) -> bool:
         """Start the check-in round of up to a batch of due teams; True if more may be due."""
@@ -246,8 +264,17 @@ class Scheduler:
                 return Attempt(f"{type(exc).__name__}: {exc}", retry=True)
         return Attempt(None)
 
-    async def _send(self, delivery: Delivery, outgoing: Outgoing, report: PassReport) -> None:
-        outcome = await self._attempt(delivery, outgoing)
+    async def _send(
+        self,
+        delivery: Delivery,
+        outgoing: Outgoing,
+        report: PassReport,
+        attempted: Callable[[], None],
+    ) -> None:
+        try:
+            outcome = await self._attempt(delivery, outgoing)
+        finally:
+            attempted()
         await self._store.run(self._record, delivery, outgoing, outcome, report)
 
     def _record(

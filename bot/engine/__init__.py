@@ -10,8 +10,9 @@ back, edit), `answers`, `lifecycle` (start, pause, resume, cancel, status, help)
 `placing` (placement, commitments, the end) and `coach` (the turn and its dispatch).
 """
 
-from bot.engine.coach import MAX_ANSWER_CHARS, TOUCH_EVERY_S, Coach
+from bot.engine.coach import MAX_ANSWER_CHARS, Coach
 from bot.engine.core import COMMANDS, AroundHook, CoachCore, EnterHook, Extension
+from bot.engine.membership import TOUCH_EVERY_S
 from bot.engine.moves import NAV
 from bot.engine.step import ACTIVE, INTERVIEW, ConflictError, Step
 from bot.engine.text import clean_text, fill

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
-from datetime import timedelta
 
-from bot.clock import iso
 from bot.engine.answers import Answers
 from bot.engine.core import OwnHook
-from bot.engine.lifecycle import Lifecycle
+from bot.engine.membership import Membership
 from bot.engine.navigation import Navigation
 from bot.engine.placing import Placing
 from bot.engine.step import ACTIVE, INTERVIEW, ConflictError, Step
@@ -23,20 +22,23 @@ from bot.messages import (
     Turn,
 )
 from bot.report import team_report
-from bot.store import Conversation, Member
-from bot.zones import canonical_zone
+from bot.store import GROUP
 
 MAX_ANSWER_CHARS = 20_000
-TOUCH_EVERY_S = 60.0
 
 _EDIT = re.compile(r"^edit\s*#?\s*(\d+)$")
 _EXPORT = re.compile(r"^export(?:\s+(md|markdown|json|csv))?$")
 _NUMBERS = re.compile(r"\d+")
 # "/foo" or "!foo" on its own looks like a command, not an answer.
 _SLASHED = re.compile(r"^[/!][a-z][\w-]*$", re.IGNORECASE)
+_START = frozenset({"start", "coffee", "/coffee", "begin"})
+# What a group DM or group chat cannot do before it is a team.
+_TEAM_WORDS = frozenset(
+    {"start", "coffee", "/coffee", "begin", "report", "export", "schedule", "checkin"}
+)
 
 
-class Coach(Lifecycle, Navigation, Answers, Placing):
+class Coach(Membership, Navigation, Answers, Placing):
     """The whole coach behind every door: terminal, Slack, Teams, scheduler."""
 
     def _own_hooks(self) -> tuple[dict[tuple[str, str], OwnHook], dict[str, OwnHook]]:
@@ -88,85 +90,70 @@ class Coach(Lifecycle, Navigation, Answers, Placing):
                 msg.key.platform, msg.key.workspace, msg.event_id, user=msg.key.user
             ):
                 return Turn(duplicate=True)
-            member, conv = self._member(msg)
-            step = Step(msg=msg, member=member, conv=conv)
+            member, conv, place, joined = self._member_at(msg)
+            step = Step(msg=msg, member=member, conv=conv, place=place)
+            if joined is not None:
+                self._joined_line(step, joined)
             if msg.edits:
                 self._apply_edit(step, text)
-                turn = Turn(replies=step.replies, team=member.team.key)
+                turn = Turn(replies=step.replies, team=step.team.key)
             elif msg.prompt_token is not None and (
                 conv is None or msg.prompt_token != self.token(conv)
             ):
                 turn = Turn(
                     replies=[Reply("That question was already answered; nothing changed.")],
-                    team=member.team.key,
+                    team=step.team.key,
                     stale=True,
                 )
             else:
                 self._dispatch(step, text)
-                turn = Turn(replies=step.replies, team=member.team.key)
+                turn = Turn(replies=step.replies, team=step.team.key)
             if then is not None:
                 then(turn)
         return turn
 
-    def _member(self, msg: Incoming) -> tuple[Member, Conversation | None]:
-        """The member this message is from, and their latest conversation."""
-        key = msg.key
-        store = self.store
-        found = store.member_and_conversation(key)
-        team_name = msg.team_name
-        if found is None and key.team is None:
-            # A direct message from someone never seen in a team: their own team.
-            key = key.with_team(f"personal:{key.user}")
-            found = store.member_and_conversation(key)
-            team_name = team_name or (
-                f"{msg.display_name} (personal)" if msg.display_name else "Personal"
-            )
-        if found is None:
-            member = store.ensure_member(key, name=msg.display_name)
-            zone = None if member.team.timezone else canonical_zone(msg.timezone)
-            fields = {"name": team_name, "address": msg.team_address, "timezone": zone}
-            if any(fields.values()):
-                store.update_team(member.team.id, **{k: v for k, v in fields.items() if v})
-            found = (member, None)
-        member, conv = found
-        # An explicit team refreshes `last_seen` (the team a direct message belongs to),
-        # at most once a minute, to keep the per-turn write small.
-        seen_long_ago = key.team is not None and member.last_seen < iso(
-            store.moment() - timedelta(seconds=TOUCH_EVERY_S)
-        )
-        changed_address = msg.dm_address is not None and msg.dm_address != member.address
-        changed_name = msg.display_name is not None and msg.display_name != member.name
-        if seen_long_ago or changed_address or changed_name:
-            store.touch_member(member, name=msg.display_name, address=msg.dm_address)
-            member.address = msg.dm_address or member.address
-            member.name = msg.display_name or member.name
-        if msg.team_address and msg.team_address != member.team.address:
-            store.update_team(member.team.id, address=msg.team_address)
-            member.team.address = msg.team_address
-        return member, conv
-
     # --- commands -----------------------------------------------------------------------
 
     def _dispatch(self, step: Step, text: str) -> None:
+        command = " ".join(text.casefold().split()).rstrip(".!")
+        word, _, rest = command.partition(" ")
+        place = step.place
+        if word == "team":
+            # Team keys keep their case (Slack's channel ids).
+            self._team_command(step, " ".join(text.split()[1:]).rstrip(".!"))
+            return
+        if place is not None and place.kind == GROUP and word in _TEAM_WORDS:
+            self._group_explained(step, place)
+            return
         if any(extension.command(self, step, text) for extension in self.extensions):
             return
-        command = text.casefold().rstrip(".!")
         conv = step.conv
         active = conv is not None and conv.status == "active"
-        if command in ("start", "coffee", "/coffee", "begin"):
-            self._start(step)
+        if command in _START:
+            if (elsewhere := self._elsewhere(step)) is not None:
+                self._offer_switch(step, elsewhere, starting=True)
+            else:
+                self._start(step)
         elif command in ("help", "?", "commands"):
             self._help(step)
         elif command in ("status", "progress"):
             self._status(step)
         elif command == "report":
-            card = team_report(self, step.member.team)
-            step.say(f"Team picture for {step.member.team.label}.", card=card)
+            card = team_report(self, step.team)
+            step.say(f"Team picture for *{step.team.label}*.", card=card)
         elif m := _EXPORT.match(command):
             fmt = {"markdown": "md", None: "md"}.get(m.group(1), m.group(1))
-            content, mime = export_team(self, step.member.team, fmt or "md")
-            name = f"coffee-coach-{slug(step.member.team.label)}.{fmt}"
-            step.say("Here is your team's strategy so far.", file=FileOut(name, content, mime))
+            content, mime = export_team(self, step.team, fmt or "md")
+            name = f"coffee-coach-{slug(step.team.label)}.{fmt}"
+            step.say(
+                f"Here is the strategy of *{step.team.label}* so far.",
+                file=FileOut(name, content, mime),
+            )
+        elif word == "export":
+            step.say(
+                f"I can export `md` (a one-page strategy), `json` or `csv`; {quote(rest)} isn't"
+                " one of them. Try `export md`."
+            )
         elif command == "forget":
             step.say(
                 "This deletes your answers, placements and commitments for this team, for good."
@@ -196,6 +183,8 @@ class Coach(Lifecycle, Navigation, Answers, Placing):
             step.conv = finished
             finished.status = "active"
             self._edit(step, int(m.group(1)))
+        elif step.msg.command and not (command in ("skip", "back", "edit") or _EDIT.match(command)):
+            self._unknown_command(step, word, rest)
         elif conv is None or conv.status not in ACTIVE:
             self._idle(step, text)
         elif conv.status == "paused":
@@ -223,3 +212,20 @@ class Coach(Lifecycle, Navigation, Answers, Placing):
             self._prompt(step)
         else:
             self._answer(step, text)
+
+    def _unknown_command(self, step: Step, word: str, rest: str) -> None:
+        """A command that isn't one, or one given arguments it doesn't take: never an answer."""
+        words = sorted({name.split()[0] for name in self.help})
+        if word in words:
+            step.say(
+                f"`{word}` doesn't take {quote(rest)}; nothing was saved."
+                f" `help` shows how each command is used."
+            )
+            return
+        close = difflib.get_close_matches(word, words, n=1, cutoff=0.7)
+        hint = f" Did you mean `{close[0]}`?" if close else ""
+        listed = ", ".join(f"`{name}`" for name in self.help)
+        step.say(
+            f"There's no command {quote(word)}; nothing was saved.{hint} The commands are:"
+            f" {listed}. To answer a question, reply to it in our chat."
+        )

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "pause": "stop for now; your place is kept",
     "resume": "carry on where you paused",
     "status": "how far you are, and your team's rung",
+    "team": "the team your answers count for; from another team's channel, switch to it",
     "report": "the team picture: answers side by side, rung, next actions",
     "export": "your team's answers as a one-page strategy",
     "restart": "begin the interview again (earlier answers are kept as history)",
@@ -102,7 +103,11 @@ class CoachCore:
         spec = flow.states[conv.state]
         if spec.number is not None:
             return f"question {spec.number} of {len(flow.questions)}"
-        return spec.title.lower() if spec.title else conv.state
+        if not spec.title:
+            return "the first question" if conv.state == flow.initial else "my last question"
+        # "A quick check" reads as "a quick check"; "B2B or B2C" keeps its capitals.
+        title = spec.title
+        return title[:1].lower() + title[1:] if title[1:2].islower() else title
 
     def _save(self, conv: Conversation) -> None:
         if not self.store.save_conversation(conv):

@@ -40,7 +40,10 @@ class Lifecycle(Moves):
     def _help(self, step: Step) -> None:
         conv = step.conv
         lines = []
-        if conv is not None and conv.status == "active" and conv.state != END:
+        # The current question is the member's own: not for a channel's eyes.
+        if step.msg.shared:
+            pass
+        elif conv is not None and conv.status == "active" and conv.state != END:
             spec = self.flows[conv.flow].states[conv.state]
             lines.append(f"*Why I ask:* {spec.help}")
             lines.append("")
@@ -173,4 +176,10 @@ class Lifecycle(Moves):
         if conv is not None and conv.flow != INTERVIEW and conv.status in ACTIVE:
             lines.append(f"A {self.flows[conv.flow].title.lower()} is open: {self._where(conv)}.")
         lines.append(team_rung_line(self, step.member.team))
+        place = step.place
+        if place is not None and place.kind == "team" and place.id != step.member.team.id:
+            lines.append(
+                f"You answer for *{step.member.team.label}*, not {place.label}; `team` sent from"
+                f" {place.label} offers to switch."
+            )
         step.say("\n".join(lines))

@@ -18,6 +18,7 @@ NAV = (
     Choice("Back", "back", nav=True),
     Choice("Pause", "pause", nav=True),
 )
+_NAV_UNSKIPPABLE = tuple(c for c in NAV if c.value != "skip")
 
 
 class Moves(CoachCore):
@@ -28,8 +29,9 @@ class Moves(CoachCore):
         assert conv is not None
         flow = self._flow(conv)
         spec = flow.states[conv.state]
-        context = self._context(step)
-        body = fill(text or spec.prompt, context)
+        template = text or spec.prompt
+        # Most prompts name nobody: the member's context is only gathered for those that do.
+        body = fill(template, self._context(step)) if "{" in template else template
         if spec.number is not None:
             body = f"*Question {spec.number} of {len(flow.questions)}: {spec.title}*\n{body}"
         choices: tuple[Choice, ...] = ()
@@ -45,9 +47,9 @@ class Moves(CoachCore):
                 Choice("All of them", "all", "primary"),
                 Choice("None for now", "none"),
             )
-        nav = tuple(c for c in NAV if spec.skippable or c.value != "skip")
         if spec.answer != "commitments":
-            choices = (*choices, *nav)
+            nav = NAV if spec.skippable else _NAV_UNSKIPPABLE
+            choices = (*choices, *nav) if choices else nav
         step.say(body, choices=choices, prompt_token=self.token(conv))
 
     def _move(self, step: Step, trigger: str, *, target: str | None = None) -> bool:

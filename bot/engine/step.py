@@ -9,7 +9,7 @@ from bot.messages import (
     Incoming,
     Reply,
 )
-from bot.store import Conversation, Member
+from bot.store import TEAM, Conversation, Member, Team
 
 INTERVIEW = "coffee"
 ACTIVE = ("active", "paused")
@@ -23,6 +23,15 @@ class Step:
     member: Member
     conv: Conversation | None
     replies: list[Reply] = field(default_factory=list)
+    # The team of the place the message came from (a channel, a Teams team, a group chat),
+    # which need not be the team the member answers for; None in a direct message.
+    place: Team | None = None
+
+    @property
+    def team(self) -> Team:
+        """The team a team command is for: the place's, if it is a team; else the member's."""
+        place = self.place
+        return place if place is not None and place.kind == TEAM else self.member.team
 
     def say(self, text: str, **kw: Any) -> None:
         self.replies.append(Reply(text=text, **kw))

@@ -7,7 +7,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters, and the marks of `bot.messages.mention` (never a member's to type).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ue000-\ue002]")
 # A surrogate left alone in a str (JSON's "\ud800") cannot be stored or sent as UTF-8.
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 

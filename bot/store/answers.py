@@ -26,21 +26,47 @@ CONV_COLUMNS = (
 _ANSWER_FIELDS = ("question", "version", "text", "value", "skipped", "message_id", "created_at")
 
 
+# Most conversations carry no context (only a check-in or a placement adds some):
+# the empty one is neither parsed nor written out again.
+_EMPTY = "{}"
+
+
+def json_object(text: str) -> dict[str, Any]:
+    if text == _EMPTY:
+        return {}
+    value: dict[str, Any] = json.loads(text)
+    return value
+
+
+def json_text(value: dict[str, Any]) -> str:
+    return json.dumps(value) if value else _EMPTY
+
+
 def conversation_from(row: tuple[Any, ...]) -> Conversation:
+    # Positional, in the order of CONV_COLUMNS and of the record's fields: once per turn.
     return Conversation(
-        id=row[0],
-        member_id=row[1],
-        flow=row[2],
-        state=row[3],
-        status=row[4],
-        version=row[5],
-        trail=json.loads(row[6]),
-        return_to=row[7],
-        followed_up=bool(row[8]),
-        context=json.loads(row[9]),
-        started_at=row[10],
-        updated_at=row[11],
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        json.loads(row[6]),
+        row[7],
+        bool(row[8]),
+        json_object(row[9]),
+        row[10],
+        row[11],
     )
+
+
+# An answer is the question's next version; bench/engine_turns.py's floor runs this text.
+ADD_ANSWER = (
+    "INSERT INTO answers (conversation_id, question, version, text, value, skipped,"
+    " message_id, created_at)"
+    " SELECT ?, ?, coalesce(max(version), 0) + 1, ?, ?, ?, ?, ? FROM answers"
+    " WHERE conversation_id = ? AND question = ? RETURNING version"
+)
 
 
 class AnswerTables(Tables):
@@ -69,10 +95,7 @@ class AnswerTables(Tables):
     ) -> int:
         """Store an answer as the question's next version; returns that version."""
         row = self._conn.execute(
-            "INSERT INTO answers (conversation_id, question, version, text, value, skipped,"
-            " message_id, created_at)"
-            " SELECT ?, ?, coalesce(max(version), 0) + 1, ?, ?, ?, ?, ? FROM answers"
-            " WHERE conversation_id = ? AND question = ? RETURNING version",
+            ADD_ANSWER,
             (
                 conversation_id,
                 question,

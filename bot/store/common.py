@@ -10,6 +10,14 @@ from datetime import datetime, timedelta
 from bot.clock import iso
 from bot.store.tables import Tables
 
+# Every turn claims its event id; bench/engine_turns.py's floor runs this same text.
+CLAIM_EVENT = (
+    'INSERT INTO events (platform, workspace, event_id, seen_at, "user")'
+    " VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (platform, workspace, event_id) DO UPDATE SET seen_at = excluded.seen_at"
+    " WHERE events.seen_at < ?"
+)
+
 
 class CommonTables(Tables):
     """Events, the schema version, health and counts; the store class supplies the plumbing."""
@@ -39,14 +47,9 @@ class CommonTables(Tables):
         things that may rightly happen again later, such as an app installed a second time.
         `user` is the member whose message it was: forgetting them deletes the id too.
         """
-        now = self.moment()
-        cutoff = iso(now - unless_seen_within) if unless_seen_within is not None else ""
+        cutoff = iso(self.moment() - unless_seen_within) if unless_seen_within is not None else ""
         cursor = self._conn.execute(
-            'INSERT INTO events (platform, workspace, event_id, seen_at, "user")'
-            " VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (platform, workspace, event_id) DO UPDATE SET seen_at = excluded.seen_at"
-            " WHERE events.seen_at < ?",
-            (platform, workspace, event_id, iso(now), user, cutoff),
+            CLAIM_EVENT, (platform, workspace, event_id, self.now(), user, cutoff)
         )
         return cursor.rowcount == 1
 

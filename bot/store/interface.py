@@ -80,8 +80,15 @@ class CoreStore(Protocol):
     def teams(self) -> list[Team]: ...
 
     def ensure_team(
-        self, key: TeamKey, *, name: str | None = None, lead: str | None = None
-    ) -> Team: ...
+        self,
+        key: TeamKey,
+        *,
+        name: str | None = None,
+        lead: str | None = None,
+        kind: str = "team",
+    ) -> Team:
+        """The team of `key`, created (as `kind`: team, personal or group) if new."""
+        ...
 
     def update_team(self, team_id: int, **fields: str | None) -> None: ...
 
@@ -99,6 +106,10 @@ class CoreStore(Protocol):
         self, member: Member, *, name: str | None = None, address: str | None = None
     ) -> None:
         """Mark the member as seen at this team now; keep a changed name or address."""
+        ...
+
+    def move_member(self, member: Member, team_id: int) -> Member:
+        """Make `team_id` the team the member answers for; all that is theirs goes along."""
         ...
 
     def members(self, team_id: int) -> list[Member]: ...

@@ -10,13 +10,13 @@ import json
 from typing import Any
 
 from bot.messages import MemberKey, TeamKey
-from bot.store.answers import CONV_COLUMNS, conversation_from
-from bot.store.records import Conversation, Member, Team
+from bot.store.answers import CONV_COLUMNS, conversation_from, json_text
+from bot.store.records import TEAM, Conversation, Member, Team
 from bot.store.tables import Tables
 
 _MEMBER = (
     "SELECT m.id, m.user, m.name, m.address, m.last_seen, t.id, t.platform, t.workspace,"
-    " t.team, t.name, t.address, t.timezone, t.lead, m.timezone"
+    " t.team, t.name, t.address, t.timezone, t.lead, m.timezone, t.kind"
     " FROM members m JOIN teams t ON t.id = m.team_id"
 )
 # A member's current conversation: the one in progress (active or paused) if any, else
@@ -32,18 +32,37 @@ def _member_select(where: str) -> str:
 
 
 def _member_from(row: tuple[Any, ...]) -> Member:
-    team = Team(row[5], row[6], row[7], row[8], row[9], row[10], row[11], row[12])
+    team = Team(row[5], row[6], row[7], row[8], row[9], row[10], row[11], row[12], row[14])
     return Member(row[0], team, row[1], row[2], row[3], row[4], row[13])
 
 
 # The member and their latest conversation (NULLs when they have none), in one query.
 _MEMBER_WITH_CONVERSATION = (
     "SELECT m.id, m.user, m.name, m.address, m.last_seen, t.id, t.platform, t.workspace,"
-    " t.team, t.name, t.address, t.timezone, t.lead, m.timezone,"
+    " t.team, t.name, t.address, t.timezone, t.lead, m.timezone, t.kind,"
     " c.id, c.member_id, c.flow, c.state, c.status, c.version, c.trail, c.return_to,"
     " c.followed_up, c.context, c.started_at, c.updated_at"
     " FROM members m JOIN teams t ON t.id = m.team_id"
     f" LEFT JOIN conversations c ON c.id = ({_CURRENT})"
+)
+
+
+# The member by explicit team, and by workspace at the team where they were last seen;
+# built once, so each turn hands sqlite3's statement cache the same string.
+_BY_TEAM = " WHERE t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?"
+_BY_WORKSPACE = (
+    " WHERE t.platform = ? AND t.workspace = ? AND m.user = ?"
+    " ORDER BY m.last_seen DESC, m.id DESC LIMIT 1"
+)
+MEMBER_BY_TEAM = _MEMBER + _BY_TEAM
+MEMBER_BY_WORKSPACE = _MEMBER + _BY_WORKSPACE
+MEMBER_AND_CONVERSATION_BY_TEAM = _MEMBER_WITH_CONVERSATION + _BY_TEAM
+MEMBER_AND_CONVERSATION_BY_WORKSPACE = _MEMBER_WITH_CONVERSATION + _BY_WORKSPACE
+
+SAVE_CONVERSATION = (
+    "UPDATE conversations SET state = ?, status = ?, trail = ?, return_to = ?,"
+    " followed_up = ?, context = ?, updated_at = ?, version = version + 1"
+    " WHERE id = ? AND version = ?"
 )
 
 
@@ -54,7 +73,7 @@ class MemberTables(Tables):
 
     def team(self, key: TeamKey) -> Team | None:
         row = self._conn.execute(
-            "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
+            "SELECT id, platform, workspace, team, name, address, timezone, lead, kind FROM teams"
             " WHERE platform = ? AND workspace = ? AND team = ?",
             (key.platform, key.workspace, key.team),
         ).fetchone()
@@ -62,7 +81,7 @@ class MemberTables(Tables):
 
     def team_by_id(self, team_id: int) -> Team | None:
         row = self._conn.execute(
-            "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
+            "SELECT id, platform, workspace, team, name, address, timezone, lead, kind FROM teams"
             " WHERE id = ?",
             (team_id,),
         ).fetchone()
@@ -70,26 +89,31 @@ class MemberTables(Tables):
 
     def teams(self) -> list[Team]:
         rows = self._conn.execute(
-            "SELECT id, platform, workspace, team, name, address, timezone, lead FROM teams"
+            "SELECT id, platform, workspace, team, name, address, timezone, lead, kind FROM teams"
             " ORDER BY id"
         ).fetchall()
         return [Team(*row) for row in rows]
 
     def ensure_team(
-        self, key: TeamKey, *, name: str | None = None, lead: str | None = None
+        self,
+        key: TeamKey,
+        *,
+        name: str | None = None,
+        lead: str | None = None,
+        kind: str = TEAM,
     ) -> Team:
         with self.transaction():
             self._conn.execute(
-                "INSERT INTO teams (platform, workspace, team, name, lead, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (key.platform, key.workspace, key.team, name, lead, self.now()),
+                "INSERT INTO teams (platform, workspace, team, name, lead, kind, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (key.platform, key.workspace, key.team, name, lead, kind, self.now()),
             )
             team = self.team(key)
         assert team is not None
         return team
 
     def update_team(self, team_id: int, **fields: str | None) -> None:
-        allowed = {"name", "address", "timezone", "lead"}
+        allowed = {"name", "address", "timezone", "lead", "kind"}
         if not fields or set(fields) - allowed:
             raise ValueError(f"only {sorted(allowed)} can be updated")
         assignments = ", ".join(f"{name} = ?" for name in fields)
@@ -108,21 +132,21 @@ class MemberTables(Tables):
         found = self._member_row(key, with_conversation=True)
         if found is None:
             return None
-        conv = conversation_from(found[14:]) if found[14] is not None else None
+        conv = conversation_from(found[15:]) if found[15] is not None else None
         return _member_from(found), conv
 
     def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
-        select = _MEMBER_WITH_CONVERSATION if with_conversation else _MEMBER
         if key.team is not None:
+            by_team = MEMBER_AND_CONVERSATION_BY_TEAM if with_conversation else MEMBER_BY_TEAM
             row = self._conn.execute(
-                select + " WHERE t.platform = ? AND t.workspace = ? AND t.team = ? AND m.user = ?",
-                (key.platform, key.workspace, key.team, key.user),
+                by_team, (key.platform, key.workspace, key.team, key.user)
             ).fetchone()
         else:
+            by_workspace = (
+                MEMBER_AND_CONVERSATION_BY_WORKSPACE if with_conversation else MEMBER_BY_WORKSPACE
+            )
             row = self._conn.execute(
-                select + " WHERE t.platform = ? AND t.workspace = ? AND m.user = ?"
-                " ORDER BY m.last_seen DESC, m.id DESC LIMIT 1",
-                (key.platform, key.workspace, key.user),
+                by_workspace, (key.platform, key.workspace, key.user)
             ).fetchone()
         return tuple(row) if row else None
 
@@ -153,6 +177,42 @@ class MemberTables(Tables):
             " address = coalesce(?, address) WHERE id = ?",
             (self.now(), name, address, member.id),
         )
+
+    def move_member(self, member: Member, team_id: int) -> Member:
+        """Make `team_id` the team the member answers for, taking all that is theirs along.
+
+        Conversations, answers, placements, commitments, preferences and pending
+        deliveries stay the member's. If the member was already noted in that team (a
+        second row), that row's history joins this one and the row goes.
+        """
+        with self.transaction():
+            row = self._conn.execute(
+                'SELECT id FROM members WHERE team_id = ? AND "user" = ?', (team_id, member.user)
+            ).fetchone()
+            if row is not None and row[0] != member.id:
+                for table in ("conversations", "placements", "commitments"):
+                    self._conn.execute(
+                        f"UPDATE {table} SET member_id = ? WHERE member_id = ?",
+                        (member.id, row[0]),
+                    )
+                self._conn.execute("DELETE FROM members WHERE id = ?", (row[0],))
+            self._conn.execute(
+                "UPDATE members SET team_id = ?, last_seen = ? WHERE id = ?",
+                (team_id, self.now(), member.id),
+            )
+            for table in ("placements", "commitments"):
+                self._conn.execute(
+                    f"UPDATE {table} SET team_id = ? WHERE member_id = ?", (team_id, member.id)
+                )
+            self._conn.execute(
+                "UPDATE deliveries SET team_id = ? WHERE member_id = ? AND status = 'pending'",
+                (team_id, member.id),
+            )
+            team = self.team_by_id(team_id)
+            assert team is not None
+            moved = self.member(MemberKey(team.platform, team.workspace, member.user, team.team))
+        assert moved is not None
+        return moved
 
     def members(self, team_id: int) -> list[Member]:
         rows = self._conn.execute(
@@ -185,7 +245,7 @@ class MemberTables(Tables):
         row = self._conn.execute(
             "INSERT INTO conversations (member_id, flow, state, status, trail, context,"
             " started_at, updated_at) VALUES (?, ?, ?, 'active', '[]', ?, ?, ?) RETURNING id",
-            (member_id, flow, state, json.dumps(context or {}), now, now),
+            (member_id, flow, state, json_text(context or {}), now, now),
         ).fetchone()
         return Conversation(
             id=int(row[0]),
@@ -210,16 +270,14 @@ class MemberTables(Tables):
         """
         now = self.now()
         cursor = self._conn.execute(
-            "UPDATE conversations SET state = ?, status = ?, trail = ?, return_to = ?,"
-            " followed_up = ?, context = ?, updated_at = ?, version = version + 1"
-            " WHERE id = ? AND version = ?",
+            SAVE_CONVERSATION,
             (
                 conv.state,
                 conv.status,
                 json.dumps(conv.trail),
                 conv.return_to,
                 int(conv.followed_up),
-                json.dumps(conv.context),
+                json_text(conv.context),
                 now,
                 conv.id,
                 conv.version,

@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from bot.store.records import StoreError
 from bot.store.tables import Connection
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 8
 
 # --- schema ----------------------------------------------------------------------------
 
@@ -189,6 +189,21 @@ MIGRATIONS: dict[int, str] = {
         SELECT "user" FROM members WHERE team_id = teams.id ORDER BY id LIMIT 1
     ) WHERE lead IS NOT NULL
         AND lead NOT IN (SELECT "user" FROM members WHERE team_id = teams.id);
+    """,
+    # Every turn reads the member's current conversation: the one in progress, else the
+    # latest (member_tables._CURRENT). An index in exactly that order lets SQLite read
+    # the first entry instead of sorting the member's conversations in a temporary B-tree.
+    7: """
+    CREATE INDEX IF NOT EXISTS conversations_current
+    ON conversations(member_id, (status IN ('active', 'paused')), id);
+    """,
+    # The team model (bot/engine/membership.py): what a team row stands for. `team` is a
+    # channel, a Teams team, a terminal team, or a group chat its members chose to make a
+    # team; `personal` holds what a member answered before their team was known; `group`
+    # is a group DM or group chat nobody has made a team yet.
+    8: """
+    ALTER TABLE teams ADD COLUMN kind TEXT NOT NULL DEFAULT 'team';
+    UPDATE teams SET kind = 'personal' WHERE team LIKE 'personal:%';
     """,
 }
 

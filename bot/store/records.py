@@ -22,6 +22,10 @@ SENT, SKIPPED, FAILED, INTERRUPTED, SUPERSEDED = (
 )
 
 
+# What a team row stands for (schema 7).
+TEAM, PERSONAL, GROUP = "team", "personal", "group"
+
+
 class StoreError(RuntimeError):
     """The database cannot be used as it is; the message says why and what to do."""
 
@@ -43,14 +47,25 @@ class Team:
     address: str | None
     timezone: str | None
     lead: str | None
+    # TEAM, PERSONAL or GROUP (see bot/store/migrations.py, schema 7).
+    kind: str = "team"
 
     @property
     def key(self) -> TeamKey:
         return TeamKey(self.platform, self.workspace, self.team)
 
     @property
+    def personal(self) -> bool:
+        return self.kind == PERSONAL
+
+    @property
     def label(self) -> str:
-        return self.name or self.team
+        """The team's name; never a platform id (a terminal team is named by its key)."""
+        if self.name:
+            return self.name
+        if self.personal:
+            return "just you (no team yet)"
+        return self.team if self.platform == "console" else "this team"
 
 
 @dataclass(slots=True)

@@ -33,6 +33,7 @@ from bot.store.records import StoreBusy, StoreError
 log = logging.getLogger("coffee_coach.store")
 
 DEFAULT_DB = "coffee-coach.db"
+
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_CORRUPT = 11
 # SQLITE_CORRUPT and SQLITE_NOTADB: the file itself is bad, unlike a lock or a full disk.
@@ -52,6 +53,9 @@ class SQLiteStore(
     """
 
     concurrency = 1
+    # The connection under `db`, a plain attribute rather than `Tables`' property: every
+    # statement of every turn goes through it. Set in __init__.
+    _conn: sqlite3.Connection = None  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -68,6 +72,7 @@ class SQLiteStore(
         self._probe_lock = threading.Lock()
         self._depth = 0
         self._stamp: datetime | None = None
+        self._stamp_text: str | None = None
         # (busy, WAL frames, frames checkpointed) of the last background checkpoint.
         self.last_checkpoint: tuple[int, int, int] | None = None
         if self.path != ":memory:" and Path(self.path).is_dir():
@@ -77,6 +82,7 @@ class SQLiteStore(
         self._wal_to_empty = False
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn = conn
             self.db = sqlite_utils.Database(conn)
             # Nothing is written (not even the switch to WAL) before the file is known to
             # be ours, or new, and undamaged.
@@ -93,11 +99,6 @@ class SQLiteStore(
             ) from exc
 
     # --- plumbing -----------------------------------------------------------------------
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection = self.db.conn
-        return conn
 
     def _connect_read_only(self) -> None:
         self._conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
@@ -277,10 +278,17 @@ class SQLiteStore(
         moment = self.clock.now()
         if self._depth:
             self._stamp = moment
+            self._stamp_text = None
         return moment
 
     def now(self) -> str:
-        return iso(self.moment())
+        """`moment()` as stored text; formatted once per transaction, not per statement."""
+        moment = self.moment()
+        if not self._depth:
+            return iso(moment)
+        if self._stamp_text is None:
+            self._stamp_text = iso(moment)
+        return self._stamp_text
 
     def health(self) -> str | None:
         """None while the store is usable; otherwise why not, in one line (for /healthz).

@@ -61,6 +61,8 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.postEphemeral": "chat:write",
     "views.publish": None,
     "users.info": "users:read",
+    "conversations.info": "channels:read",
+    "conversations.members": "mpim:read",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "oauth.v2.access": None,
@@ -159,6 +161,7 @@ class FakeSlackAPI:
         # Channels the bot was never invited to: public ones accept posts only with
         # chat:write.public; any other channel not listed is one the bot is in.
         self.public_channels = set(public_channels)
+        self.channels: dict[str, dict[str, Any]] = {}
         self.private_channels: set[str] = set()
         self.tokens: dict[str, Workspace] = {BOT_TOKEN: Workspace(TEAM, BOT_USER, BOT_ID)}
         self.users: dict[str, dict[str, Any]] = {}
@@ -242,6 +245,18 @@ class FakeSlackAPI:
             "profile": {"display_name": name, "real_name": name},
         }
 
+    def add_channel(
+        self, channel: str, name: str, *, members: Iterable[str] = (), mpim: bool = False
+    ) -> None:
+        """A channel (or, with `mpim`, a group DM) that conversations.info and .members know."""
+        self.channels[channel] = {
+            "id": channel,
+            "name": name,
+            "is_channel": not mpim,
+            "is_mpim": mpim,
+            "members": list(members),
+        }
+
     def rate_limit_once(self, method: str, *, retry_after: int = 0) -> None:
         """The next call to `method` gets 429 Too Many Requests with this Retry-After."""
         self._overrides.setdefault(method, []).append(
@@ -270,6 +285,13 @@ class FakeSlackAPI:
         """Calls to `method` that Slack accepted (to one channel, if given), oldest first."""
         accepted = self._accepted.get(method, [])
         return [c for c in accepted if channel is None or _channel_of(c) == channel]
+
+    def forget(self) -> None:
+        """Drop the calls and messages recorded so far: a benchmark's waves would otherwise
+        grow the heap wave after wave, and the full collections that brings land mid-wave."""
+        self.calls.clear()
+        self._accepted.clear()
+        self.messages.clear()
 
     def errors(self) -> list[Call]:
         """Calls the fake refused on its own (missing scope, bad arguments, unknown method)."""
@@ -473,7 +495,20 @@ class FakeSlackAPI:
         user = str(args.get("user", ""))
         if user not in self.users:
             self.add_user(user, f"Member {user}", team=ws.team)
+            self.users[user]["is_bot"] = user == BOT_USER
         return {"ok": True, "user": self.users[user]}
+
+    def _conversations_info(self, args: dict[str, Any], ws: Workspace) -> dict[str, Any]:
+        found = self.channels.get(str(args.get("channel", "")))
+        if found is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": {k: v for k, v in found.items() if k != "members"}}
+
+    def _conversations_members(self, args: dict[str, Any], ws: Workspace) -> dict[str, Any]:
+        found = self.channels.get(str(args.get("channel", "")))
+        if found is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "members": found["members"], "response_metadata": {"next_cursor": ""}}
 
     def _files_getUploadURLExternal(self, args: dict[str, Any], ws: Workspace) -> dict[str, Any]:
         if not args.get("filename") or not args.get("length"):
