@@ -8,17 +8,29 @@ signed as Slack signs them. Two figures:
   chat.postMessage arriving at the fake, with every member answering at once. The floor is
   a bare slack-bolt app on the same stack (aiohttp server, bolt's defaults, the same Web
   client setup) whose only listener posts a fixed reply. Target: p99 within 1.5x the floor.
+- A button press end to end: from the POST of the block_actions payload (the first answer
+  of a stage-check prompt) until both the pressed prompt's chat.update and the next
+  prompt's chat.postMessage have arrived, every member pressing at once; against the same
+  floor. Target: p99 within 1.4x the floor.
 - The HTTP response to `/coffee` (the ack; the interview itself goes on in the DM), one
   member after another, against a bolt command listener that only acks (bolt's default
   listener runner polls for the ack every 10 ms). Target: p99 under 20 ms.
 
+CPU per answer, read with time.thread_time() over the waves: the event loop's thread (which
+also runs the driver and the fake Web API, so the floor's waves are the baseline to compare
+with) and the store's worker thread (the door's turns; the floor has none).
+
 The harness must not distort the figures: the fake Web API records every call, and a heap
 that grows wave after wave triggers full collections in the middle of the waves. So what
-the fake recorded is cleared after each wave (`FakeSlackAPI.forget`), and start-up objects
-(the SDKs, the flows, the store) are moved out of the collector's sight with `gc.freeze()`
-once both sides are warm, before anything is measured.
+the fake recorded is cleared after each wave (`FakeSlackAPI.forget`, keeping each DM's
+latest message, on which the next press is made), and start-up objects (the SDKs, the
+flows, the store) are moved out of the collector's sight with `gc.freeze()` once both
+sides are warm, before anything is measured.
 
-    python -m bench.slack_latency [--members 50] [--rounds 10] [--commands 300]
+`--runs` repeats the whole comparison with a fresh store and fresh servers; the summary
+gives each run's ratios to its own floor and their median. Prints tables; asserts nothing.
+
+    python -m bench.slack_latency [--members 50] [--rounds 10] [--presses 5] [--runs 3]
 """
 
 from __future__ import annotations
@@ -26,11 +38,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
@@ -42,9 +57,10 @@ from adapters.slack.blocks import blocks_for
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Choice, Reply
-from bot.server import build_app
+from bot.server import WORKER, build_app
 from bot.store import SQLiteStore
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, SlackDriver, dm_channel
+from bot.worker import Worker
+from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, Message, SlackDriver, dm_channel
 
 SECRET = "bench-signing-secret"
 ANSWERS = [
@@ -63,6 +79,10 @@ ANSWERS = [
     *["1"] * 6,
 ]
 INTERVIEW_ROUNDS = 10
+# Presses answer the stage check's prompts after the typed answers; its last answer places
+# the member (the heavier turn), so one fewer by default.
+STAGE_CHECK = 6
+PRESS_ROUNDS = STAGE_CHECK - 1
 # The door posts at most one message per second per channel: let each DM's slot come round.
 PACE_S = 1.05
 
@@ -118,14 +138,21 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
 
 
+def forget_calls(api: FakeSlackAPI) -> None:
+    """What the fake recorded, forgotten before a wave (`FakeSlackAPI.forget`), all but each
+    channel's latest message: the next press is made on it."""
+    latest = {}
+    for key, message in sorted(api.messages.items()):
+        latest[key[0]] = (key, message)
+    api.forget()
+    api.messages.update(dict(latest.values()))
+
+
 async def answer_round(
     slack: SlackDriver, api: FakeSlackAPI, users: list[str], text: str
 ) -> list[float]:
-    """Every member answers at once; seconds from each POST to that DM's next post.
-
-    What the fake recorded is forgotten afterwards, so each wave starts from an empty fake.
-    """
-    before = len(api.sent("chat.postMessage"))
+    """Every member answers at once; seconds from each POST to that DM's next post."""
+    forget_calls(api)
     bodies = {u: slack.event_body(slack.dm_event(u, text)) for u in users}
     started: dict[str, float] = {}
 
@@ -135,11 +162,67 @@ async def answer_round(
         assert response.status == 200, response.status
 
     await asyncio.gather(*(answer(u) for u in users))
-    posts = (await api.wait_for("chat.postMessage", count=before + len(users)))[before:]
+    posts = await api.wait_for("chat.postMessage", count=len(users))
     arrived = {str(c.args["channel"]): c.at for c in posts}
     assert arrived.keys() == started.keys(), "one post per member"
-    api.forget()
     return [arrived[channel] - began for channel, began in started.items()]
+
+
+def press_bodies(slack: SlackDriver, api: FakeSlackAPI, users: list[str]) -> dict[str, bytes]:
+    """Each member's press of the first answer on their latest prompt (made before timing)."""
+    latest: dict[str, Message] = {}
+    for (channel, _), message in sorted(api.messages.items()):
+        latest[channel] = message
+    bodies = {}
+    for user in users:
+        prompt = latest[dm_channel(user)]
+        payload = slack.press_payload(user, prompt, prompt.labels()[0])
+        bodies[user] = urlencode({"payload": json.dumps(payload)}).encode()
+    return bodies
+
+
+async def press_round(
+    slack: SlackDriver, api: FakeSlackAPI, bodies: dict[str, bytes]
+) -> list[float]:
+    """Every member presses at once; seconds from each POST until both the prompt's
+    chat.update and the next chat.postMessage arrived."""
+    forget_calls(api)
+    users = list(bodies)
+    started: dict[str, float] = {}
+
+    async def press(user: str) -> None:
+        started[dm_channel(user)] = time.perf_counter()
+        response = await slack.post(bodies[user], "application/x-www-form-urlencoded")
+        assert response.status == 200, response.status
+
+    await asyncio.gather(*(press(u) for u in users))
+    updates = await api.wait_for("chat.update", count=len(users))
+    posts = await api.wait_for("chat.postMessage", count=len(users))
+    redrawn = {str(c.args["channel"]): c.at for c in updates}
+    arrived = {str(c.args["channel"]): c.at for c in posts}
+    assert redrawn.keys() == arrived.keys() == started.keys(), "one redraw, one post each"
+    return [max(redrawn[ch], arrived[ch]) - began for ch, began in started.items()]
+
+
+class Cpu:
+    """CPU seconds of the loop's thread and the store worker's thread, per kind of wave."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.seconds: dict[str, float] = {}
+        self.answers: dict[str, int] = {}
+
+    async def wave(self, kind: str, work: Awaitable[list[float]]) -> list[float]:
+        loop0, worker0 = time.thread_time(), await self.worker.run(time.thread_time)
+        times = await work
+        loop1, worker1 = time.thread_time(), await self.worker.run(time.thread_time)
+        for thread, spent in (("loop", loop1 - loop0), ("worker", worker1 - worker0)):
+            self.seconds[f"{kind} {thread}"] = self.seconds.get(f"{kind} {thread}", 0) + spent
+        self.answers[kind] = self.answers.get(kind, 0) + len(times)
+        return times
+
+    def per_answer_us(self, kind: str, thread: str) -> float:
+        return self.seconds[f"{kind} {thread}"] / self.answers[kind] * 1e6
 
 
 async def command_time(slack: SlackDriver, user: str) -> float:
@@ -162,8 +245,10 @@ async def command_times(slack: SlackDriver, users: list[str], *, at_once: int) -
     return times
 
 
-async def measure(members: int, rounds: int, commands: int) -> dict[str, list[float]]:
-    results: dict[str, list[float]] = {"door": [], "floor": []}
+async def measure(
+    members: int, rounds: int, presses: int, commands: int
+) -> tuple[dict[str, list[float]], Cpu]:
+    results: dict[str, list[float]] = {"door": [], "floor": [], "press": []}
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "bench.db")
         async with FakeSlackAPI() as api, aiohttp.ClientSession() as http:
@@ -173,7 +258,9 @@ async def measure(members: int, rounds: int, commands: int) -> dict[str, list[fl
                 slack_api_url=api.url,
                 scheduler=False,
             )
-            door_runner, door_url = await serve(build_app(Coach(store), config))
+            door_app = build_app(Coach(store), config)
+            cpu = Cpu(door_app[WORKER])
+            door_runner, door_url = await serve(door_app)
             floor_runner, floor_url = await serve(bare_bolt_app(api.url))
             door = SlackDriver(http, signing_secret=SECRET, url=door_url, api=api)
             floor = SlackDriver(http, signing_secret=SECRET, url=floor_url, api=api)
@@ -190,8 +277,15 @@ async def measure(members: int, rounds: int, commands: int) -> dict[str, list[fl
                 gc.freeze()
                 for text in ANSWERS[:rounds]:
                     await asyncio.sleep(PACE_S)
-                    results["door"] += await answer_round(door, api, users, text)
-                    results["floor"] += await answer_round(floor, api, floor_users, text)
+                    results["door"] += await cpu.wave("door", answer_round(door, api, users, text))
+                    results["floor"] += await cpu.wave(
+                        "floor", answer_round(floor, api, floor_users, text)
+                    )
+                for _ in range(presses):
+                    await asyncio.sleep(PACE_S)
+                    bodies = press_bodies(door, api, users)
+                    results["press"] += await cpu.wave("press", press_round(door, api, bodies))
+                forget_calls(api)
                 fresh = [f"V{n:04d}" for n in range(commands)]
                 results["coffee"] = await command_times(door, fresh, at_once=1)
                 results["naive"] = await command_times(floor, fresh, at_once=1)
@@ -202,7 +296,8 @@ async def measure(members: int, rounds: int, commands: int) -> dict[str, list[fl
                 await door_runner.cleanup()
                 await floor_runner.cleanup()
                 store.close()
-    return results
+                gc.unfreeze()
+    return results, cpu
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -213,30 +308,60 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 ROWS = (
     ("door", "DM answer -> next prompt posted (Coffee Coach)"),
     ("floor", "DM message -> fixed reply posted (bare bolt floor)"),
+    ("press", "button press -> redraw and next prompt (Coffee Coach)"),
     ("coffee", "/coffee HTTP response, one at a time (Coffee Coach)"),
     ("naive", "/coffee HTTP response, one at a time (bolt ack-only)"),
     ("burst", "/coffee HTTP response, {members} at once (Coffee Coach)"),
 )
 
 
-def table(results: dict[str, list[float]], members: int) -> str:
+def ratios(results: dict[str, list[float]]) -> dict[str, float]:
+    figures = {key: percentiles(samples) for key, samples in results.items()}
+    (floor50, floor99) = figures["floor"]
+    return {
+        "answer p50": figures["door"][0] / floor50,
+        "answer p99": figures["door"][1] / floor99,
+        "press p50": figures["press"][0] / floor50,
+        "press p99": figures["press"][1] / floor99,
+    }
+
+
+def table(results: dict[str, list[float]], cpu: Cpu, members: int) -> str:
     figures = {key: percentiles(samples) for key, samples in results.items()}
     lines = [
         f"Slack door latency: {members} members answering at once, {len(results['door'])}"
-        f" answers each; {len(results['coffee'])} /coffee",
+        f" answers and {len(results['press'])} presses each; {len(results['coffee'])} /coffee",
         "",
         f"{'measure':<56} {'p50 ms':>8} {'p99 ms':>8}",
     ]
     for key, label in ROWS:
         p50, p99 = figures[key]
         lines.append(f"{label.format(members=members):<56} {p50:8.2f} {p99:8.2f}")
-    (door50, door99), (floor50, floor99) = figures["door"], figures["floor"]
+    r = ratios(results)
     lines += [
         "",
-        f"DM answer vs floor: p50 x{door50 / floor50:.2f}, p99 x{door99 / floor99:.2f}"
-        " (target: p99 within x1.5)",
+        f"DM answer vs floor: p50 x{r['answer p50']:.2f}, p99 x{r['answer p99']:.2f}"
+        " (target: p99 within x1.2)",
+        f"button press vs floor: p50 x{r['press p50']:.2f}, p99 x{r['press p99']:.2f}"
+        " (target: p99 within x1.4)",
         f"/coffee p99 one at a time: {figures['coffee'][1]:.2f} ms (target: under 20 ms)",
+        "",
+        "CPU per answer, µs (the loop thread also runs the driver and the fake Web API):",
+        f"{'wave':<12} {'loop':>8} {'worker':>8}",
     ]
+    for kind in ("door", "floor", "press"):
+        loop, worker = cpu.per_answer_us(kind, "loop"), cpu.per_answer_us(kind, "worker")
+        lines.append(f"{kind:<12} {loop:8.0f} {worker:8.0f}")
+    extra = cpu.per_answer_us("door", "loop") - cpu.per_answer_us("floor", "loop")
+    lines.append(f"door's extra on the loop over the floor: {extra:.0f} µs per answer")
+    return "\n".join(lines)
+
+
+def summary(runs: list[dict[str, float]]) -> str:
+    lines = [f"Median of {len(runs)} run(s), each against the floor of its own run:", ""]
+    for key in runs[0]:
+        each = " / ".join(f"{run[key]:.2f}" for run in runs)
+        lines.append(f"{key:<12} x{statistics.median(r[key] for r in runs):.2f}  ({each})")
     return "\n".join(lines)
 
 
@@ -246,10 +371,18 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=INTERVIEW_ROUNDS, choices=range(1, len(ANSWERS) + 1)
     )
+    parser.add_argument(
+        "--presses", type=int, default=PRESS_ROUNDS, choices=range(1, STAGE_CHECK + 1)
+    )
     parser.add_argument("--commands", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
-    results = asyncio.run(measure(args.members, args.rounds, args.commands))
-    print(table(results, args.members))
+    runs = []
+    for _ in range(args.runs):
+        results, cpu = asyncio.run(measure(args.members, args.rounds, args.presses, args.commands))
+        print(table(results, cpu, args.members), end="\n\n")
+        runs.append(ratios(results))
+    print(summary(runs))
 
 
 if __name__ == "__main__":

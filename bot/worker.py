@@ -23,12 +23,12 @@ import contextlib
 import functools
 import logging
 import os
+import queue
 import socket
-import time
+import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar
 
 from bot.store.records import StoreBusy
 
@@ -73,32 +73,108 @@ class InlineWorker:
         pass
 
 
-def _retrieve(future: Future[Any]) -> None:
-    """A call given up on may still fail later; say so once instead of leaving it unread."""
-    if future.cancelled():
-        return
-    exc = future.exception()
-    if exc is not None and not isinstance(exc, StoreBusy):
-        log.error("store work that timed out failed afterwards: %r", exc)
+Late = Callable[[T], object]
 
 
-def _hand_on(
-    loop: asyncio.AbstractEventLoop, ended: Future[T], late: Callable[[T], object]
-) -> None:
-    """A call given up on that then succeeded: its result to `late`, on the loop."""
-    if not ended.cancelled() and ended.exception() is None:
+class _Job(Generic[T]):
+    """One store call: queued for a thread of the worker, awaited on the loop.
+
+    The thread hands the outcome back with one `call_soon_threadsafe`; the loop's timer
+    gives up on the call after the wait. The lock decides the one race that matters: a
+    call is either started by the thread or abandoned by the loop, never both.
+    """
+
+    __slots__ = ("abandoned", "call", "future", "late", "lock", "loop", "timed_out", "timer")
+
+    def __init__(
+        self, call: Callable[[], T], loop: asyncio.AbstractEventLoop, late: Late[T] | None
+    ) -> None:
+        self.call = call
+        self.late = late
+        self.loop = loop
+        self.future: asyncio.Future[T] = loop.create_future()
+        self.timer: asyncio.TimerHandle | None = None
+        self.lock = threading.Lock()
+        self.abandoned = False
+        self.timed_out = False
+
+    # --- on the worker's thread ----------------------------------------------------------
+
+    def run(self, *, stopping: bool) -> None:
+        with self.lock:
+            if self.abandoned:
+                return  # given up on while queued: never started
+            self.abandoned = stopping
+        if stopping:
+            self._hand_back(None, StoreBusy("the store worker has stopped"))
+            return
+        try:
+            result, error = self.call(), None
+        except BaseException as exc:
+            result, error = None, exc
+        self._hand_back(result, error)
+
+    def _hand_back(self, result: T | None, error: BaseException | None) -> None:
         with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to tell
-            loop.call_soon_threadsafe(late, ended.result())
+            self.loop.call_soon_threadsafe(self._settle, result, error)
+
+    # --- on the loop -----------------------------------------------------------------------
+
+    def expire(self, wait_s: float) -> None:
+        with self.lock:
+            self.abandoned = True  # not started yet: it never starts
+        self.timed_out = True
+        if not self.future.done():
+            self.future.set_exception(StoreBusy(f"the store did not answer within {wait_s:g} s"))
+
+    def give_up(self) -> None:
+        """The caller was cancelled: a call not started never starts."""
+        with self.lock:
+            self.abandoned = True
+        if self.timer is not None:
+            self.timer.cancel()
+
+    def _settle(self, result: T | None, error: BaseException | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if not self.future.done():
+            if error is None:
+                self.future.set_result(result)  # type: ignore[arg-type]
+            else:
+                self.future.set_exception(error)
+            return
+        # Given up on, and it ended all the same.
+        if error is None:
+            if self.timed_out and self.late is not None:
+                self.late(result)  # type: ignore[arg-type]
+        elif not isinstance(error, StoreBusy):
+            log.error("store work that timed out failed afterwards: %r", error)
 
 
 class StoreWorker:
-    """Runs store calls on `threads` threads of its own, each waited for at most `wait_s`."""
+    """Runs store calls on `threads` threads of its own, each waited for at most `wait_s`.
+
+    Its own threads fed by a `SimpleQueue`, not an executor: a turn crosses to the thread
+    and back with one queue put and one `call_soon_threadsafe`, without the executor's
+    futures, locks and `asyncio.wait` bookkeeping on the loop's side.
+    """
 
     def __init__(
         self, *, threads: int = 1, wait_s: float = WAIT_S, name: str = "coffee-coach store"
     ) -> None:
         self.wait_s = wait_s
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        self._jobs: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        self._stopping = False
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"{name}_{n}", daemon=True)
+            for n in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job.run(stopping=self._stopping)
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._run(None, functools.partial(fn, *args, **kwargs))
@@ -108,33 +184,25 @@ class StoreWorker:
     ) -> T:
         return await self._run(late, functools.partial(fn, *args, **kwargs))
 
-    async def _run(self, late: Callable[[T], object] | None, call: Callable[[], T]) -> T:
-        deadline = time.monotonic() + self.wait_s
-
-        def job() -> T:
-            if time.monotonic() > deadline:
-                raise StoreBusy("the store was busy: this call waited its turn too long")
-            return call()
-
-        future = self._pool.submit(job)
-        waited = asyncio.wrap_future(future)
-        # asyncio.wait, not wait_for: on Python 3.11 wait_for can swallow a cancellation
-        # that arrives as the call ends, and a task told to stop would carry on.
+    async def _run(self, late: Late[T] | None, call: Callable[[], T]) -> T:
+        if self._stopping:
+            raise RuntimeError("the store worker is closed")
+        loop = asyncio.get_running_loop()
+        job = _Job(call, loop, late)
+        job.timer = loop.call_later(self.wait_s, job.expire, self.wait_s)
+        self._jobs.put(job)
         try:
-            done, _ = await asyncio.wait({waited}, timeout=self.wait_s)
+            return await job.future
         except asyncio.CancelledError:
-            waited.cancel()  # a call not started yet never starts
-            future.add_done_callback(_retrieve)
+            job.give_up()
             raise
-        if not done:
-            waited.cancel()
-            future.add_done_callback(_retrieve)
-            if late is not None:
-                loop = asyncio.get_running_loop()
-                future.add_done_callback(lambda ended: _hand_on(loop, ended, late))
-            raise StoreBusy(f"the store did not answer within {self.wait_s:g} s")
-        return waited.result()
 
     def close(self) -> None:
-        """Finish what was started, start nothing new."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Finish what was started, start nothing new (a queued call ends `StoreBusy`)."""
+        if self._stopping:
+            return
+        self._stopping = True
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join()

@@ -8,8 +8,11 @@ import hashlib
 import hmac
 import json
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.slack.blocks import (
     SlackMessage,
@@ -25,6 +28,7 @@ from adapters.slack.blocks import (
 from adapters.slack.payloads import (
     action_incoming,
     command_incoming,
+    form_fields,
     malformed,
     message_incoming,
     signature_ok,
@@ -449,3 +453,28 @@ def assert_within_limits(message: SlackMessage) -> None:
         for element in block.get("elements", []):
             text = element["text"] if isinstance(element["text"], str) else element["text"]["text"]
             assert len(text) <= (75 if element["type"] == "button" else 3000)
+
+
+# --- form bodies --------------------------------------------------------------------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text(max_size=12), st.text(max_size=40)),
+        max_size=5,
+    ),
+    st.booleans(),
+)
+def test_form_fields_reads_a_form_exactly_as_urllib_does(
+    pairs: list[tuple[str, str]], raw: bool
+) -> None:
+    # Encoded as a client encodes it, or joined raw (stray `%`, `=`, `+`, `&`, non-ASCII).
+    text = "&".join(f"{k}={v}" for k, v in pairs) if raw else urlencode(pairs)
+    assert form_fields(text) == dict(parse_qsl(text, keep_blank_values=True))
+
+
+def test_form_fields_reads_a_press_payload_with_its_json() -> None:
+    payload = {"type": "block_actions", "text": 'Say "hi" = 100% & more +1 ☕'}
+    body = urlencode({"payload": json.dumps(payload, ensure_ascii=False)})
+    assert json.loads(form_fields(body)["payload"]) == payload

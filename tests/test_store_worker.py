@@ -109,6 +109,81 @@ async def test_a_call_still_queued_when_its_wait_is_up_is_never_started() -> Non
     assert started == ["first"]
 
 
+async def test_a_call_that_outlives_its_wait_and_then_succeeds_hands_its_result_on() -> None:
+    worker = StoreWorker(wait_s=0.1)
+    gate = threading.Event()
+    late: list[int] = []
+    handed = asyncio.Event()
+
+    def slow() -> int:
+        gate.wait(10)
+        return 42
+
+    def hand_on(result: int) -> None:
+        late.append(result)
+        handed.set()
+
+    with pytest.raises(StoreBusy):
+        await worker.run_then(hand_on, slow)
+    assert late == []
+    gate.set()
+    await asyncio.wait_for(handed.wait(), 5)
+    worker.close()
+    assert late == [42]
+
+
+async def test_a_cancelled_caller_s_call_not_yet_started_never_starts() -> None:
+    worker = StoreWorker(wait_s=5)
+    gate = threading.Event()
+    started: list[str] = []
+
+    def blocking() -> None:
+        started.append("first")
+        gate.wait(10)
+
+    first = asyncio.ensure_future(worker.run(blocking))
+    while not started:
+        await asyncio.sleep(0.01)
+    second = asyncio.ensure_future(worker.run(started.append, "second"))
+    await asyncio.sleep(0.01)
+    second.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    gate.set()
+    await first
+    await worker.run(started.append, "third")
+    worker.close()
+    assert started == ["first", "third"]
+
+
+async def test_closing_finishes_the_running_call_and_starts_no_queued_one() -> None:
+    worker = StoreWorker(wait_s=5)
+    gate = threading.Event()
+    started: list[str] = []
+
+    def blocking() -> str:
+        started.append("first")
+        gate.wait(10)
+        return "done"
+
+    first = asyncio.ensure_future(worker.run(blocking))
+    while not started:
+        await asyncio.sleep(0.01)
+    queued = asyncio.ensure_future(worker.run(started.append, "second"))
+    await asyncio.sleep(0.01)
+    closing = asyncio.ensure_future(asyncio.to_thread(worker.close))
+    while not worker._stopping:
+        await asyncio.sleep(0.01)
+    gate.set()
+    await closing
+    assert await first == "done"
+    with pytest.raises(StoreBusy):
+        await queued
+    with pytest.raises(RuntimeError):
+        await worker.run(started.append, "third")
+    assert started == ["first"]
+
+
 async def test_the_worker_answers_with_the_call_s_own_result_and_error() -> None:
     worker = StoreWorker(wait_s=5)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import parse_qsl
 
 from adapters.slack.blocks import plain_text
 from adapters.slack.names import ACTION, BLOCK, MAX_AGE_S, PICK_ACTION, PICKED, PLATFORM
@@ -244,6 +247,50 @@ def signature_ok(secret: str, body: bytes, *, timestamp: str, signature: str, no
     signed = b"v0:" + timestamp.encode() + b":" + body
     expected = "v0=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
+
+
+# What `form_fields` leaves to urllib: a `%` that is not an escape, a line break (which the
+# quoted-printable decoder would read as a soft break), anything that is not ASCII.
+_UNUSUAL_FORM = re.compile(r"%(?![0-9A-Fa-f]{2})|[\r\n]|[^\x00-\x7f]")
+
+
+def form_fields(text: str) -> dict[str, str]:
+    """`dict(parse_qsl(text, keep_blank_values=True))`, about ten times faster.
+
+    A press's form carries the pressed message's blocks as JSON, hundreds of `%XX` escapes
+    that urllib decodes one at a time in Python. Here every escape is decoded at once by
+    binascii's quoted-printable decoder (in C): `=` is escaped as `=3D` first, then each
+    `%` becomes `=`. Unusual input goes to urllib itself, so the result is always urllib's.
+    """
+    if _UNUSUAL_FORM.search(text):
+        return dict(parse_qsl(text, keep_blank_values=True))
+    fields: dict[str, str] = {}
+    for pair in text.encode("ascii").split(b"&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition(b"=")
+        fields[_unquote_plus(name)] = _unquote_plus(value)
+    return fields
+
+
+def _unquote_plus(raw: bytes) -> str:
+    if b"%" not in raw:
+        return raw.replace(b"+", b" ").decode("ascii")
+    qp = raw.replace(b"+", b" ").replace(b"=", b"=3D").replace(b"%", b"=")
+    return binascii.a2b_qp(qp).decode("utf-8", "replace")
+
+
+def parse_body(text: str, content_type: str | None) -> Any:
+    """A request's body as bolt parses it: JSON, or a form with the JSON in `payload`."""
+    if not text:
+        return {}
+    if content_type == "application/json" or text.startswith("{"):
+        return json.loads(text)
+    params = form_fields(text)
+    if "payload" in text:
+        payload = params.get("payload")
+        return json.loads(payload) if payload is not None else {}
+    return params
 
 
 def _not_object(mapping: dict[str, Any], name: str) -> bool:
