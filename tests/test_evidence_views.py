@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.slack.blocks import report_blocks, stage_blocks
 from adapters.teams.cards import card_for, evidence_block, report_body
-from bot.messages import Cited, Evidence, StageCard, TeamReportCard
+from bot.messages import Cited, Evidence, QuestionView, StageCard, TeamReportCard
 from bot.render import evidence_line, report_lines, stage_lines
 
 HOSTILE = "we track <!channel> mentions [Reset your password](https://evil.example/login) ![x](http://x/y.png)"
@@ -92,3 +92,27 @@ def test_the_team_summary_leads_the_report_on_every_platform_and_stays_inert() -
     body = report_body(report, clip=200)
     assert any(b["type"] == "RichTextBlock" and "e.example" in _runs(b)[0]["text"] for b in body)
     assert not any("e.example" in b["text"] for b in _text_blocks(body))
+
+
+def _facts(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        own = node.get("facts", []) if node.get("type") == "FactSet" else []
+        return [*own, *(f for value in node.values() for f in _facts(value))]
+    if isinstance(node, list):
+        return [f for value in node for f in _facts(value)]
+    return []
+
+
+def test_teams_report_answers_and_commitments_never_become_links_or_images() -> None:
+    report = TeamReportCard(
+        team="Bakers",
+        members=("Ann",),
+        stage=None,
+        placements=(("Ann", "Listen"),),
+        questions=(QuestionView(1, "Customers", (("Ann", HOSTILE),)),),
+        commitments=(("Ann", HOSTILE),),
+    )
+    facts = _facts(report_body(report, clip=500))
+    values = [fact["value"] for fact in facts]
+    assert any("Reset your password" in value for value in values)
+    assert all("](" not in value and "![" not in value for value in values)

@@ -106,7 +106,9 @@ def _heading(text: str) -> dict[str, Any]:
 
 
 def _facts(rows: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    return {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in rows]}
+    """Rows of a FactSet, whose values Teams reads as markdown: made inert (member text)."""
+    facts = [{"title": inert(t), "value": inert(v)} for t, v in rows]
+    return {"type": "FactSet", "facts": facts}
 
 
 def adaptive_card(
