@@ -14,7 +14,17 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.messages import MemberKey, Post, TeamKey
-from bot.store import CHECKIN, GROUP, PERSONAL, SENT, TEAM, Prefs, ScheduleColumns, Store
+from bot.store import (
+    CHECKIN,
+    GROUP,
+    NEW_LEAD,
+    PERSONAL,
+    SENT,
+    TEAM,
+    Prefs,
+    ScheduleColumns,
+    Store,
+)
 from tests.store_backends import BACKENDS, Backend
 
 ANN = MemberKey("slack", "T1", "U_ANN", "C_MKT")
@@ -205,6 +215,20 @@ class TestStoreContract:
         team = any_store.team_by_id(ann.team.id)
         assert team is not None
         assert team.lead == "U_BOB"
+
+    def test_a_lead_who_moves_to_another_team_hands_the_lead_to_the_longest_standing(
+        self, any_store: Store
+    ) -> None:
+        ann = any_store.ensure_member(ANN)
+        any_store.ensure_member(MemberKey("slack", "T1", "U_BOB", "C_MKT"))
+        other = any_store.ensure_team(TeamKey("slack", "T1", "C_SALES"))
+
+        any_store.move_member(ann, other.id)
+
+        left = any_store.team_by_id(ann.team.id)
+        assert left is not None and left.lead == "U_BOB"
+        told = [d for d in any_store.due_deliveries(any_store.moment(), 10) if d.kind == NEW_LEAD]
+        assert [d.team_id for d in told] == [ann.team.id]
 
     def test_export_holds_every_answer_version(self, any_store: Store) -> None:
         member = any_store.ensure_member(ANN, name="Ann")

@@ -194,12 +194,12 @@ class CheckInDeliveries:
 
     def _prepare_new_lead(self, member: Member) -> Prepared:
         """The one line that tells a member they lead the team now (the lead forgot
-        themselves): not held for working hours, it asks nothing."""
+        themselves, or left for another team): not held for working hours, it asks nothing."""
         if member.address is None or member.team.lead != member.user:
             return Skip("no direct-message address yet, or the lead changed again")
         text = (
-            f"You now lead {member.team.label} on Coffee Coach (the previous lead's data was"
-            " deleted at their request): you can change the team's check-in `schedule`."
+            f"You now lead {member.team.label} on Coffee Coach (the previous lead left the team"
+            " or had their data deleted): you can change the team's check-in `schedule`."
         )
         return Outgoing(address=member.address, replies=(Reply(text),), key=member.key)
 

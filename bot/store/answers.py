@@ -7,7 +7,6 @@ from dataclasses import asdict
 from typing import Any
 
 from bot.store.records import (
-    NEW_LEAD,
     Answer,
     Commitment,
     Conversation,
@@ -76,6 +75,9 @@ class AnswerTables(Tables):
         raise NotImplementedError
 
     def members(self, team_id: int) -> list[Member]:
+        raise NotImplementedError
+
+    def _replace_lead(self, team: Team) -> Member | None:
         raise NotImplementedError
 
     def team_by_id(self, team_id: int) -> Team | None:
@@ -323,21 +325,3 @@ class AnswerTables(Tables):
                 forgotten = Forgotten(len(users), lead)
         self._empty_wal()
         return forgotten
-
-    def _replace_lead(self, team: Team) -> Member | None:
-        """The longest-standing member leads now, and is told so; None if nobody is left."""
-        row = self._conn.execute(
-            'SELECT id, "user" FROM members WHERE team_id = ? ORDER BY id LIMIT 1', (team.id,)
-        ).fetchone()
-        self._conn.execute(
-            "UPDATE teams SET lead = ? WHERE id = ?", (row[1] if row else None, team.id)
-        )
-        if row is None:
-            return None
-        now = self.now()
-        self._conn.execute(
-            "INSERT INTO deliveries (key, kind, team_id, member_id, due_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-            (f"{NEW_LEAD}:{team.id}:{row[0]}:{now}", NEW_LEAD, team.id, row[0], now, now),
-        )
-        return next(m for m in self.members(team.id) if m.id == row[0])

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.messages import MemberKey, TeamKey
 from bot.store.answers import CONV_COLUMNS, conversation_from, json_text
-from bot.store.records import TEAM, Conversation, Member, Team
+from bot.store.records import NEW_LEAD, TEAM, Conversation, Member, Team
 from bot.store.tables import Tables
 
 _MEMBER = (
@@ -178,6 +178,24 @@ class MemberTables(Tables):
             (self.now(), name, address, member.id),
         )
 
+    def _replace_lead(self, team: Team) -> Member | None:
+        """The longest-standing member leads now, and is told so; None if nobody is left."""
+        row = self._conn.execute(
+            'SELECT id, "user" FROM members WHERE team_id = ? ORDER BY id LIMIT 1', (team.id,)
+        ).fetchone()
+        self._conn.execute(
+            "UPDATE teams SET lead = ? WHERE id = ?", (row[1] if row else None, team.id)
+        )
+        if row is None:
+            return None
+        now = self.now()
+        self._conn.execute(
+            "INSERT INTO deliveries (key, kind, team_id, member_id, due_at, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            (f"{NEW_LEAD}:{team.id}:{row[0]}:{now}", NEW_LEAD, team.id, row[0], now, now),
+        )
+        return next(m for m in self.members(team.id) if m.id == row[0])
+
     def move_member(self, member: Member, team_id: int) -> Member:
         """Make `team_id` the team the member answers for, taking all that is theirs along.
 
@@ -208,6 +226,10 @@ class MemberTables(Tables):
                 "UPDATE deliveries SET team_id = ? WHERE member_id = ? AND status = 'pending'",
                 (team_id, member.id),
             )
+            old = self.team_by_id(member.team.id)
+            if old is not None and old.id != team_id and old.lead == member.user:
+                # A lead who leaves for another team hands the role on, as on forget.
+                self._replace_lead(old)
             team = self.team_by_id(team_id)
             assert team is not None
             moved = self.member(MemberKey(team.platform, team.workspace, member.user, team.team))
