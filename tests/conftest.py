@@ -1,15 +1,16 @@
 """Shared fixtures: a real store on a temporary SQLite file, a coach, a controllable clock,
-the coach's check-ins and a recording Sender, and a real PostgreSQL server (see
-tests/postgres_server.py)."""
+the coach's check-ins and a recording Sender, a fake Bot Connector and an HTTP client
+session, and a real PostgreSQL server (see tests/postgres_server.py)."""
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.checkins.extension import install
@@ -19,7 +20,21 @@ from bot.engine import Coach
 from bot.messages import Incoming, MemberKey, Turn
 from bot.store import SQLiteStore, Store
 from tests.checkin_support import FakeSender
+from tests.fakes.bot_connector import FakeBotConnector
 from tests.postgres_server import PostgresServer, ServerUnavailable
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[FakeBotConnector]:
+    """The Bot Connector's fake, serving on 127.0.0.1."""
+    async with FakeBotConnector() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -68,12 +68,6 @@ def tracebacks() -> Iterator[Tracebacks]:
 
 
 @pytest.fixture
-async def connector() -> AsyncIterator[FakeBotConnector]:
-    async with FakeBotConnector() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def teams(
     aiohttp_server: Any, coach: Coach, connector: FakeBotConnector
 ) -> AsyncIterator[TeamsService]:

@@ -254,12 +254,6 @@ ANN = Person("29:ann", "Ann Baker", "aad-ann")
 
 
 @pytest.fixture
-async def connector() -> AsyncIterator[FakeBotConnector]:
-    async with FakeBotConnector() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def teams_app(
     coach: Coach, aiohttp_server: Callable[..., Awaitable[Any]], connector: FakeBotConnector
 ) -> AsyncIterator[tuple[web.Application, TeamsService]]:

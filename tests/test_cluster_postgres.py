@@ -59,12 +59,6 @@ async def slack_api() -> AsyncIterator[FakeSlackAPI]:
 
 
 @pytest.fixture
-async def connector() -> AsyncIterator[FakeBotConnector]:
-    async with FakeBotConnector() as fake:
-        yield fake
-
-
-@pytest.fixture
 def cluster(postgres_db_url: str, slack_api: FakeSlackAPI) -> Iterator[list[str]]:
     PostgresStore(postgres_db_url).close()  # the schema, before three servers race for it
     env = {

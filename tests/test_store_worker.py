@@ -288,12 +288,6 @@ async def test_slack_command_while_the_file_is_locked_says_it_is_busy_and_stores
 # --- Teams -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def connector() -> AsyncIterator[FakeBotConnector]:
-    async with FakeBotConnector() as fake:
-        yield fake
-
-
 async def test_teams_activity_while_the_file_is_locked_is_a_503_and_its_redelivery_counts_once(
     quick_store: SQLiteStore,
     connector: FakeBotConnector,

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
-import pytest
 
 from tests.fakes.bot_connector import FakeBotConnector
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[FakeBotConnector]:
-    async with FakeBotConnector() as fake:
-        yield fake
 
 
 async def test_it_lists_the_members_it_was_given(connector: FakeBotConnector) -> None:

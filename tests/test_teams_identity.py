@@ -28,21 +28,9 @@ ServerFactory = Callable[[web.Application], Any]
 
 
 @pytest.fixture
-async def connector() -> AsyncIterator[FakeBotConnector]:
-    async with FakeBotConnector() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def identity() -> AsyncIterator[FakeIdentity]:
     async with FakeIdentity() as fake:
         yield fake
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as opened:
-        yield opened
 
 
 @pytest.fixture

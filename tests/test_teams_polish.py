@@ -24,10 +24,8 @@ from tests.test_teams_door import (  # noqa: F401 (fixtures)
     BOB,
     app,
     bot_url,
-    connector,
     interview,
     prompts,
-    session,
     teams,
     waits,
 )
