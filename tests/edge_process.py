@@ -8,7 +8,6 @@ import json
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,13 +16,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from tests.serve_process import free_port
+
 CLI = (sys.executable, "-m", "bot.cli")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _limit_fds(limit: int | None) -> Callable[[], None] | None:
