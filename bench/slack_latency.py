@@ -57,7 +57,7 @@ from adapters.slack.blocks import blocks_for
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Choice, Reply
-from bot.server import WORKER, build_app
+from bot.server import WORKER, build_app, store_process_for
 from bot.store import SQLiteStore
 from bot.worker import Worker
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, Message, SlackDriver, dm_channel
@@ -258,7 +258,8 @@ async def measure(
                 slack_api_url=api.url,
                 scheduler=False,
             )
-            door_app = build_app(Coach(store), config)
+            coach = Coach(store)
+            door_app = build_app(coach, config, store_process=store_process_for(coach))
             cpu = Cpu(door_app[WORKER])
             door_runner, door_url = await serve(door_app)
             floor_runner, floor_url = await serve(bare_bolt_app(api.url))

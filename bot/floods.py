@@ -53,3 +53,17 @@ class RepeatFilter(logging.Filter):
             return True
         window[2] += 1
         return False
+
+
+def configure_logging() -> None:
+    """What `serve` (and its store process) log: ours at INFO, floods capped.
+
+    The state machine's library narrates every transition at INFO; only its warnings are
+    kept, or each turn would log a handful of lines.
+    """
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RepeatFilter())
+    logging.getLogger("transitions").setLevel(logging.WARNING)

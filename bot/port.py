@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from bot.clock import Clock
 from bot.engine import INTERVIEW, Coach
 from bot.messages import (
     Incoming,
@@ -28,7 +29,7 @@ from bot.messages import (
 )
 from bot.outbox import ChannelQueue, Deliver, Relay
 from bot.report import team_report
-from bot.store import GROUP, TEAM
+from bot.store import GROUP, TEAM, Store
 from bot.store import StoreBusy as StoreBusy  # what a door may meet from any call
 from bot.worker import Worker
 
@@ -221,9 +222,19 @@ class CoachPort:
 class WorkerPort:
     """The `Port` of one coach: each call made on the store's worker, off the event loop."""
 
-    def __init__(self, port: CoachPort, worker: Worker) -> None:
+    def __init__(
+        self,
+        port: CoachPort,
+        worker: Worker,
+        *,
+        store: Store | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        """`store` is the port's own unless given (in another process, `bot.store_process`)."""
         self.port = port
         self.worker = worker
+        self.store = store or port.store
+        self.clock = clock or self.store.clock
 
     async def handle(self, msg: Incoming) -> Turn:
         return await self.worker.run(self.port.handle, msg)
@@ -239,7 +250,7 @@ class WorkerPort:
         )
 
     def relay(self, platform: str, deliver: Deliver, *, queue: ChannelQueue | None) -> Relay:
-        return Relay(platform, self.port.store, self.worker, deliver, queue=queue)
+        return Relay(platform, self.store, self.worker, deliver, queue=queue, clock=self.clock)
 
     async def home(self, key: MemberKey) -> Home:
         return await self.worker.run(self.port.home, key)

@@ -26,10 +26,11 @@ from bot.config import Config, config_problems
 from bot.edge import EDGE, Edge, run
 from bot.engine import Coach
 from bot.errors import CliError
-from bot.floods import RepeatFilter
+from bot.floods import configure_logging
 from bot.messages import Sender
 from bot.port import CoachPort, WorkerPort
-from bot.store import database_url, open_store
+from bot.store import SQLiteStore, database_url, open_store
+from bot.store_process import PORT, STORE, StoreProcess, StoreSpec, remote
 from bot.worker import WAIT_S, InlineWorker, StoreWorker, Worker
 
 log = logging.getLogger("coffee_coach.server")
@@ -74,21 +75,37 @@ def register(senders: dict[str, Sender], sender: Sender) -> None:
 
 
 async def _close_worker(app: web.Application) -> AsyncIterator[None]:
+    worker = app[WORKER]
+    if isinstance(worker, StoreProcess):
+        await worker.start()
     yield
-    await asyncio.to_thread(app[WORKER].close)
+    await asyncio.to_thread(worker.close)
 
 
-def build_app(coach: Coach, config: Config, *, worker: Worker | None = None) -> web.Application:
+def build_app(
+    coach: Coach,
+    config: Config,
+    *,
+    worker: Worker | None = None,
+    store_process: StoreSpec | None = None,
+) -> web.Application:
     """The whole server: health check, the platform doors that are configured, the scheduler.
 
     Every store call of the doors and the scheduler runs on `worker` (by default a thread
-    of the store's own, or as many as the store allows at once), off the event loop.
+    of the store's own, or as many as the store allows at once), off the event loop. With
+    `store_process`, the doors' calls run instead in a process of the store's own, which
+    opens the store as `store_process` says (`bot.store_process`); the scheduler's stay on
+    the thread.
     """
     edge = Edge(config.limits)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[edge.middleware])
     app[EDGE] = edge
     if worker is None:
         worker = StoreWorker(threads=getattr(coach.store, "concurrency", 1))
+    port = WorkerPort(CoachPort(coach), worker)
+    if store_process is not None:
+        worker = StoreProcess(store_process, local=worker)
+        port = WorkerPort(remote(PORT), worker, store=remote(STORE), clock=coach.store.clock)
     app[COACH] = coach
     app[CONFIG] = config
     app[SENDERS] = {}
@@ -99,7 +116,6 @@ def build_app(coach: Coach, config: Config, *, worker: Worker | None = None) -> 
     app.cleanup_ctx.append(_close_worker)
     # Check-in commands and hooks in every door, whether or not this process schedules.
     install_checkins(coach)
-    port = WorkerPort(CoachPort(coach), worker)
     senders: dict[str, Sender] = app[SENDERS]
     if config.slack_enabled:
         from adapters.slack import door as slack
@@ -139,12 +155,20 @@ def cmd_tick(args: argparse.Namespace) -> int:
     return checkin_cli.cmd_tick(args, through_doors=tick)
 
 
+def store_process_for(coach: Coach) -> StoreSpec | None:
+    """How `serve` runs a SQLite file's turns: in a process of their own, on another core.
+
+    PostgreSQL's turns stay on the pool's threads (the database is a process of its own
+    already, and the pool runs several turns at once); so does a store in memory.
+    """
+    store = coach.store
+    if not isinstance(store, SQLiteStore) or store.path == ":memory:":
+        return None
+    return StoreSpec(store.path, busy_timeout_ms=int(WAIT_S * 1000), wait_s=WAIT_S)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RepeatFilter())
+    configure_logging()
     if problems := config_problems():
         raise CliError("the configuration needs fixing:\n  " + "\n  ".join(problems))
     config = Config.from_env(
@@ -156,7 +180,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     url = database_url(config.db)
     # A turn waits for another process's lock at most as long as a door waits for the turn.
     coach = Coach(open_store(config.db, busy_timeout_ms=int(WAIT_S * 1000), timeout_s=WAIT_S))
-    app = build_app(coach, config)
+    app = build_app(coach, config, store_process=store_process_for(coach))
     doors = app[DOORS]
     log.info(
         "Coffee Coach on %s:%d, store %s, scheduler %s, doors open: %s",

@@ -17,6 +17,7 @@ Every slack_bolt and slack_sdk import lives in this package.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -42,7 +43,6 @@ from adapters.slack.blocks import (
     messages_for,
     plain_text,
     section_block,
-    settled_blocks,
 )
 from adapters.slack.home import home_view
 from adapters.slack.installations import Lifecycle, oauth_settings
@@ -79,7 +79,7 @@ from adapters.slack.payloads import (
 from adapters.slack.queue import logged
 from adapters.slack.webapi import SlackWebApi, web_call
 from bot.config import Config
-from bot.messages import MemberKey, Parcel, Post, Sender, TeamReportCard, Turn, Undeliverable
+from bot.messages import MemberKey, Parcel, Sender, Undeliverable
 from bot.pacing import ConversationPacer
 from bot.port import Port, StoreBusy
 from bot.render import reply_text
@@ -315,15 +315,7 @@ class SlackDoor(SlackWebApi):
         elif unnamed_channel(command):
             place = await self._channel_name(client, workspace, channel)
 
-        def render(turn: Turn) -> list[Post]:
-            if word != REPORT:
-                return posts.post(dm, turn.replies)
-            # In the team's channel for everyone, when it is the team's picture; anywhere
-            # else (or a report's help), only for who asked.
-            report = any(isinstance(reply.card, TeamReportCard) for reply in turn.replies)
-            public = report and turn.team is not None and turn.team.team == channel
-            return posts.report(channel, user=user, dm=dm, public=public, replies=turn.replies)
-
+        render = functools.partial(posts.for_command, channel, user, dm, word == REPORT)
         incoming = with_profile(command_incoming(command, dm=dm, place_name=place), profile)
         _, parcels = await self.coach.handle_and_post(incoming, render, relay=self.relay)
         self.relay.dispatch(parcels)
@@ -345,7 +337,7 @@ class SlackDoor(SlackWebApi):
         profile = self._cached_profile(client, incoming)
         _, parcels = await self.coach.handle_and_post(
             with_profile(incoming, profile),
-            lambda turn: posts.post(channel, turn.replies),
+            functools.partial(posts.to_channel, channel),
             relay=self.relay,
         )
         self.relay.dispatch(parcels)
@@ -370,35 +362,12 @@ class SlackDoor(SlackWebApi):
             self.queue.spawn(logged(work, "button press"))
             return
         self._dms[(incoming.key.workspace, incoming.key.user)] = channel
-        user = incoming.key.user
-
-        def render(turn: Turn) -> list[Post]:
-            if turn.stale:
-                return posts.ephemeral(channel, user, turn.replies)
-            return self._settled(body, turn)
-
+        render = functools.partial(posts.for_press, pressed(body), incoming.key.user)
         profile = self._cached_profile(client, incoming)
         _, parcels = await self.coach.handle_and_post(
             with_profile(incoming, profile), render, relay=self.relay
         )
         self.relay.dispatch(parcels)
-
-    def _settled(self, body: dict[str, Any], turn: Turn) -> list[Post]:
-        """The pressed prompt, its buttons replaced by the answer; then what comes next."""
-        action = _action(body) or {}
-        message = body.get("message") or {}
-        chosen = next((r.answered for r in turn.replies if r.answered), None)
-        label = chosen or str((action.get("text") or {}).get("text") or action.get("value"))
-        blocks = settled_blocks(
-            message.get("blocks") or [], label, nav=str(action["action_id"]).startswith(NAV_ACTION)
-        )
-        return posts.settle(
-            str(body["container"]["channel_id"]),
-            str(body["container"]["message_ts"]),
-            str(message.get("text") or label),
-            blocks,
-            turn.replies,
-        )
 
     async def _run_press_elsewhere(
         self, client: AsyncWebClient, body: dict[str, Any], *, home: bool
@@ -410,7 +379,7 @@ class SlackDoor(SlackWebApi):
         assert incoming is not None
         turn, parcels = await self.coach.handle_and_post(
             with_profile(incoming, profile),
-            lambda turn: posts.post(dm, turn.replies),
+            functools.partial(posts.to_channel, dm),
             relay=self.relay,
         )
         if turn.duplicate:
@@ -496,6 +465,21 @@ class SlackDoor(SlackWebApi):
             await AsyncTokenRevocationListeners(self.installations).handle_tokens_revoked_events(
                 event, context
             )
+
+
+def pressed(body: dict[str, Any]) -> posts.Pressed:
+    """The prompt a press in a DM was made on (its container is a message there)."""
+    action = _action(body) or {}
+    message = body.get("message") or {}
+    label = str((action.get("text") or {}).get("text") or action.get("value"))
+    return posts.Pressed(
+        channel=str(body["container"]["channel_id"]),
+        ts=str(body["container"]["message_ts"]),
+        text=str(message.get("text") or ""),
+        blocks=tuple(message.get("blocks") or ()),
+        label=label,
+        nav=str(action["action_id"]).startswith(NAV_ACTION),
+    )
 
 
 SLACK_DOOR: web.AppKey[SlackDoor] = web.AppKey("slack_door", SlackDoor)

@@ -15,10 +15,11 @@ A message is `{"text", "blocks"}`, or `{"upload": {"name", "content", "comment"}
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from adapters.slack.blocks import SlackMessage, Upload, messages_for
-from bot.messages import FileOut, Post, Reply
+from adapters.slack.blocks import SlackMessage, Upload, messages_for, settled_blocks
+from bot.messages import FileOut, Post, Reply, TeamReportCard, Turn
 
 JsonObject = dict[str, Any]
 POST, EPHEMERAL, SETTLE, REPORT = "post", "ephemeral", "settle", "report"
@@ -84,3 +85,46 @@ def report(
         "messages": message_json(replies),
     }
     return [Post(channel, payload)]
+
+
+# --- renders: what a turn becomes, as plain data and module-level functions ------------------
+# A door hands the port `functools.partial(render, ...)`; the turn may run in another
+# process (`bot.store_process`), so a render must pickle.
+
+
+def to_channel(channel: str, turn: Turn) -> list[Post]:
+    """The turn's replies, posted in `channel`."""
+    return post(channel, turn.replies)
+
+
+def for_command(channel: str, user: str, dm: str, report_word: bool, turn: Turn) -> list[Post]:
+    """A `/coffee` subcommand's replies: in the DM, or for `report` where it was asked."""
+    if not report_word:
+        return post(dm, turn.replies)
+    # In the team's channel for everyone, when it is the team's picture; anywhere else
+    # (or a report's help), only for who asked.
+    report_card = any(isinstance(reply.card, TeamReportCard) for reply in turn.replies)
+    public = report_card and turn.team is not None and turn.team.team == channel
+    return report(channel, user=user, dm=dm, public=public, replies=turn.replies)
+
+
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """The prompt a member pressed a button on, as the press's payload showed it."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: tuple[JsonObject, ...]
+    label: str
+    nav: bool
+
+
+def for_press(pressed: Pressed, user: str, turn: Turn) -> list[Post]:
+    """The pressed prompt redrawn with the answer, then what comes next; a press on a
+    prompt already answered gets its reply for the member alone."""
+    if turn.stale:
+        return ephemeral(pressed.channel, user, turn.replies)
+    label = next((r.answered for r in turn.replies if r.answered), None) or pressed.label
+    blocks = settled_blocks(list(pressed.blocks), label, nav=pressed.nav)
+    return settle(pressed.channel, pressed.ts, pressed.text or label, blocks, turn.replies)

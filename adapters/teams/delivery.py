@@ -72,6 +72,15 @@ def retry_after(value: str | None, *, now: datetime | None = None) -> float | No
 Sleep = Callable[[float], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where a target's messages go, as plain data: what an outbox post records."""
+
+    conversation_id: str
+    envelope: JsonObject
+    reply_to_id: str | None = None
+
+
 @dataclass(slots=True)
 class Target:
     """Where messages go: one conversation, through the connector client of its service URL.
@@ -87,6 +96,10 @@ class Target:
     envelope: JsonObject
     reply_to_id: str | None = None
     buffered: list[JsonObject] | None = field(default=None)
+
+    @property
+    def address(self) -> Address:
+        return Address(self.conversation_id, self.envelope, self.reply_to_id)
 
 
 class Outbox:

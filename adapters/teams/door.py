@@ -14,6 +14,7 @@ msrest's retry policy most of it) and send through msrest in executor threads.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Iterable
@@ -62,7 +63,7 @@ from adapters.teams.connector import (
     Unreachable,
     chat_link,
 )
-from adapters.teams.delivery import UNDELIVERABLE, DeliveryError, Outbox, Target
+from adapters.teams.delivery import UNDELIVERABLE, Address, DeliveryError, Outbox, Target
 from adapters.teams.identity import (
     CALLER_ID,
     ChannelIdentity,
@@ -291,16 +292,8 @@ class TeamsDoor:
                 )
             return
 
-        def render(turn: Turn) -> list[Post]:
-            out = []
-            if press is not None and activity.reply_to_id:
-                redrawn = self._redraw(activity.reply_to_id, press, turn)
-                out.append(update_post(target, redrawn))
-            out.extend(
-                send_post(target, a) for a in map(to_activity, turn.replies) if a is not None
-            )
-            return out
-
+        redraw = activity.reply_to_id if press is not None else None
+        render = functools.partial(for_turn, target.address, press, redraw)
         # The POST is answered once the turn is stored with its replies; they go out from
         # the outbox, so throttling never holds Teams' request open.
         _, parcels = await self.coach.handle_and_post(incoming, render, relay=self.relay)
@@ -324,16 +317,6 @@ class TeamsDoor:
             if exc.status in UNDELIVERABLE:
                 raise Undeliverable(str(exc)) from exc
             raise
-
-    def _redraw(self, card_id: str, press: Press, turn: Turn) -> Activity:
-        if turn.stale:
-            card = answered_card(press, "Already answered.", stale=True)
-        else:
-            shown = next((r.answered for r in turn.replies if r.answered), press.label)
-            card = answered_card(press, shown)
-        redrawn = card_activity(card)
-        redrawn.id = card_id
-        return redrawn
 
     async def _send(self, target: Target, activities: Iterable[Activity]) -> None:
         for activity in activities:
@@ -379,13 +362,9 @@ class TeamsDoor:
             card = link_card(text, "Open our chat", chat_link(activity.recipient.id))
             await self._send(target, [card_activity(card)])
             return
-        private = self.sender.target(address)
-        said = card_activity(prompt_card(Reply(SENT_PRIVATELY.format(name=name))))
-
-        def render(turn: Turn) -> list[Post]:
-            out = [send_post(private, a) for a in map(to_activity, turn.replies) if a is not None]
-            return [*out, send_post(target, said)]
-
+        private = self.sender.target(address).address
+        said = SENT_PRIVATELY.format(name=name)
+        render = functools.partial(for_private, private, target.address, said)
         _, parcels = await self.coach.handle_and_post(incoming, render, relay=self.relay)
         self.relay.dispatch(parcels)
 
@@ -478,7 +457,39 @@ class TeamsDoor:
 SEND, UPDATE = "send", "update"
 
 
-def send_post(target: Target, activity: Activity) -> Post:
+# --- renders: what a turn becomes, as plain data and module-level functions ------------------
+# The port is handed `functools.partial(render, ...)`; the turn may run in another process
+# (`bot.store_process`), so a render must pickle.
+
+
+def for_turn(address: Address, press: Press | None, card_id: str | None, turn: Turn) -> list[Post]:
+    """The pressed card redrawn with the answer (when a card was pressed), then the replies."""
+    out = []
+    if press is not None and card_id:
+        out.append(update_post(address, redrawn(card_id, press, turn)))
+    out.extend(send_post(address, a) for a in map(to_activity, turn.replies) if a is not None)
+    return out
+
+
+def for_private(private: Address, here: Address, said: str, turn: Turn) -> list[Post]:
+    """The replies in the member's personal chat, and `said` where they asked."""
+    out = [send_post(private, a) for a in map(to_activity, turn.replies) if a is not None]
+    return [*out, send_post(here, card_activity(prompt_card(Reply(said))))]
+
+
+def redrawn(card_id: str, press: Press, turn: Turn) -> Activity:
+    """The pressed card, its buttons replaced by the answer (or by "already answered")."""
+    if turn.stale:
+        card = answered_card(press, "Already answered.", stale=True)
+    else:
+        shown = next((r.answered for r in turn.replies if r.answered), press.label)
+        card = answered_card(press, shown)
+    activity = card_activity(card)
+    activity.id = card_id
+    return activity
+
+
+def send_post(target: Target | Address, activity: Activity) -> Post:
     """An activity to send to the target's conversation, as an outbox post."""
     body = activity_json(activity) | target.envelope
     body.pop("id", None)
@@ -494,7 +505,7 @@ def send_post(target: Target, activity: Activity) -> Post:
     return Post(target.conversation_id, payload)
 
 
-def update_post(target: Target, activity: Activity) -> Post:
+def update_post(target: Target | Address, activity: Activity) -> Post:
     """A card to redraw in place; its own channel, so the next prompt never waits for it."""
     assert activity.id, "an update names the activity it replaces"
     payload = {

@@ -1,0 +1,229 @@
+"""The store's work in a process of its own (`serve` on a SQLite file).
+
+The real server on 127.0.0.1, its doors' calls sent to a real child process that owns the
+store: a Slack DM answer and press, a Teams answer and press, go through it and come back
+as posts; the wait stays bounded (a call that waited too long never starts, a late commit
+still hands its reply on); a child that dies fails what was in flight with a 503, and the
+next call starts another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from adapters.slack.door import SLACK_DOOR
+from adapters.teams.door import TEAMS
+from bot.config import Config
+from bot.engine import INTERVIEW, Coach
+from bot.messages import MemberKey
+from bot.server import WORKER, build_app, store_process_for
+from bot.store import SQLiteStore
+from bot.store_process import StoreProcess, StoreSpec
+from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService
+from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, SlackDriver, dm_channel
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+ANN = Person("29:ann", "Ann Baker", "aad-ann")
+
+HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()
+conn.execute("ROLLBACK")
+"""
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SQLiteStore]:
+    opened = SQLiteStore(tmp_path / "coach.db")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+async def slack_api() -> AsyncIterator[FakeSlackAPI]:
+    async with FakeSlackAPI() as fake:
+        fake.add_user("U1", "Ann")
+        fake.add_user("U2", "Bob")
+        yield fake
+
+
+def slack_config(api: FakeSlackAPI) -> Config:
+    return Config(
+        slack_signing_secret=SECRET,
+        slack_bot_token=BOT_TOKEN,
+        slack_api_url=api.url,
+        scheduler=False,
+    )
+
+
+async def started(app: web.Application) -> TestServer:
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return server
+
+
+def child_of(app: web.Application) -> subprocess.Popen[bytes]:
+    worker = app[WORKER]
+    assert isinstance(worker, StoreProcess)
+    assert worker._child is not None
+    return worker._child
+
+
+def test_serve_runs_a_sqlite_file_s_turns_in_a_process_and_keeps_memory_on_the_thread(
+    store: SQLiteStore,
+) -> None:
+    spec = store_process_for(Coach(store))
+    assert spec is not None and spec.db == store.path
+    assert store_process_for(Coach(SQLiteStore(":memory:"))) is None
+
+
+async def test_a_slack_dm_answer_and_a_press_are_turns_of_the_store_process(
+    store: SQLiteStore, slack_api: FakeSlackAPI, session: aiohttp.ClientSession
+) -> None:
+    coach = Coach(store)
+    app = build_app(coach, slack_config(slack_api), store_process=store_process_for(coach))
+    server = await started(app)
+    try:
+        child = child_of(app)
+        assert child.pid != os.getpid() and child.poll() is None
+        slack = SlackDriver(
+            session, signing_secret=SECRET, url=str(server.make_url("/slack/events")), api=slack_api
+        )
+        assert (await slack.message("U1", "start")).status == 200
+        [first] = await slack_api.wait_for("chat.postMessage", count=1)
+        prompt = slack_api.message(first)
+        label = prompt.labels()[0]
+        assert (await slack.press("U1", prompt, label)).status == 200
+        [redrawn] = await slack_api.wait_for("chat.update", count=1)
+        posts = await slack_api.wait_for("chat.postMessage", count=2)
+        assert label in redrawn.rendered(), "the pressed prompt shows the answer"
+        assert "Question 1" in posts[-1].rendered()
+        assert (
+            await slack.message("U1", "Facilities managers at mid-sized hospitals")
+        ).status == 200
+        posts = await slack_api.wait_for("chat.postMessage", count=3)
+        assert "Question 2" in posts[-1].rendered()
+        member = store.member(MemberKey("slack", TEAM, "U1"))
+        assert member is not None
+        conversation = store.conversation(member.id, flow=INTERVIEW)
+        assert conversation is not None
+        answers = store.answers(conversation.id)
+        assert [a.text for a in answers.values()][
+            -1
+        ] == "Facilities managers at mid-sized hospitals"
+        assert all(p.args["channel"] == dm_channel("U1") for p in posts)
+    finally:
+        await server.close()
+    assert child.returncode == 0, "the store process stops with serve"
+
+
+async def test_a_teams_answer_and_a_card_press_are_turns_of_the_store_process(
+    store: SQLiteStore, connector: FakeBotConnector, session: aiohttp.ClientSession
+) -> None:
+    coach = Coach(store)
+    app = build_app(
+        coach, Config(teams_dev=True, scheduler=False), store_process=store_process_for(coach)
+    )
+    server = await started(app)
+    try:
+        url = str(server.make_url("/api/messages"))
+        teams = TeamsService(session, url, connector, settle=app[TEAMS].relay.drain)
+        chat = teams.personal_chat(ANN)
+        [card] = [c for c in await teams.exchange(teams.message(ANN, chat, "start")) if c.card]
+        mark = len(connector.calls)
+        assert await teams.press(ANN, chat, card, card.buttons[0]["title"]) == 200
+        [redrawn] = await connector.wait_for(Call.is_update, after=mark)
+        [following] = await connector.wait_for(after=mark)
+        assert card.buttons[0]["title"] in redrawn.everything, "the card shows the answer"
+        assert "Question 1" in following.everything
+    finally:
+        await server.close()
+
+
+async def test_a_call_that_waited_too_long_never_starts_and_a_late_commit_still_replies(
+    tmp_path: Path, slack_api: FakeSlackAPI, session: aiohttp.ClientSession
+) -> None:
+    path = tmp_path / "coach.db"
+    store = SQLiteStore(path)
+    # The child waits for the lock longer than serve waits for the child.
+    spec = StoreSpec(str(path), busy_timeout_ms=4000, wait_s=1.0)
+    app = build_app(Coach(store), slack_config(slack_api), store_process=spec)
+    server = await started(app)
+    slack = SlackDriver(
+        session, signing_secret=SECRET, url=str(server.make_url("/slack/events")), api=slack_api
+    )
+    # One turn first: the outbox's start-up scan, queued before it, is then out of the way.
+    slack_api.add_user("U3", "Cy")
+    assert (await slack.message("U3", "hello")).status == 200
+    await slack_api.wait_for("chat.postMessage", count=1)
+    slack_api.forget()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        first = asyncio.ensure_future(slack.message("U1", "hello", event_id="Ev1"))
+        await asyncio.sleep(0.2)  # U1's turn is in the child, waiting for the lock
+        second = asyncio.ensure_future(slack.message("U2", "hello", event_id="Ev2"))
+        assert (await first).status == 503
+        assert (await second).status == 503
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=10)
+        # U1's turn got the lock after its 503 and committed: its reply goes out anyway.
+        [late] = await slack_api.wait_for("chat.postMessage", count=1)
+        assert late.args["channel"] == dm_channel("U1")
+        assert store.member(MemberKey("slack", TEAM, "U1")) is not None
+        # U2's had waited past its time before the child reached it: never started.
+        await app[SLACK_DOOR].relay.drain(timeout=2)
+        assert store.member(MemberKey("slack", TEAM, "U2")) is None
+        assert [c.args["channel"] for c in slack_api.sent("chat.postMessage")] == [dm_channel("U1")]
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        await server.close()
+        store.close()
+
+
+async def test_a_store_process_that_dies_fails_its_call_with_a_503_and_the_next_starts_anew(
+    store: SQLiteStore, slack_api: FakeSlackAPI, session: aiohttp.ClientSession
+) -> None:
+    coach = Coach(store)
+    app = build_app(coach, slack_config(slack_api), store_process=store_process_for(coach))
+    server = await started(app)
+    try:
+        slack = SlackDriver(
+            session, signing_secret=SECRET, url=str(server.make_url("/slack/events")), api=slack_api
+        )
+        assert (await slack.message("U1", "start")).status == 200
+        first = child_of(app)
+        first.send_signal(signal.SIGSTOP)  # mid-flight: it takes the call and never answers
+        answer = asyncio.ensure_future(slack.message("U1", "b2b", event_id="Ev2"))
+        await asyncio.sleep(0.3)
+        first.kill()
+        assert (await answer).status == 503
+        assert (await slack.message("U1", "b2b", event_id="Ev2", retry=1)).status == 200
+        second = child_of(app)
+        assert second.pid != first.pid
+        posts = await slack_api.wait_for("chat.postMessage", count=2)
+        assert "Question 1" in posts[-1].rendered()
+    finally:
+        await server.close()
