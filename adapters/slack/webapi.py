@@ -6,6 +6,7 @@ Every call happens after the ack, in order per channel (`ChannelQueue`) and pace
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -43,24 +44,26 @@ async def web_call(client: AsyncWebClient, method: str, **args: Any) -> None:
 
     What the SDK client's call does for a turn's post, without its per-call machinery
     (about 60 µs on the loop of some 240): an answer that is not ok raises the SDK's own
-    `SlackApiError`. A rate limit (after its Retry-After), a broken connection or an answer
-    that is not JSON is handed to the SDK client, whose retry handlers take it from there.
+    `SlackApiError` (an ok one is taken as it is, without building the SDK's response). A
+    rate limit (after its Retry-After), a broken connection or an answer that is not JSON
+    is handed to the SDK client, whose retry handlers take it from there.
     """
     session = client.session
     if session is None or session.closed or not client.token:
         await client.api_call(method, json=args)
         return
     url = client.base_url + method
-    headers = {"Authorization": f"Bearer {client.token}"}
+    headers, timeout = _call_settings(client.token, client.timeout)
     wait = 0.0
     try:
-        timeout = aiohttp.ClientTimeout(total=client.timeout)
         async with session.post(url, json=args, headers=headers, timeout=timeout) as response:
             if response.status == 429:
                 stated = response.headers.get("Retry-After", "1")
                 wait = float(stated) if stated.isascii() and stated.isdigit() else 1.0
             else:
                 data = await response.json(content_type=None)
+                if response.status == 200 and isinstance(data, dict) and data.get("ok") is True:
+                    return
                 answer = AsyncSlackResponse(
                     client=client,
                     http_verb="POST",
@@ -76,6 +79,12 @@ async def web_call(client: AsyncWebClient, method: str, **args: Any) -> None:
         pass
     await asyncio.sleep(wait)
     await client.api_call(method, json=args)
+
+
+@functools.lru_cache(maxsize=64)
+def _call_settings(token: str, timeout_s: int) -> tuple[dict[str, str], aiohttp.ClientTimeout]:
+    """A token's headers and the client's timeout, made once rather than for every call."""
+    return {"Authorization": f"Bearer {token}"}, aiohttp.ClientTimeout(total=timeout_s)
 
 
 class SlackWebApi:
