@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from bot.clock import Clock
 from bot.engine import INTERVIEW, Coach
@@ -59,6 +59,17 @@ class Home:
 Render = Callable[[Turn], Sequence[Post]]
 
 
+class Posted(NamedTuple):
+    """What a turn left to send, claimed for delivery; `duplicate` for a repeated event.
+
+    Not the turn itself: the posts are what a door needs of it, and the turn may have run
+    in another process (`bot.store_process`), so less crosses back.
+    """
+
+    duplicate: bool
+    parcels: list[Parcel]
+
+
 class SyncPort(Protocol):
     def handle(self, msg: Incoming) -> Turn: ...
 
@@ -84,12 +95,10 @@ class Port(Protocol):
 
     async def handle(self, msg: Incoming) -> Turn: ...
 
-    async def handle_and_post(
-        self, msg: Incoming, render: Render, *, relay: Relay
-    ) -> tuple[Turn, list[Parcel]]:
-        """The turn, and what `render` makes of it kept in the outbox in the same commit,
-        claimed by `relay`; if the turn outlasts the wait (`StoreBusy`) and commits all the
-        same, `relay` is handed its posts when it does."""
+    async def handle_and_post(self, msg: Incoming, render: Render, *, relay: Relay) -> Posted:
+        """The turn's posts (what `render` makes of it), kept in the outbox in the same
+        commit and claimed by `relay`; if the turn outlasts the wait (`StoreBusy`) and
+        commits all the same, `relay` is handed its posts when it does."""
         ...
 
     def relay(self, platform: str, deliver: Deliver, *, queue: ChannelQueue | None) -> Relay:
@@ -123,9 +132,7 @@ class CoachPort:
     def handle(self, msg: Incoming) -> Turn:
         return self.coach.handle(msg)
 
-    def handle_and_post(
-        self, msg: Incoming, render: Render, *, claim: str
-    ) -> tuple[Turn, list[Parcel]]:
+    def handle_and_post(self, msg: Incoming, render: Render, *, claim: str) -> Posted:
         """The turn and its posts in one commit: a reply is never lost to a crash after it.
 
         A retried delivery (a duplicate turn) posts nothing: the first one's posts are
@@ -148,7 +155,7 @@ class CoachPort:
             # A refusal or a conflict changed nothing; its reply is kept all the same.
             with store.transaction():
                 post(turn)
-        return turn, parcels
+        return Posted(turn.duplicate, parcels)
 
     def home(self, key: MemberKey) -> Home:
         coach, store = self.coach, self.store
@@ -239,11 +246,9 @@ class WorkerPort:
     async def handle(self, msg: Incoming) -> Turn:
         return await self.worker.run(self.port.handle, msg)
 
-    async def handle_and_post(
-        self, msg: Incoming, render: Render, *, relay: Relay
-    ) -> tuple[Turn, list[Parcel]]:
-        def late(result: tuple[Turn, list[Parcel]]) -> None:
-            relay.dispatch(result[1])
+    async def handle_and_post(self, msg: Incoming, render: Render, *, relay: Relay) -> Posted:
+        def late(result: Posted) -> None:
+            relay.dispatch(result.parcels)
 
         return await self.worker.run_then(
             late, self.port.handle_and_post, msg, render, claim=relay.name

@@ -10,26 +10,32 @@ next call starts another.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import pickle
 import signal
+import struct
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from adapters.slack import posts
 from adapters.slack.door import SLACK_DOOR
 from adapters.teams.door import TEAMS
 from bot.config import Config
 from bot.engine import INTERVIEW, Coach
-from bot.messages import MemberKey
+from bot.messages import Incoming, MemberKey
 from bot.server import WORKER, build_app, store_process_for
 from bot.store import SQLiteStore
-from bot.store_process import StoreProcess, StoreSpec
+from bot.store_process import StoreProcess, StoreSpec, _frame
 from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService
 from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, SlackDriver, dm_channel
 
@@ -227,3 +233,28 @@ async def test_a_store_process_that_dies_fails_its_call_with_a_503_and_the_next_
         assert "Question 1" in posts[-1].rendered()
     finally:
         await server.close()
+
+
+def test_what_crosses_to_the_store_process_and_back_is_rebuilt_equal(store: SQLiteStore) -> None:
+    from bot.port import CoachPort
+
+    port = CoachPort(Coach(store))
+    key = MemberKey("slack", TEAM, "U1", None)
+    incoming = Incoming(key, "start", dm_address="DU1", message_id="1.1")
+    render = functools.partial(posts.to_channel, "DU1")
+    turn = port.coach.handle(replace(incoming, message_id="1.0"))
+    posted = port.handle_and_post(replace(incoming, text="b2b"), render, claim="here")
+
+    def crossed(value: object) -> Any:
+        frame = _frame(value)
+        (size,) = struct.unpack("!I", frame[:4])
+        assert size == len(frame) - 4
+        return pickle.loads(frame[4:])
+
+    request: tuple[object, ...] = (1, "port", "handle_and_post", (incoming,), {})
+    values: tuple[object, ...] = (incoming, turn, posted, request)
+    for value in values:
+        assert crossed(value) == value
+    assert posted.parcels and not posted.duplicate
+    again = crossed(render)
+    assert (again.func, again.args) == (posts.to_channel, ("DU1",))

@@ -377,12 +377,12 @@ class SlackDoor(SlackWebApi):
         dm = await self._dm(client, workspace, user)
         incoming = action_incoming(body, dm=dm)
         assert incoming is not None
-        turn, parcels = await self.coach.handle_and_post(
+        duplicate, parcels = await self.coach.handle_and_post(
             with_profile(incoming, profile),
             functools.partial(posts.to_channel, dm),
             relay=self.relay,
         )
-        if turn.duplicate:
+        if duplicate:
             return
         sent = self.relay.dispatch(parcels)
         if home:
