@@ -3,7 +3,8 @@
     python -m bench.memory [--members 30000] [--wave 1000] [--at-once 250]
 
 A child process runs the `coffee-coach serve` app (`bot.server.build_app`, background
-checkpoints, scheduler off) with both doors open: Slack signed by a known secret and its
+checkpoints, scheduler off, its turns in a store process of their own as `serve` runs them;
+the RSS shown is both processes') with both doors open: Slack signed by a known secret and its
 Web client pointed at the fake Slack Web API, Teams unauthenticated (no app id), replying
 to the fake Bot Connector. The harness (this process, which also serves both fakes) sends
 waves of new members, half on each platform, `--at-once` at a time: a Slack member types
@@ -47,26 +48,32 @@ SECRET = "bench-signing-secret"
 ANSWER = "independent bakeries and cafes in Leeds, and the hotel buyers who order weekly"
 
 
-def rss_mib() -> float:
-    with open("/proc/self/status") as status:
+def rss_mib(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
 
 
 async def rss(request: web.Request) -> web.Response:
-    """The bench's own route on the child: collect, then report RSS in MiB and the objects
-    the collector tracks (a map that keeps something per member grows those too)."""
+    """The bench's own route on the child: collect, then report RSS in MiB (its own and its
+    store process's) and the objects the collector tracks (a map that keeps something per
+    member grows those too)."""
+    from bot.server import WORKER
+    from bot.store_process import StoreProcess
+
     gc.collect()
-    return web.json_response([rss_mib(), len(gc.get_objects())])
+    worker = request.app[WORKER]
+    store = rss_mib(worker.pid) if isinstance(worker, StoreProcess) and worker.pid else 0.0
+    return web.json_response([rss_mib() + store, len(gc.get_objects())])
 
 
 async def serve(db: str, slack_api: str) -> None:
     """Child process: serve the app on 127.0.0.1, print the port, run until killed."""
     from bot.config import Config
     from bot.engine import Coach
-    from bot.server import build_app
+    from bot.server import build_app, store_process_for
     from bot.store import open_store
 
     logging.disable(logging.WARNING)  # the Teams door's warning that it runs unauthenticated
@@ -77,7 +84,8 @@ async def serve(db: str, slack_api: str) -> None:
         teams_dev=True,
         scheduler=False,
     )
-    app = build_app(Coach(open_store(db)), config)
+    coach = Coach(open_store(db))
+    app = build_app(coach, config, store_process=store_process_for(coach))
     app.router.add_get("/bench/rss", rss)
     runner = web.AppRunner(app)
     await runner.setup()
