@@ -7,12 +7,13 @@ Throughput: answered turns per second through `Coach.handle`, each in its own du
 transaction (WAL, synchronous=NORMAL, event id recorded), with N conversations in the
 store, run the way `serve` runs it: WAL checkpoints in a background thread
 (`SQLiteStore.checkpoint_in_background`), none inside a turn. Against a floor measured in
-the same run: plain sqlite3 on the same file settings, with its own background
-checkpoints, running the very statements an engine turn runs (the store's own SQL text:
-claim the event, read the member with their current conversation, add the answer, save the
-conversation under its version guard), with the same per-turn timestamp and the same JSON
-(the trail read and written; an empty context neither). The table gives turns per second
-at each size, the ratio to the floor, and the turn's time against the smallest size.
+the same run: plain sqlite3 on the same file and connection settings (the store's PRAGMAs),
+with its own background checkpoints, running the very statements an engine turn runs (the
+store's own SQL text: claim the event, read the member with their current conversation in
+the workspace, add the answer, save the conversation under its version guard), with the
+same per-turn timestamp and the same JSON (the trail read and written; an empty context
+neither). The table gives turns per second at each size, the ratio to the floor, and the
+turn's time against the smallest size.
 Each member answers at most the nine typed questions in a run (fewer turns with fewer
 conversations), so every turn, at every size, stores a typed answer and moves on.
 
@@ -55,7 +56,7 @@ from bot.messages import Incoming, MemberKey
 from bot.store import SQLiteStore, Store
 from bot.store.answers import ADD_ANSWER
 from bot.store.common import CLAIM_EVENT
-from bot.store.member_tables import MEMBER_AND_CONVERSATION_BY_TEAM, SAVE_CONVERSATION
+from bot.store.member_tables import MEMBER_AND_CONVERSATION_BY_WORKSPACE, SAVE_CONVERSATION
 from bot.store.sqlite import BUSY_TIMEOUT_MS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,8 +220,24 @@ def turns_at(conversations: int, turns: int) -> int:
     return min(turns, TYPED * conversations)
 
 
+def _select_columns(sql: str) -> list[str]:
+    """The names a SELECT lists before its first FROM, as written ("c.id")."""
+    listed = sql.removeprefix("SELECT ").split(" FROM ", 1)[0]
+    return [name.strip() for name in listed.split(",")]
+
+
+# Where the member query puts what the floor reads, found by name so that a column added to
+# the store's query moves them with it.
+_COLUMNS = _select_columns(MEMBER_AND_CONVERSATION_BY_WORKSPACE)
+CONV_ID, STATE, VERSION, TRAIL = (
+    _COLUMNS.index(c) for c in ("c.id", "c.state", "c.version", "c.trail")
+)
+
+
 class FloorTurns:
-    """An engine turn's statements, in plain sqlite3, with no engine."""
+    """An engine turn's statements, in plain sqlite3, with no engine, on a connection set up
+    with the PRAGMAs the store sets on its own (`secure_delete` included: it is part of
+    what a write costs)."""
 
     def __init__(self, path: Path, conversations: int) -> None:
         self.conversations = conversations
@@ -229,6 +246,7 @@ class FloorTurns:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA secure_delete = ON")
         self.halt = background_checkpoints(conn, path)
 
     def run(self, first: int, count: int) -> Spent:
@@ -240,9 +258,10 @@ class FloorTurns:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(CLAIM_EVENT, (key.platform, key.workspace, f"E{n}", now, key.user, ""))
             row = conn.execute(
-                MEMBER_AND_CONVERSATION_BY_TEAM, (key.platform, key.workspace, key.team, key.user)
+                MEMBER_AND_CONVERSATION_BY_WORKSPACE, (key.platform, key.workspace, key.user)
             ).fetchone()
-            conv_id, state, version, trail = row[14], row[17], row[19], json.loads(row[20])
+            conv_id, state, version = row[CONV_ID], row[STATE], row[VERSION]
+            trail = json.loads(row[TRAIL])
             conn.execute(
                 ADD_ANSWER, (conv_id, state, f"{ANSWER} {n}", None, 0, None, now, conv_id, state)
             ).fetchone()
