@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.clock import iso
+from bot.clock import Cutoff
 from bot.engine.lifecycle import Lifecycle
 from bot.engine.step import ACTIVE, INTERVIEW, Step
 from bot.messages import Choice, Incoming, MemberKey, Noted, TeamKey
@@ -29,6 +29,8 @@ from bot.store import GROUP, PERSONAL, TEAM, Conversation, Member, Team
 from bot.zones import canonical_zone
 
 TOUCH_EVERY_S = 60.0
+# Shared by every coach in the process: it holds one moment's text, not anyone's data.
+_TOUCH_CUTOFF = Cutoff(timedelta(seconds=TOUCH_EVERY_S))
 JOIN, KEEP, MAKE = "team join", "team keep", "team make"
 # The same answers to the question asked when the interview was started elsewhere: they
 # go on to the interview.
@@ -88,7 +90,7 @@ class Membership(Lifecycle):
         seen_long_ago = (
             place is not None
             and place.id == member.team.id
-            and member.last_seen < iso(store.moment() - timedelta(seconds=TOUCH_EVERY_S))
+            and member.last_seen < _TOUCH_CUTOFF.at(store.moment())
         )
         changed_address = msg.dm_address is not None and msg.dm_address != member.address
         changed_name = msg.display_name is not None and msg.display_name != member.name
