@@ -14,9 +14,10 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
+from types import TracebackType
 
 import sqlite_utils
 
@@ -40,6 +41,37 @@ SQLITE_CORRUPT = 11
 _DAMAGED = frozenset({SQLITE_CORRUPT, 26})
 # SQLite's answers to "someone else holds the lock": the turn may be retried later.
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+class _Transaction:
+    """What `SQLiteStore.transaction()` returns: one object per store, entered for every
+    transaction (what it tracks is the store's), so a turn sets up no generator for it."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        store = self._store
+        store._lock.acquire()
+        try:
+            store._begin()
+        except BaseException:
+            store._lock.release()
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        store = self._store
+        try:
+            store._end(exc)
+        finally:
+            store._lock.release()
 
 
 class SQLiteStore(
@@ -71,6 +103,7 @@ class SQLiteStore(
         self._lock = threading.RLock()
         self._probe_lock = threading.Lock()
         self._depth = 0
+        self._transaction = _Transaction(self)
         self._stamp: datetime | None = None
         self._stamp_text: str | None = None
         # (busy, WAL frames, frames checkpointed) of the last background checkpoint.
@@ -164,23 +197,17 @@ class SQLiteStore(
             raise
         self._conn.execute("COMMIT")
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> AbstractContextManager[None]:
         """One write transaction (re-entrant: an inner one joins the outer).
 
         One thread at a time: another thread's transaction waits for this one to end
         (`serve` keeps the store on one thread; tests and tools may read from another).
         """
-        with self._lock:
-            yield from self._transaction()
+        return self._transaction
 
-    def _transaction(self) -> Iterator[None]:
+    def _begin(self) -> None:
         if self._depth:
             self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
             return
         if self._damage is not None:
             raise StoreError(f"{self._damage}; Coffee Coach will not write to it.")
@@ -192,18 +219,19 @@ class SQLiteStore(
             raise
         self._depth = 1
         self._stamp = None
-        try:
-            yield
-        except BaseException as exc:
-            self._depth = 0
+
+    def _end(self, exc: BaseException | None) -> None:
+        if self._depth > 1:
+            self._depth -= 1
+            return
+        self._depth = 0
+        self._stamp = None
+        if exc is not None:
             self._wal_to_empty = False
             self._note_damage(exc)
             with suppress(sqlite3.Error):  # a damaged file may refuse the rollback too
                 self._conn.execute("ROLLBACK")
-            raise
-        finally:
-            self._stamp = None
-        self._depth = 0
+            return
         self._conn.execute("COMMIT")
         if self._wal_to_empty:
             self._empty_wal()
