@@ -54,7 +54,8 @@ class Membership(Lifecycle):
         there.
         """
         store, key = self.store, msg.key
-        found = store.member_and_conversation(MemberKey(key.platform, key.workspace, key.user))
+        anywhere = key if key.team is None else MemberKey(key.platform, key.workspace, key.user)
+        found = store.member_and_conversation(anywhere)
         place = None
         if key.team is not None:
             # Most messages come from the member's own team's place: no second read then.
@@ -115,20 +116,22 @@ class Membership(Lifecycle):
         """The team of the place a message came from (`known`, if already read): recorded,
         named and addressed."""
         store, key = self.store, msg.key
-        team_key = TeamKey(key.platform, key.workspace, key.team or "")
-        team = known or store.team(team_key)
+        team = known
         if team is None:
-            kind = GROUP if msg.group else TEAM
-            team = store.ensure_team(
-                team_key, name=msg.team_name, lead=key.user if kind == TEAM else None, kind=kind
-            )
+            team_key = TeamKey(key.platform, key.workspace, key.team or "")
+            team = store.team(team_key)
+            if team is None:
+                kind = GROUP if msg.group else TEAM
+                team = store.ensure_team(
+                    team_key, name=msg.team_name, lead=key.user if kind == TEAM else None, kind=kind
+                )
         fields: dict[str, str] = {}
         if msg.team_name and msg.team_name != team.name:
             fields["name"] = team.name = msg.team_name
         if msg.team_address and msg.team_address != team.address:
             fields["address"] = team.address = msg.team_address
-        zone = canonical_zone(msg.timezone)
-        if zone and not team.timezone:
+        zone = canonical_zone(msg.timezone) if msg.timezone and not team.timezone else None
+        if zone:
             fields["timezone"] = team.timezone = zone
         if fields:
             store.update_team(team.id, **fields)
