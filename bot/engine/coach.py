@@ -32,6 +32,12 @@ _NUMBERS = re.compile(r"\d+")
 # "/foo" or "!foo" on its own looks like a command, not an answer.
 _SLASHED = re.compile(r"^[/!][a-z][\w-]*$", re.IGNORECASE)
 _START = frozenset({"start", "coffee", "/coffee", "begin"})
+# The first words of what `Coach._command` answers (with `edit <n>` on a finished
+# interview): a message starting otherwise goes straight on to the interview.
+_COMMAND_WORDS = frozenset(
+    {*_START, "help", "?", "commands", "status", "progress", "report", "export", "forget"}
+    | {"keep", "pause", "resume", "continue", "cancel", "restart"}
+)
 # What a group DM or group chat cannot do before it is a team.
 _TEAM_WORDS = frozenset(
     {"start", "coffee", "/coffee", "begin", "report", "export", "schedule", "checkin"}
@@ -139,8 +145,51 @@ class Coach(Membership, Navigation, Answers, Placing):
             return
         if any(extension.command(self, step, text) for extension in self.extensions):
             return
+        if (word in _COMMAND_WORDS or word.startswith("edit")) and self._command(
+            step, command, word, rest
+        ):
+            return
         conv = step.conv
         active = conv is not None and conv.status == "active"
+        if step.msg.command and not (command in ("skip", "back", "edit") or _EDIT.match(command)):
+            self._unknown_command(step, word, rest)
+        elif conv is None or conv.status not in ACTIVE:
+            self._idle(step, text)
+        elif conv.status == "paused":
+            step.say(
+                "You paused the interview. Type `resume` to carry on where you left off,"
+                " or `help` for the commands.",
+                choices=(Choice("Resume", "resume", "primary"),),
+            )
+        elif command == "skip":
+            self._skip(step)
+        elif command == "back":
+            self._back(step)
+        elif command == "edit":
+            self._list_questions(step)
+        elif m := _EDIT.match(command):
+            self._edit(step, int(m.group(1)))
+        elif active and not text:
+            pressed = step.msg.value is not None
+            if pressed and self._flow(conv).states[conv.state].answer == "commitments":
+                # The button beside the boxes, with none ticked: the prompt comes again.
+                step.replies.append(Reply("", answered="Nothing ticked"))
+                step.say("Tick the steps you'll take first, or press *None for now*.")
+            else:
+                step.say("I didn't catch anything there.")
+            self._prompt(step)
+        elif _SLASHED.match(text):
+            step.say(
+                f"There's no command {quote(text)}. Answer the question in your own words,"
+                " or type `help` for the commands."
+            )
+            self._prompt(step)
+        else:
+            self._answer(step, text)
+
+    def _command(self, step: Step, command: str, word: str, rest: str) -> bool:
+        """Answer `command` if it is one of the commands that come before the interview's
+        own words (`skip`, `back`, `edit`); False if it is not."""
         if command in _START:
             if (elsewhere := self._elsewhere(step)) is not None:
                 self._offer_switch(step, elsewhere, starting=True)
@@ -195,41 +244,9 @@ class Coach(Membership, Navigation, Answers, Placing):
             step.conv = finished
             finished.status = "active"
             self._edit(step, int(m.group(1)))
-        elif step.msg.command and not (command in ("skip", "back", "edit") or _EDIT.match(command)):
-            self._unknown_command(step, word, rest)
-        elif conv is None or conv.status not in ACTIVE:
-            self._idle(step, text)
-        elif conv.status == "paused":
-            step.say(
-                "You paused the interview. Type `resume` to carry on where you left off,"
-                " or `help` for the commands.",
-                choices=(Choice("Resume", "resume", "primary"),),
-            )
-        elif command == "skip":
-            self._skip(step)
-        elif command == "back":
-            self._back(step)
-        elif command == "edit":
-            self._list_questions(step)
-        elif m := _EDIT.match(command):
-            self._edit(step, int(m.group(1)))
-        elif active and not text:
-            pressed = step.msg.value is not None
-            if pressed and self._flow(conv).states[conv.state].answer == "commitments":
-                # The button beside the boxes, with none ticked: the prompt comes again.
-                step.replies.append(Reply("", answered="Nothing ticked"))
-                step.say("Tick the steps you'll take first, or press *None for now*.")
-            else:
-                step.say("I didn't catch anything there.")
-            self._prompt(step)
-        elif _SLASHED.match(text):
-            step.say(
-                f"There's no command {quote(text)}. Answer the question in your own words,"
-                " or type `help` for the commands."
-            )
-            self._prompt(step)
         else:
-            self._answer(step, text)
+            return False
+        return True
 
     def _unknown_command(self, step: Step, word: str, rest: str) -> None:
         """A command that isn't one, or one given arguments it doesn't take: never an answer."""
