@@ -444,3 +444,25 @@ def test_pausing_at_the_first_question_names_it_not_its_id(ann: Member) -> None:
 
     assert "Paused at the first question" in said
     assert "business_model" not in said
+
+
+def test_every_listed_command_typed_mid_interview_is_a_command_never_an_answer(
+    coach: Coach, store: Store
+) -> None:
+    from bot.engine.core import COMMANDS
+
+    for n, listed in enumerate(COMMANDS):
+        command = listed.replace("<n>", "1")
+        member = Member(coach, f"member{n}")
+        member.say("start")
+        member.say("b2b")
+        found = store.member(member.key)
+        assert found is not None
+        before = store.conversation(found.id)
+        assert before is not None
+        member.say(command)
+        after = store.conversation(found.id)
+        assert after is not None
+        for conv_id in {before.id, after.id}:
+            texts = [a.text for a in store.answers(conv_id).values()]
+            assert command not in texts, f"{command!r} was stored as an answer"
