@@ -16,6 +16,8 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 def clean_text(text: str) -> str:
     """Drop control characters (they can rewrite a terminal), keep newlines, tabs and emoji;
     a lone surrogate becomes U+FFFD."""
+    if text.isascii() and text.isprintable():
+        return text.strip()  # most answers: nothing to drop, nothing to normalise
     text = _LONE_SURROGATE.sub("\ufffd", text)
     return _CONTROL.sub("", unicodedata.normalize("NFC", text)).strip()
 
