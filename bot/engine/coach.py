@@ -167,7 +167,7 @@ class Coach(Membership, Navigation, Answers, Placing):
             self._back(step)
         elif command == "edit":
             self._list_questions(step)
-        elif m := _EDIT.match(command):
+        elif command.startswith("edit") and (m := _EDIT.match(command)):
             self._edit(step, int(m.group(1)))
         elif active and not text:
             pressed = step.msg.value is not None
@@ -178,7 +178,7 @@ class Coach(Membership, Navigation, Answers, Placing):
             else:
                 step.say("I didn't catch anything there.")
             self._prompt(step)
-        elif _SLASHED.match(text):
+        elif text.startswith(("/", "!")) and _SLASHED.match(text):
             step.say(
                 f"There's no command {quote(text)}. Answer the question in your own words,"
                 " or type `help` for the commands."
