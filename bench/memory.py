@@ -40,20 +40,13 @@ from pathlib import Path
 
 from aiohttp import ClientSession, TCPConnector, web
 
+from bench.procfs import rss_mib
 from tests.fakes.bot_connector import FakeBotConnector, Person, TeamsService
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, SlackDriver
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-signing-secret"
 ANSWER = "independent bakeries and cafes in Leeds, and the hotel buyers who order weekly"
-
-
-def rss_mib(pid: int | str = "self") -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS in /proc/{pid}/status")
 
 
 async def rss(request: web.Request) -> web.Response:

@@ -46,7 +46,6 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -62,6 +61,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import blocks_for
+from bench.procfs import process_cpu
 from bench.slack_fake import FakeApart
 from bot.config import Config
 from bot.engine import Coach
@@ -198,12 +198,6 @@ async def press_round(slack: SlackDriver, api: FakeApart, bodies: dict[str, byte
     assert len(updates) == len(redrawn) and len(posts) == len(arrived), "one of each per DM"
     assert redrawn.keys() == arrived.keys() == started.keys(), "one redraw, one post each"
     return [max(redrawn[ch], arrived[ch]) - began for ch, began in started.items()]
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds another process has used (user and system), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Cpu:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bench.procfs import rss_mib
 from tests.edge_process import ServeProcess
 from tests.fakes.bot_connector import FakeBotConnector, Person, TeamsService
 
@@ -50,13 +51,6 @@ conn.execute("BEGIN EXCLUSIVE")
 print("locked", flush=True)
 time.sleep(float(sys.argv[2]))
 """
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def percentile(values: list[float], fraction: float) -> float:
