@@ -16,7 +16,6 @@ import pickle
 import signal
 import struct
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -38,18 +37,10 @@ from bot.store import SQLiteStore
 from bot.store_process import StoreProcess, StoreSpec, _frame
 from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService
 from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, SlackDriver, dm_channel
+from tests.sqlite_support import LockHolder
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 ANN = Person("29:ann", "Ann Baker", "aad-ann")
-
-HOLD_LOCK = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-sys.stdin.readline()
-conn.execute("ROLLBACK")
-"""
 
 
 @pytest.fixture
@@ -177,23 +168,14 @@ async def test_a_call_that_waited_too_long_never_starts_and_a_late_commit_still_
     assert (await slack.message("U3", "hello")).status == 200
     await slack_api.wait_for("chat.postMessage", count=1)
     slack_api.forget()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = LockHolder(path)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         first = asyncio.ensure_future(slack.message("U1", "hello", event_id="Ev1"))
         await asyncio.sleep(0.2)  # U1's turn is in the child, waiting for the lock
         second = asyncio.ensure_future(slack.message("U2", "hello", event_id="Ev2"))
         assert (await first).status == 503
         assert (await second).status == 503
-        assert holder.stdin is not None
-        holder.stdin.write("\n")
-        holder.stdin.flush()
-        holder.wait(timeout=10)
+        holder.release()
         # U1's turn got the lock after its 503 and committed: its reply goes out anyway.
         [late] = await slack_api.wait_for("chat.postMessage", count=1)
         assert late.args["channel"] == dm_channel("U1")
@@ -203,8 +185,8 @@ async def test_a_call_that_waited_too_long_never_starts_and_a_late_commit_still_
         assert store.member(MemberKey("slack", TEAM, "U2")) is None
         assert [c.args["channel"] for c in slack_api.sent("chat.postMessage")] == [dm_channel("U1")]
     finally:
-        if holder.poll() is None:
-            holder.kill()
+        if holder.process.poll() is None:
+            holder.process.kill()
         await server.close()
         store.close()
 

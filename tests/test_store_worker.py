@@ -9,8 +9,6 @@ the platform's retry is processed exactly once.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -31,40 +29,11 @@ from bot.store import SQLiteStore, StoreBusy
 from bot.worker import StoreWorker
 from tests.fakes.bot_connector import FakeBotConnector, Person, TeamsService
 from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, SlackDriver
+from tests.sqlite_support import LockHolder
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 WAIT_S = 1.5
 ANN = Person("29:ann", "Ann Baker", "aad-ann")
-
-HOLD_LOCK = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-sys.stdin.readline()
-conn.execute("ROLLBACK")
-"""
-
-
-class LockHolder:
-    """Another process holding the database's write lock until `release()`."""
-
-    def __init__(self, path: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", HOLD_LOCK, str(path)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        assert self.process.stdout.readline().strip() == "locked"
-
-    def release(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.write("\n")
-            self.process.stdin.flush()
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture
