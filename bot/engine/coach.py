@@ -143,8 +143,9 @@ class Coach(Membership, Navigation, Answers, Placing):
         if place is not None and place.kind == GROUP and word in _TEAM_WORDS:
             self._group_explained(step, place)
             return
-        if any(extension.command(self, step, text) for extension in self.extensions):
-            return
+        for extension in self.extensions:
+            if extension.command(self, step, text):
+                return
         if (word in _COMMAND_WORDS or word.startswith("edit")) and self._command(
             step, command, word, rest
         ):

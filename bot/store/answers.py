@@ -41,21 +41,22 @@ def json_text(value: dict[str, Any]) -> str:
     return json.dumps(value) if value else _EMPTY
 
 
-def conversation_from(row: tuple[Any, ...]) -> Conversation:
-    # Positional, in the order of CONV_COLUMNS and of the record's fields: once per turn.
+def conversation_from(row: tuple[Any, ...], at: int = 0) -> Conversation:
+    """The conversation in `row`'s columns from `at` on (CONV_COLUMNS, in the record's
+    order); positional, since it runs once per turn."""
     return Conversation(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        json.loads(row[6]),
-        row[7],
-        bool(row[8]),
-        json_object(row[9]),
-        row[10],
-        row[11],
+        row[at],
+        row[at + 1],
+        row[at + 2],
+        row[at + 3],
+        row[at + 4],
+        row[at + 5],
+        json.loads(row[at + 6]),
+        row[at + 7],
+        bool(row[at + 8]),
+        json_object(row[at + 9]),
+        row[at + 10],
+        row[at + 11],
     )
 
 

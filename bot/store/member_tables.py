@@ -132,7 +132,7 @@ class MemberTables(Tables):
         found = self._member_row(key, with_conversation=True)
         if found is None:
             return None
-        conv = conversation_from(found[15:]) if found[15] is not None else None
+        conv = conversation_from(found, 15) if found[15] is not None else None
         return _member_from(found), conv
 
     def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
