@@ -101,6 +101,8 @@ class Flow:
     moves: dict[tuple[str, str, str | None], str | None] = field(
         init=False, repr=False, default_factory=dict
     )
+    # Each numbered question's heading above its prompt ("*Question 2 of 9: ...*"), made once.
+    headings: dict[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.machine = _build_machine(self)
@@ -114,6 +116,11 @@ class Flow:
         self.questions = tuple(
             self.states[s] for s in self.order if self.states[s].number is not None
         )
+        self.headings = {
+            spec.id: f"*Question {spec.number} of {len(self.questions)}: {spec.title}*\n"
+            for spec in self.states.values()
+            if spec.number is not None
+        }
 
     def question(self, number: int) -> StateSpec | None:
         return next((q for q in self.questions if q.number == number), None)

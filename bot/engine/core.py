@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from bot.clock import Clock
 from bot.engine.step import INTERVIEW, ConflictError, Step
 from bot.engine.text import fill
+from bot.messages import Choice
 from bot.store import Conversation, Store
 from flows import END, Flow, Ladder, load_flows, load_ladder
 
@@ -78,6 +79,8 @@ class CoachCore:
         self.help: dict[str, str] = dict(COMMANDS)
         # The extensions' hooks for entering each (flow, state), or finishing; found once.
         self._arounds: dict[tuple[str, str, bool], list[AroundHook]] = {}
+        # Each choice question's answer buttons (`Moves._buttons`), made once.
+        self._choice_buttons: dict[tuple[str, str], tuple[Choice, ...]] = {}
 
     def _own_hooks(self) -> tuple[dict[tuple[str, str], OwnHook], dict[str, OwnHook]]:
         """The engine's own hooks for entering a (flow, state), and for finishing a flow."""

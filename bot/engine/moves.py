@@ -12,7 +12,7 @@ from bot.messages import (
     Choice,
     Options,
 )
-from flows import END, fire
+from flows import END, Flow, StateSpec, fire
 
 NAV = (
     Choice("Skip", "skip", nav=True),
@@ -34,10 +34,10 @@ class Moves(CoachCore):
         # Most prompts name nobody: the member's context is only gathered for those that do.
         body = fill(template, self._context(step)) if "{" in template else template
         if spec.number is not None:
-            body = f"*Question {spec.number} of {len(flow.questions)}: {spec.title}*\n{body}"
+            body = flow.headings[spec.id] + body
         choices: tuple[Choice, ...] = ()
         if spec.answer == "choice":
-            choices = tuple(Choice(c.label, c.value) for c in spec.choices)
+            choices = self._buttons(flow, spec)
         elif spec.answer == "clarify":
             choices = clarify_choices(self.ladder, conv.context)
         options = None
@@ -53,6 +53,15 @@ class Moves(CoachCore):
             nav = NAV if spec.skippable else _NAV_UNSKIPPABLE
             choices = (*choices, *nav) if choices else nav
         step.say(body, choices=choices, prompt_token=self.token(conv), options=options)
+
+    def _buttons(self, flow: Flow, spec: StateSpec) -> tuple[Choice, ...]:
+        """A choice question's answers as buttons (the same every time it is asked)."""
+        key = (flow.id, spec.id)
+        buttons = self._choice_buttons.get(key)
+        if buttons is None:
+            buttons = tuple(Choice(c.label, c.value) for c in spec.choices)
+            self._choice_buttons[key] = buttons
+        return buttons
 
     def _move(self, step: Step, trigger: str, *, target: str | None = None) -> bool:
         """Fire a trigger; on success save the new state and prompt (or finish)."""
