@@ -121,6 +121,11 @@ class _Pickler(pickle.Pickler):
 def _plain_fields(cls: type) -> tuple[str, ...] | None:
     if not dataclasses.is_dataclass(cls) or hasattr(cls, "__post_init__"):
         return None
+    # The decorator's own constructor (compiled from "<string>"), not one the class wrote,
+    # whose arguments need not be the fields.
+    made = getattr(getattr(cls, "__init__", None), "__code__", None)
+    if not cls.__dataclass_params__.init or getattr(made, "co_filename", "") != "<string>":  # type: ignore[attr-defined]
+        return None
     fields = dataclasses.fields(cls)
     if not all(f.init for f in fields):
         return None

@@ -17,7 +17,7 @@ import signal
 import struct
 import subprocess
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -240,3 +240,18 @@ def test_what_crosses_to_the_store_process_and_back_is_rebuilt_equal(store: SQLi
     assert posted.parcels and not posted.duplicate
     again = crossed(render)
     assert (again.func, again.args) == (posts.to_channel, ("DU1",))
+
+
+@dataclass(frozen=True)
+class Doubled:
+    """A dataclass whose own constructor does not take its fields as they are."""
+
+    twice: int
+
+    def __init__(self, n: int) -> None:
+        object.__setattr__(self, "twice", 2 * n)
+
+
+def test_a_dataclass_with_a_constructor_of_its_own_crosses_as_pickle_makes_it() -> None:
+    frame = _frame(Doubled(21))
+    assert pickle.loads(frame[4:]) == Doubled(21)
