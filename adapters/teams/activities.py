@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -60,15 +61,73 @@ def _without_lone_surrogates(value: Any) -> Any:
 
 
 def parse_activity(body: object) -> Activity:
-    """A Bot Framework activity from a request's JSON; ValueError if it is not one."""
+    """A Bot Framework activity from a request's JSON; ValueError if it is not one.
+
+    What msrest's `Deserializer` makes of it (each plain value read by msrest's own
+    `deserialize_data`, keys a model does not know kept in its `additional_properties`),
+    without msrest's walk over every attribute of every model and its key extractors
+    (`Activity` has 42, most of them absent from a message): that walk was most of the cost
+    of reading one. Anything but a JSON object where a model belongs goes to msrest as it is.
+    """
     if not isinstance(body, dict):
         raise ValueError("the body is not a JSON object")
     read = {key: value for key, value in body.items() if key not in _UNREAD}
     try:
-        activity: Activity = _READ("Activity", read)  # DeserializationError is a ValueError
-    except (RecursionError, TypeError, AttributeError) as exc:
+        activity: Activity = _model(Activity, read)
+    except (RecursionError, TypeError, AttributeError, KeyError) as exc:
         raise ValueError(f"unreadable activity: {type(exc).__name__}") from exc
     return activity
+
+
+# msrest's table of the schema's models, by the names their attribute maps give as types.
+_MODELS: Final[dict[str, type]] = _READ.dependencies
+
+
+@functools.cache
+def _fields(model: type) -> tuple[dict[str, tuple[str, str]], dict[str, None]] | None:
+    """A model's JSON keys with the attribute each fills and its msrest type, and all its
+    attributes as None (as msrest passes an absent one); None for a model msrest must
+    read itself (a subtype map, read-only or constant attributes, flattened keys)."""
+    attributes: dict[str, dict[str, str]] = getattr(model, "_attribute_map", {})
+    if getattr(model, "_subtype_map", None) or getattr(model, "_validation", None):
+        return None
+    if any("." in desc["key"] or not desc["key"] for desc in attributes.values()):
+        return None
+    keys = {desc["key"]: (name, desc["type"]) for name, desc in attributes.items()}
+    return keys, dict.fromkeys(attributes)
+
+
+def _model(model: type, data: dict[str, Any]) -> Any:
+    fields = _fields(model)
+    if fields is None:
+        return _READ(model.__name__, data)
+    keys, absent = fields
+    values = dict(absent)
+    unknown: dict[str, Any] = {}
+    for key, value in data.items():
+        field = keys.get(key)
+        if field is None:
+            unknown[key] = value
+        else:
+            name, kind = field
+            values[name] = _value(kind, value)
+    made = model(**values)
+    if unknown:
+        made.additional_properties = unknown
+    return made
+
+
+def _value(kind: str, value: Any) -> Any:
+    if isinstance(value, dict) and kind in _MODELS:
+        return _model(_MODELS[kind], value)
+    if (
+        isinstance(value, list)
+        and kind.startswith("[")
+        and kind[1:-1] in _MODELS
+        and all(isinstance(item, dict) for item in value)
+    ):
+        return [_model(_MODELS[kind[1:-1]], item) for item in value]
+    return _READ.deserialize_data(value, kind)  # type: ignore[no-untyped-call]
 
 
 def problem_of(body: JsonObject, activity: Activity) -> str | None:
