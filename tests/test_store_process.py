@@ -73,6 +73,15 @@ async def started(app: web.Application) -> TestServer:
     return server
 
 
+async def serving_slack(
+    store: SQLiteStore, slack_api: FakeSlackAPI
+) -> tuple[web.Application, TestServer]:
+    """`serve`'s app with the Slack door, its turns in a store process, started."""
+    coach = Coach(store)
+    app = build_app(coach, slack_config(slack_api), store_process=store_process_for(coach))
+    return app, await started(app)
+
+
 def child_of(app: web.Application) -> subprocess.Popen[bytes]:
     worker = app[WORKER]
     assert isinstance(worker, StoreProcess)
@@ -91,9 +100,7 @@ def test_serve_runs_a_sqlite_file_s_turns_in_a_process_and_keeps_memory_on_the_t
 async def test_a_slack_dm_answer_and_a_press_are_turns_of_the_store_process(
     store: SQLiteStore, slack_api: FakeSlackAPI, session: aiohttp.ClientSession
 ) -> None:
-    coach = Coach(store)
-    app = build_app(coach, slack_config(slack_api), store_process=store_process_for(coach))
-    server = await started(app)
+    app, server = await serving_slack(store, slack_api)
     try:
         child = child_of(app)
         assert child.pid != os.getpid() and child.poll() is None
@@ -194,9 +201,7 @@ async def test_a_call_that_waited_too_long_never_starts_and_a_late_commit_still_
 async def test_a_store_process_that_dies_fails_its_call_with_a_503_and_the_next_starts_anew(
     store: SQLiteStore, slack_api: FakeSlackAPI, session: aiohttp.ClientSession
 ) -> None:
-    coach = Coach(store)
-    app = build_app(coach, slack_config(slack_api), store_process=store_process_for(coach))
-    server = await started(app)
+    app, server = await serving_slack(store, slack_api)
     try:
         slack = SlackDriver(
             session, signing_secret=SECRET, url=str(server.make_url("/slack/events")), api=slack_api
