@@ -40,7 +40,7 @@ from pathlib import Path
 
 from aiohttp import ClientSession, TCPConnector, web
 
-from bench.procfs import rss_mib
+from bench.procfs import rss_mib, store_process_pid
 from tests.fakes.bot_connector import FakeBotConnector, Person, TeamsService
 from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI, SlackDriver
 
@@ -54,11 +54,10 @@ async def rss(request: web.Request) -> web.Response:
     store process's) and the objects the collector tracks (a map that keeps something per
     member grows those too)."""
     from bot.server import WORKER
-    from bot.store_process import StoreProcess
 
     gc.collect()
-    worker = request.app[WORKER]
-    store = rss_mib(worker.pid) if isinstance(worker, StoreProcess) and worker.pid else 0.0
+    pid = store_process_pid(request.app[WORKER])
+    store = rss_mib(pid) if pid is not None else 0.0
     return web.json_response([rss_mib() + store, len(gc.get_objects())])
 
 

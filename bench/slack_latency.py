@@ -61,14 +61,13 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import blocks_for
-from bench.procfs import process_cpu
+from bench.procfs import process_cpu, store_process_pid
 from bench.slack_fake import FakeApart
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Choice, Reply
 from bot.server import WORKER, build_app, store_process_for
 from bot.store import SQLiteStore
-from bot.store_process import StoreProcess
 from bot.worker import Worker
 from tests.fakes.slack_api import BOT_TOKEN, Message, SlackDriver, dm_channel
 
@@ -212,8 +211,8 @@ class Cpu:
         self.answers: dict[str, int] = {}
 
     async def store_cpu(self) -> float:
-        if isinstance(self.worker, StoreProcess) and self.worker.pid is not None:
-            return process_cpu(self.worker.pid)
+        if (pid := store_process_pid(self.worker)) is not None:
+            return process_cpu(pid)
         return await self.worker.run(time.thread_time)
 
     async def wave(self, kind: str, work: Awaitable[list[float]]) -> list[float]:

@@ -66,7 +66,7 @@ from typing import Any
 
 from aiohttp import ClientSession, TCPConnector, web
 
-from bench.procfs import process_cpu
+from bench.procfs import process_cpu, store_process_pid
 from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,31 +216,29 @@ def floor_app() -> web.Application:
     return app
 
 
-# How the coach's app tells the CPU route its store process's id (it may start another).
-STORE_PID: web.AppKey[Callable[[], int | None]] = web.AppKey("store_pid")
+def cpu_route(worker: object | None) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """The bench's own route on each bot: the process's CPU time so far, with that of the
+    store process if `worker` is one (the coach's, as `serve` runs a SQLite file)."""
 
+    async def cpu_seconds(request: web.Request) -> web.Response:
+        spent = time.process_time()
+        if (pid := store_process_pid(worker)) is not None:
+            spent += process_cpu(pid)
+        return web.json_response(spent)
 
-async def cpu_seconds(request: web.Request) -> web.Response:
-    """The bench's own route on each bot: the process's CPU time so far, with its store
-    process's (the coach's, as `serve` runs a SQLite file)."""
-    spent = time.process_time()
-    if (store_pid := request.app.get(STORE_PID)) is not None and (pid := store_pid()):
-        spent += process_cpu(pid)
-    return web.json_response(spent)
+    return cpu_seconds
 
 
 async def serve(kind: str, db: str) -> None:
     """Child process: serve one bot on 127.0.0.1, print the port, run until killed."""
     logging.disable(logging.WARNING)  # the door's warning that it runs unauthenticated
     app = coach_app(db) if kind == "coach" else peer_app() if kind == "peer" else floor_app()
+    worker = None
     if kind == "coach":
         from bot.server import WORKER
-        from bot.store_process import StoreProcess
 
         worker = app[WORKER]
-        if isinstance(worker, StoreProcess):
-            app[STORE_PID] = lambda: worker.pid
-    app.router.add_get("/bench/cpu", cpu_seconds)
+    app.router.add_get("/bench/cpu", cpu_route(worker))
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
