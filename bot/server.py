@@ -30,7 +30,7 @@ from bot.floods import configure_logging
 from bot.messages import Sender
 from bot.port import CoachPort, WorkerPort
 from bot.store import SQLiteStore, database_url, open_store
-from bot.store_process import PORT, STORE, StoreProcess, StoreSpec, remote
+from bot.store_process import PASSES, PORT, STORE, StoreProcess, StoreSpec, remote
 from bot.worker import WAIT_S, InlineWorker, StoreWorker, Worker
 
 log = logging.getLogger("coffee_coach.server")
@@ -93,9 +93,8 @@ def build_app(
 
     Every store call of the doors and the scheduler runs on `worker` (by default a thread
     of the store's own, or as many as the store allows at once), off the event loop. With
-    `store_process`, the doors' calls run instead in a process of the store's own, which
-    opens the store as `store_process` says (`bot.store_process`); the scheduler's stay on
-    the thread.
+    `store_process`, the doors' calls and the scheduler's run instead in a process of the
+    store's own, which opens the store as `store_process` says (`bot.store_process`).
     """
     edge = Edge(config.limits)
     app = web.Application(client_max_size=1024 * 1024, middlewares=[edge.middleware])
@@ -103,9 +102,11 @@ def build_app(
     if worker is None:
         worker = StoreWorker(threads=getattr(coach.store, "concurrency", 1))
     port = WorkerPort(CoachPort(coach), worker)
+    passes = None
     if store_process is not None:
         worker = StoreProcess(store_process, local=worker)
         port = WorkerPort(remote(PORT), worker, store=remote(STORE), clock=coach.store.clock)
+        passes = remote(PASSES)
     app[COACH] = coach
     app[CONFIG] = config
     app[SENDERS] = {}
@@ -132,7 +133,7 @@ def build_app(
         register(senders, teams.mount(app, port, config).sender)
         app[DOORS].append("teams")
     if config.scheduler:
-        scheduler.mount(app, coach, senders, store_worker=worker)
+        scheduler.mount(app, coach, senders, store_worker=worker, work=passes)
     return app
 
 

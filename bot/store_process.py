@@ -7,11 +7,12 @@ other. `StoreProcess` runs the same calls in a child process that owns the coach
 store; the loop only sends each call and reads its answer, and both cores work at once.
 
 A call crosses as a pickled frame on a socket pair: which object (`port`, the `CoachPort`
-of the child's coach, or `store`, its store), which method, the arguments, and the moment
-after which it must not start. `remote(PORT)` and `remote(STORE)` stand in for those
-objects in `serve`'s process: their methods are `Remote` names, which `run` sends across.
-Anything else handed to `run` (the scheduler's own store work) runs on the `local` worker,
-a thread with the parent's own connection to the same file.
+of the child's coach; `store`, its store; or `passes`, the store side of its check-in
+passes, `bot.checkins.passes.PassWork`), which method, the arguments, and the moment
+after which it must not start. `remote(PORT)`, `remote(STORE)` and `remote(PASSES)` stand
+in for those objects in `serve`'s process: their methods are `Remote` names, which `run`
+sends across. Anything else handed to `run` runs on the `local` worker, a thread with the
+parent's own connection to the same file.
 
 The bounded wait is the thread worker's: a call still waiting when its time is up never
 starts (the child checks the deadline first, on the same monotonic clock), a call running
@@ -44,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, ClassVar, ParamSpec, TypeVar
 
+from bot.clock import Clock
 from bot.floods import configure_logging
 from bot.store.records import StoreBusy
 from bot.worker import WAIT_S, Worker
@@ -53,7 +55,7 @@ log = logging.getLogger("coffee_coach.store_process")
 P = ParamSpec("P")
 T = TypeVar("T")
 
-PORT, STORE = "port", "store"
+PORT, STORE, PASSES = "port", "store", "passes"
 _HEADER = struct.Struct("!I")
 # How long the child may take to open the store and say it is ready.
 START_S = 60.0
@@ -89,12 +91,15 @@ class StoreSpec:
     """How the child opens its store (as `serve` opens it), and how long a call may wait.
 
     `busy_timeout_ms` is how long SQLite waits for another process's lock; `wait_s` how
-    long `serve` waits for a call before it answers `StoreBusy`.
+    long `serve` waits for a call before it answers `StoreBusy`. `clock` is the child's
+    (the system's by default; a benchmark's `ManualClock` crosses as a copy, stopped at
+    its moment).
     """
 
     db: str
     busy_timeout_ms: int = int(WAIT_S * 1000)
     wait_s: float = WAIT_S
+    clock: Clock | None = None
 
 
 class _Pickler(pickle.Pickler):
@@ -322,14 +327,15 @@ def _read_frame(stream: IO[bytes]) -> Any:
 
 def _open(spec: StoreSpec) -> dict[str, object]:
     from bot.checkins.extension import install as install_checkins
+    from bot.checkins.passes import PassWork
     from bot.engine import Coach
     from bot.port import CoachPort
     from bot.store import open_store
 
-    coach = Coach(open_store(spec.db, busy_timeout_ms=spec.busy_timeout_ms))
-    install_checkins(coach)
+    coach = Coach(open_store(spec.db, clock=spec.clock, busy_timeout_ms=spec.busy_timeout_ms))
+    checkins = install_checkins(coach)
     coach.store.checkpoint_in_background()
-    return {PORT: CoachPort(coach), STORE: coach.store}
+    return {PORT: CoachPort(coach), STORE: coach.store, PASSES: PassWork(checkins)}
 
 
 def serve_calls(sock: socket.socket) -> None:

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from adapters.console import incoming as terminal
-from bot.checkins.scheduler import LEASE, PassReport, Scheduler
+from bot.checkins.passes import LEASE
+from bot.checkins.scheduler import PassReport, Scheduler
 from bot.checkins.service import CheckIns
 from bot.clock import ManualClock
 from bot.engine import Coach

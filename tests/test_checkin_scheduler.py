@@ -21,7 +21,8 @@ from aiohttp.test_utils import TestServer
 from adapters.console import incoming as terminal
 from bot.checkins import agenda
 from bot.checkins.extension import install
-from bot.checkins.scheduler import FIRST_RETRY, MAX_ATTEMPTS, Scheduler
+from bot.checkins.passes import FIRST_RETRY, MAX_ATTEMPTS
+from bot.checkins.scheduler import Scheduler
 from bot.checkins.service import CheckIns
 from bot.cli import main
 from bot.clock import ManualClock, iso

@@ -2,9 +2,9 @@
 
 The real server on 127.0.0.1, its doors' calls sent to a real child process that owns the
 store: a Slack DM answer and press, a Teams answer and press, go through it and come back
-as posts; the wait stays bounded (a call that waited too long never starts, a late commit
-still hands its reply on); a child that dies fails what was in flight with a 503, and the
-next call starts another.
+as posts; a check-in pass claims, prepares and records in it; the wait stays bounded (a
+call that waited too long never starts, a late commit still hands its reply on); a child
+that dies fails what was in flight with a 503, and the next call starts another.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ import struct
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -29,12 +31,16 @@ from aiohttp.test_utils import TestServer
 from adapters.slack import posts
 from adapters.slack.door import SLACK_DOOR
 from adapters.teams.door import TEAMS
+from bot.checkins.extension import install
+from bot.checkins.scheduler import Scheduler
+from bot.clock import ManualClock
 from bot.config import Config
 from bot.engine import INTERVIEW, Coach
 from bot.messages import Incoming, MemberKey
 from bot.server import WORKER, build_app, store_process_for
 from bot.store import SQLiteStore
-from bot.store_process import StoreProcess, StoreSpec, _frame
+from bot.store_process import PASSES, StoreProcess, StoreSpec, _frame, remote
+from tests.checkin_support import FakeSender, interviewed_team, key
 from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService
 from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, SlackDriver, dm_channel
 from tests.sqlite_support import LockHolder
@@ -156,6 +162,58 @@ async def test_a_teams_answer_and_a_card_press_are_turns_of_the_store_process(
         assert "Question 1" in following.everything
     finally:
         await server.close()
+
+
+class ServeThread:
+    """`serve`'s own store thread, which a pass in the store process never needs."""
+
+    def __init__(self) -> None:
+        self.calls: list[object] = []
+
+    async def run(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(fn)
+        return fn(*args, **kwargs)
+
+    async def run_then(self, late: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return await self.run(fn, *args, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_check_in_pass_claims_prepares_and_records_in_the_store_process(
+    tmp_path: Path,
+) -> None:
+    # The team's first check-in: Monday 30 November 2026, 09:30 in Berlin.
+    due = datetime(2026, 11, 30, 9, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    store = SQLiteStore(tmp_path / "coach.db", clock=clock)
+    coach = Coach(store)
+    checkins = install(coach)
+    interviewed_team(coach)
+    clock.set(due)
+    thread = ServeThread()
+    worker = StoreProcess(StoreSpec(store.path, clock=ManualClock(due)), local=thread)
+    sender = FakeSender()
+    sender.fail(1)  # the first send fails: its retry is recorded in the child as well
+    scheduler = Scheduler(
+        checkins, {"console": sender}, store_worker=worker, work=remote(PASSES), worker="serve"
+    )
+    try:
+        report = await scheduler.run_pass()
+        child = worker.pid
+    finally:
+        await asyncio.to_thread(worker.close)
+    assert child is not None and child != os.getpid()
+    assert (report.rounds, report.queued, report.sent, report.retrying) == (1, 2, 1, 1)
+    assert thread.calls == [], "no store work of the pass ran in serve's own process"
+    [arrived] = sender.sent
+    assert arrived.key in (key("ann"), key("bob"))
+    assert "Last time you committed to:" in arrived.replies[1].text
+    assert store.delivery_counts()["checkin"] == {"sent": 1, "pending": 1}
+    [retried] = store.due_deliveries(due + timedelta(minutes=1), 10)
+    assert retried.attempts == 1 and retried.error == "ConnectionError: connection refused"
+    store.close()
 
 
 async def test_a_call_that_waited_too_long_never_starts_and_a_late_commit_still_replies(

@@ -10,9 +10,10 @@ each result. A failed send is retried with backoff, then given up and shown in
 is never sent by two processes (the claim is a guarded update); after a crash, a stale
 claim is sent again: at least once, so it may arrive twice, but never zero times.
 
-Every store call of a pass goes through the `store_worker` (in `serve`, a thread of the
-store's own, off the event loop; a `StoreBusy` fails the pass, which is tried again
-shortly); only the sends themselves run on the loop.
+Every store call of a pass is a method of `bot.checkins.passes.PassWork`, run by the
+`store_worker` (in `serve`, the store process on a SQLite file, or a thread of the store's
+own: off the event loop either way; a `StoreBusy` fails the pass, which is tried again
+shortly); only the sends themselves, their pacing and the counting run on the loop.
 """
 
 from __future__ import annotations
@@ -22,35 +23,25 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from aiohttp import web
 
-from bot.checkins import agenda
-from bot.checkins.deliveries import Defer, Skip
 from bot.checkins.extension import install
-from bot.checkins.schedules import catch_up, next_due
+from bot.checkins.passes import MAX_ATTEMPTS, Attempt, Claim, PassWork
 from bot.checkins.service import CheckIns
 from bot.engine import Coach
-from bot.messages import Outgoing, Sender, Undeliverable
+from bot.messages import Sender, Undeliverable
 from bot.pacing import Pacer
-from bot.store import Delivery
 from bot.worker import InlineWorker, Worker, process_name
 
 log = logging.getLogger("coffee_coach.scheduler")
 
-MAX_ATTEMPTS = 5
-# The wait before retry n is FIRST_RETRY * 4**(n-1): 1, 4, 16 and 64 minutes.
-FIRST_RETRY = timedelta(minutes=1)
-# A claim older than this belongs to a sender that stopped (sends take seconds).
-LEASE = timedelta(minutes=30)
 SEND_TIMEOUT_S = 60.0
 # The task naps at most this long, to notice changes made by other processes (the CLI).
 MAX_NAP_S = 60.0
 # After a pass that failed outright, wait this long rather than spin on the same error.
 FAILED_PASS_NAP_S = 30.0
-KEEP_FINISHED = timedelta(days=90)
-KEEP_EVENT_IDS = timedelta(days=2)
 
 
 @dataclass(slots=True)
@@ -74,17 +65,14 @@ class PassReport:
         return not any(getattr(self, f.name) for f in fields(self))
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """How one send went: `error` None when it arrived."""
-
-    error: str | None
-    retry: bool = False
-    # The platform said this address can never be reached.
-    unreachable: bool = False
-
-
 class Scheduler:
+    """Passes over what is due: its store work through `work` on `store_worker`, its
+    sends on the loop.
+
+    `work` is the store side of a pass (`PassWork` over `checkins` by default); in `serve`
+    on a SQLite file, `remote(PASSES)`: the same methods, run in the store process.
+    """
+
     def __init__(
         self,
         checkins: CheckIns,
@@ -95,49 +83,42 @@ class Scheduler:
         batch: int = 100,
         concurrency: int = 32,
         store_worker: Worker | None = None,
+        work: PassWork | None = None,
     ) -> None:
         self.checkins = checkins
-        self.store = checkins.store
         self.clock = checkins.coach.clock
         self.senders = senders
+        self.platforms = tuple(senders)
         self.pacer = pacer
         self.worker = worker or process_name()
         self.batch = batch
         self._slots = asyncio.Semaphore(concurrency)
         self._store = store_worker or InlineWorker()
+        self._work = work or PassWork(checkins)
 
     async def next_wake(self) -> datetime | None:
-        platforms = tuple(self.senders)
-        return await self._store.run(lambda: self.store.next_wake(platforms=platforms))
-
-    def _recover(self) -> int:
-        store = self.store
-        with store.transaction():
-            interrupted = store.recover_interrupted(
-                self.clock.now() - LEASE, max_attempts=MAX_ATTEMPTS
-            )
-            store.prune_deliveries(self.clock.now() - KEEP_FINISHED)
-            # Retried platform deliveries come within minutes; older event ids can go.
-            store.prune_events(older_than=KEEP_EVENT_IDS)
-        return interrupted
-
-    def _watch_interviews(self) -> int:
-        with self.store.transaction():
-            return self.checkins.watch_interviews(self.batch)
+        return await self._store.run(self._work.next_wake, tuple(self.senders))
 
     async def run_pass(self) -> PassReport:
         report = PassReport()
-        report.interrupted = await self._store.run(self._recover)
+        # Read once a pass: `mount` hands over senders that doors still add to at start-up.
+        self.platforms = tuple(self.senders)
+        report.interrupted = await self._store.run(self._work.recover)
         if report.interrupted:
             log.error(
                 "%d check-in deliveries were interrupted mid-send (a crash?) and are sent"
                 " again; a member may get one twice. See `coffee-coach status`",
                 report.interrupted,
             )
-        while await self._store.run(self._start_rounds, report):
-            pass
         while True:
-            found = await self._store.run(self._watch_interviews)
+            started = await self._store.run(self._work.start_rounds, self.batch)
+            report.rounds += started.rounds
+            report.missed += started.missed
+            report.queued += started.queued
+            if not started.more:
+                break
+        while True:
+            found = await self._store.run(self._work.watch_interviews, self.batch)
             report.reminders += found
             if found < self.batch:
                 break
@@ -170,13 +151,20 @@ class Scheduler:
 
         while True:
             if unsent <= self.batch // 2:
-                claimed, more = await self._store.run(self._claim, report, self.batch - unsent)
-                for delivery, outgoing in claimed:
+                claimed = await self._store.run(
+                    self._work.claim,
+                    self.batch - unsent,
+                    platforms=self.platforms,
+                    worker=self.worker,
+                )
+                report.skipped += claimed.skipped
+                report.deferred += claimed.deferred
+                for claim in claimed.claims:
                     unsent += 1
-                    task = asyncio.create_task(self._send(delivery, outgoing, report, attempted))
+                    task = asyncio.create_task(self._send(claim, report, attempted))
                     tasks.add(task)
                     task.add_done_callback(finished)
-                if more and not claimed:
+                if claimed.more and not claimed.claims:
                     continue  # a page of skipped or deferred deliveries: read the next one
             while done:
                 done.pop().result()  # a send's own failure is recorded; anything else is raised
@@ -185,62 +173,9 @@ class Scheduler:
             progress.clear()
             await progress.wait()
 
-    def _start_rounds(self, report: PassReport) -> bool:
-        """Start the check-in round of up to a batch of due teams; True if more may be due."""
-        with self.store.transaction():
-            now = self.clock.now()
-            due = agenda.due_schedules(self.store, now, self.batch)
-            for team_id, schedule, expected in due:
-                latest, missed = catch_up(schedule, expected, now)
-                if not self.store.advance_schedule(team_id, expected, next_due(schedule, latest)):
-                    continue
-                report.rounds += 1
-                report.missed += missed
-                report.queued += self.checkins.start_round(team_id, latest)
-        return len(due) == self.batch
-
-    def _claim(
-        self, report: PassReport, limit: int
-    ) -> tuple[list[tuple[Delivery, Outgoing]], bool]:
-        """Claim up to `limit` due deliveries, each with its message, in one commit; and
-        whether more may be due."""
-        claimed: list[tuple[Delivery, Outgoing]] = []
-        store = self.store
-        with store.transaction():
-            now = self.clock.now()
-            # Only what this process can send: another platform's deliveries (the terminal's,
-            # sent by `coffee-coach tick`) keep their attempts for the process that can.
-            due = store.due_deliveries(now, limit, platforms=tuple(self.senders))
-            for delivery in due:
-                result = self._prepare(delivery, now)
-                if isinstance(result, Skip):
-                    store.skip_delivery(delivery.id, result.reason)
-                    report.skipped += 1
-                elif isinstance(result, Defer):
-                    store.defer_delivery(delivery.id, result.due, dict(result.detail))
-                    report.deferred += 1
-                elif store.claim_delivery(
-                    delivery.id, worker=self.worker, payload=agenda.encode(result)
-                ):
-                    claimed.append((delivery, result))
-        return claimed, len(due) == limit
-
-    def _prepare(self, delivery: Delivery, now: datetime) -> Outgoing | Skip | Defer:
-        """The delivery's message: a retry resends what was claimed before, if still wanted."""
-        if delivery.payload is not None:
-            held = self.checkins.recheck(delivery, now)
-            return held or agenda.decode(delivery.payload)
-        # One delivery that cannot be prepared must not block the others: undo its writes.
-        try:
-            with self.store.savepoint():
-                return self.checkins.prepare(delivery, now)
-        except Exception as exc:
-            log.exception("could not prepare %s %s", delivery.kind, delivery.key)
-            return Skip(f"could not be prepared: {exc!r}")
-
-    async def _attempt(self, delivery: Delivery, outgoing: Outgoing) -> Attempt:
+    async def _attempt(self, claim: Claim) -> Attempt:
         """Send once, and say how it went."""
-        team = await self._store.run(self.store.team_by_id, delivery.team_id)
+        team, outgoing = claim.team, claim.outgoing
         if team is None:
             return Attempt("the team was removed")
         sender = self.senders.get(team.platform)
@@ -264,42 +199,19 @@ class Scheduler:
                 return Attempt(f"{type(exc).__name__}: {exc}", retry=True)
         return Attempt(None)
 
-    async def _send(
-        self,
-        delivery: Delivery,
-        outgoing: Outgoing,
-        report: PassReport,
-        attempted: Callable[[], None],
-    ) -> None:
+    async def _send(self, claim: Claim, report: PassReport, attempted: Callable[[], None]) -> None:
         try:
-            outcome = await self._attempt(delivery, outgoing)
+            outcome = await self._attempt(claim)
         finally:
             attempted()
-        await self._store.run(self._record, delivery, outgoing, outcome, report)
-
-    def _record(
-        self, delivery: Delivery, outgoing: Outgoing, outcome: Attempt, report: PassReport
-    ) -> None:
-        error, retry = outcome.error, outcome.retry
-        with self.store.transaction():
-            if outcome.unreachable:
-                # Stop sending there until the member (or team) writes to the coach again.
-                self.store.forget_address(
-                    team_id=delivery.team_id,
-                    member_id=delivery.member_id,
-                    address=outgoing.address,
-                )
-            if error is None:
-                self.store.record_sent(delivery.id, worker=self.worker)
-                report.sent += 1
-                return
-            attempt = delivery.attempts + 1
-            retry_at = None
-            if retry and attempt < MAX_ATTEMPTS:
-                retry_at = self.clock.now() + FIRST_RETRY * 4 ** (attempt - 1)
-            self.store.record_failure(
-                delivery.id, worker=self.worker, error=error, retry_at=retry_at
-            )
+        delivery = claim.delivery
+        retry_at = await self._store.run(
+            self._work.record, delivery, claim.outgoing.address, outcome, worker=self.worker
+        )
+        if outcome.error is None:
+            report.sent += 1
+            return
+        attempt = delivery.attempts + 1
         if retry_at is not None:
             report.retrying += 1
             log.warning(
@@ -308,7 +220,7 @@ class Scheduler:
                 delivery.key,
                 attempt,
                 MAX_ATTEMPTS,
-                error,
+                outcome.error,
                 retry_at.isoformat(),
             )
         else:
@@ -318,7 +230,7 @@ class Scheduler:
                 delivery.kind,
                 delivery.key,
                 attempt,
-                error,
+                outcome.error,
             )
 
     async def run(self, wake: asyncio.Event) -> None:
@@ -346,10 +258,12 @@ def mount(
     senders: Mapping[str, Sender],
     *,
     store_worker: Worker | None = None,
+    work: PassWork | None = None,
 ) -> None:
     """Run the scheduler as a task of the server, sending through the adapters' Senders.
 
-    `senders` is read when the server starts, so doors mounted after this still count.
+    `senders` is read at each pass, so doors mounted after this still count. `work` is
+    where the pass's store work runs (see `Scheduler`).
     """
     checkins = install(coach)
 
@@ -362,7 +276,9 @@ def mount(
             loop.call_soon_threadsafe(wake.set)
 
         unsubscribe = checkins.subscribe(wake_up)
-        scheduler = Scheduler(checkins, senders, pacer=Pacer(), store_worker=store_worker)
+        scheduler = Scheduler(
+            checkins, senders, pacer=Pacer(), store_worker=store_worker, work=work
+        )
         task = asyncio.create_task(scheduler.run(wake), name="coffee-coach scheduler")
         log.info("check-in scheduler running as %s", scheduler.worker)
         yield
