@@ -1,6 +1,7 @@
-"""The fake Slack Web API in a process of its own, for `bench.slack_latency`.
+"""The fake platforms in a process of their own, for `bench.slack_latency` (the Slack
+Web API) and `bench.scheduler` (that and the Bot Connector).
 
-In the benchmark's own process the fake would share the event loop with the servers it
+In the benchmark's own process a fake would share the event loop with the servers it
 measures: every chat.postMessage and chat.update would be charged, parsed and answered on
 that loop (about 380 µs a call on the development machine), work that Slack's servers do,
 not the app's. The floor makes one call per answer and a press two, so the shared fake
@@ -13,9 +14,15 @@ small control API beside it:
 - `GET /wait?method=...&count=...`: once `count` calls to `method` were accepted, each
   one's channel and arrival time (`time.perf_counter()`, the system's monotonic clock, so
   it compares with the benchmark's own);
-- `GET /latest`: each channel's latest message (channel, ts, text, blocks).
+- `GET /latest`: each channel's latest message (channel, ts, text, blocks);
+- with `--connector`, a `tests/fakes/bot_connector.FakeBotConnector` beside it, and
+  `GET /posts`: each activity it received, as its conversation id and arrival time.
 
-    python -m bench.slack_fake     (prints the two URLs as one JSON line, serves until killed)
+The scheduler's pass would otherwise pay for both fakes' 10,000 calls on the loop that
+sends them: work that belongs to Slack and Microsoft, not to the pass.
+
+    python -m bench.fakes_apart [--connector]
+    (prints the URLs as one JSON line, serves until killed)
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.slack_api import FakeSlackAPI, Message
 
 
@@ -42,7 +50,7 @@ def _latest(api: FakeSlackAPI) -> dict[str, Message]:
     return latest
 
 
-def control_app(api: FakeSlackAPI) -> web.Application:
+def control_app(api: FakeSlackAPI, connector: FakeBotConnector | None) -> web.Application:
     async def forget(request: web.Request) -> web.Response:
         kept = _latest(api)
         api.forget()
@@ -57,16 +65,22 @@ def control_app(api: FakeSlackAPI) -> web.Application:
     async def latest(request: web.Request) -> web.Response:
         return web.json_response({ch: asdict(m) for ch, m in _latest(api).items()})
 
+    async def posts(request: web.Request) -> web.Response:
+        assert connector is not None
+        return web.json_response([[p.conversation_id, p.at] for p in connector.posts()])
+
     app = web.Application()
+    if connector is not None:
+        app.router.add_get("/posts", posts)
     app.router.add_post("/forget", forget)
     app.router.add_get("/wait", wait)
     app.router.add_get("/latest", latest)
     return app
 
 
-async def _serve() -> None:
-    async with FakeSlackAPI() as api:
-        runner = web.AppRunner(control_app(api))
+async def _serve(with_connector: bool) -> None:
+    async with FakeSlackAPI() as api, FakeBotConnector() as connector:
+        runner = web.AppRunner(control_app(api, connector if with_connector else None))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -74,7 +88,8 @@ async def _serve() -> None:
         # What start-up allocated stays out of the collector's way, as in the benchmark.
         gc.collect()
         gc.freeze()
-        print(json.dumps({"api": api.url, "control": control}), flush=True)
+        urls = {"api": api.url, "control": control, "connector": connector.service_url}
+        print(json.dumps(urls), flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -83,25 +98,34 @@ async def _serve() -> None:
 
 
 class FakeApart:
-    """The benchmark's handle on the child: start, ask, stop."""
+    """The benchmark's handle on the child: start, ask, stop.
 
-    def __init__(self) -> None:
+    `url` is the fake Slack Web API's; with `connector`, `service_url` the fake Bot
+    Connector's (where Teams addresses point).
+    """
+
+    def __init__(self, *, connector: bool = False) -> None:
         self.url = ""
+        self.service_url = ""
         self.pid = 0
+        self._connector = connector
         self._control = ""
         self._child: asyncio.subprocess.Process | None = None
         self._http: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> FakeApart:
+        flags = ["--connector"] if self._connector else []
         self._child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.slack_fake", stdout=asyncio.subprocess.PIPE
+            sys.executable, "-m", "bench.fakes_apart", *flags, stdout=asyncio.subprocess.PIPE
         )
         assert self._child.stdout is not None
         line = await asyncio.wait_for(self._child.stdout.readline(), 30)
         if not line:
-            raise RuntimeError("the fake Slack Web API process did not start")
+            raise RuntimeError("the fakes' process did not start")
         urls = json.loads(line)
         self.url, self._control, self.pid = urls["api"], urls["control"], self._child.pid
+        if self._connector:
+            self.service_url = urls["connector"]
         self._http = aiohttp.ClientSession()
         return self
 
@@ -136,6 +160,11 @@ class FakeApart:
         """Each channel's latest message, as it stands now."""
         return {ch: Message(**m) for ch, m in (await self._ask("GET", "latest")).items()}
 
+    async def connector_posts(self) -> list[tuple[str, float]]:
+        """Each activity the fake Bot Connector received: its conversation and arrival."""
+        posts = await self._ask("GET", "posts")
+        return [(str(conversation), float(at)) for conversation, at in posts]
+
 
 if __name__ == "__main__":
-    asyncio.run(_serve())
+    asyncio.run(_serve("--connector" in sys.argv[1:]))

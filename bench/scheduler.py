@@ -11,15 +11,17 @@ platforms' rate limits, and its memory.
 3. Through the fake APIs, in real time: one pass of 10,000 check-ins, half Slack in 10
    workspaces and half Teams in 10 tenants, through the real adapters' Senders to the fake
    Slack Web API and the fake Bot Connector over HTTP on 127.0.0.1, paced by the real
-   clock. Rates are measured from the fakes' own arrival times. The floor is the pacing
-   limit: the busiest workspace's API calls at its platform's rate (50 s for this mix:
-   500 Slack posts in each workspace at 10 a second), and the pass is given against it.
+   clock. The fakes answer from a process of their own (`bench/fakes_apart.py`), as the
+   platforms answer from their own servers, not on the loop that sends. Rates are
+   measured from the fakes' own arrival times. The floor is the pacing limit: the
+   busiest workspace's API calls at its platform's rate (50 s for this mix: 500 Slack
+   posts in each workspace at 10 a second), and the pass is given against it.
    `--runs` repeats the pass on fresh deliveries (the median ratio is the figure).
 
 The harness stays out of the figures: start-up objects (the store, the flows, the doors)
 are frozen with `gc.freeze()` before each pass, so full collections during it walk only
-what the pass makes; the fakes record each call (the arrival table needs them) and are
-new for each pass, so no run carries the last one's records.
+what the pass makes; the fakes record each call (the arrival table needs them) in their
+own process, new for each pass, so no run carries the last one's records.
 
     python -m bench.scheduler --pass-only --teams 4000 --runs 3   (section 3 alone)
 
@@ -40,12 +42,13 @@ import tracemalloc
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
 
+from bench.fakes_apart import FakeApart
 from bot.checkins import agenda
 from bot.checkins.extension import install
 from bot.checkins.scheduler import PassReport, Scheduler
@@ -55,11 +58,12 @@ from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Outgoing, Sender
 from bot.pacing import LIMITS, Pacer
-from bot.server import SENDERS, WORKER, build_app
+from bot.server import SENDERS, WORKER, build_app, store_process_for
 from bot.store import SQLiteStore, Store
+from bot.store_process import PASSES, remote
 from tests.checkin_support import VirtualTime
-from tests.fakes.bot_connector import BOT, FakeBotConnector
-from tests.fakes.slack_api import BOT_TOKEN, FakeSlackAPI
+from tests.fakes.bot_connector import BOT
+from tests.fakes.slack_api import BOT_TOKEN
 from tests.sqlite_support import connection
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,7 +295,8 @@ async def counted_pass(
     return report, wall, peak
 
 
-async def with_doors(coach: Coach, api: FakeSlackAPI) -> web.AppRunner:
+async def with_doors(coach: Coach, api: FakeApart, at: datetime) -> web.AppRunner:
+    """`serve`'s app with both doors and its store process, whose clock stands at `at`."""
     config = Config(
         slack_signing_secret="bench",
         slack_bot_token=BOT_TOKEN,
@@ -299,36 +304,56 @@ async def with_doors(coach: Coach, api: FakeSlackAPI) -> web.AppRunner:
         teams_dev=True,
         scheduler=False,
     )
-    runner = web.AppRunner(build_app(coach, config))
+    spec = store_process_for(coach)
+    assert spec is not None
+    spec = replace(spec, clock=ManualClock(at))
+    runner = web.AppRunner(build_app(coach, config, store_process=spec))
     await runner.setup()
     return runner
 
 
+@dataclass(frozen=True, slots=True)
+class Arrivals:
+    """What the fakes received in a pass: each call's conversation and arrival time."""
+
+    slack: list[tuple[str, float]]
+    teams: list[tuple[str, float]]
+
+
 async def through_fakes(
     coach: Coach, checkins: CheckIns, clock: ManualClock, due: DueSet
-) -> tuple[PassReport, float, FakeSlackAPI, FakeBotConnector]:
+) -> tuple[PassReport, float, Arrivals]:
     """One pass at the real pace, through the adapters' Senders, to the fakes over HTTP."""
-    async with FakeSlackAPI() as api, FakeBotConnector() as connector:
+    async with FakeApart(connector=True) as api:
         with coach.store.transaction():
             connection(coach.store).execute(
                 "UPDATE members SET address = replace(address, ?, ?) WHERE team_id BETWEEN ? AND ?",
-                (PLACEHOLDER, connector.service_url, due.first, due.first + due.count - 1),
+                (PLACEHOLDER, api.service_url, due.first, due.first + due.count - 1),
             )
-        runner = await with_doors(coach, api)
+        clock.set(due.due)
+        runner = await with_doors(coach, api, due.due)
         try:
             senders: dict[str, Sender] = runner.app[SENDERS]
-            clock.set(due.due)
             gc.collect()
             gc.freeze()
             start = time.perf_counter()
-            # As `serve` runs it: its store work on the app's store worker, off the loop.
-            scheduler = Scheduler(checkins, senders, pacer=Pacer(), store_worker=runner.app[WORKER])
+            # As `serve` runs it: its store work in the store process, off the loop.
+            scheduler = Scheduler(
+                checkins,
+                senders,
+                pacer=Pacer(),
+                store_worker=runner.app[WORKER],
+                work=remote(PASSES),
+            )
             report = await scheduler.run_pass()
             wall = time.perf_counter() - start
         finally:
             gc.unfreeze()
             await runner.cleanup()
-        return report, wall, api, connector
+        # What was sent arrived before its answer came back: all of it is recorded now.
+        teams = await api.connector_posts()
+        slack = await api.arrivals("chat.postMessage", report.sent - len(teams))
+        return report, wall, Arrivals(slack, teams)
 
 
 def workspace_of(store: Store, due: DueSet) -> dict[str, str]:
@@ -345,19 +370,15 @@ def workspace_of(store: Store, due: DueSet) -> dict[str, str]:
 
 
 def arrival_rows(
-    api: FakeSlackAPI, connector: FakeBotConnector, workspaces: dict[str, str], wall: float
+    arrived: Arrivals, workspaces: dict[str, str], wall: float
 ) -> tuple[list[list[object]], float]:
     """Per platform, from the fakes' arrival times: API calls, their peak rate per
     workspace and per conversation in any one second, against the limits; and the pacing
     limit, the seconds the busiest workspace's calls need at its platform's rate."""
     arrivals: dict[str, list[tuple[str, str, float]]] = {
-        "slack": [
-            (workspaces[str(c.args.get("channel"))], str(c.args.get("channel")), c.at)
-            for c in api.sent("chat.postMessage")
-        ],
+        "slack": [(workspaces[channel], channel, at) for channel, at in arrived.slack],
         "msteams": [
-            (workspaces[p.conversation_id or ""], p.conversation_id or "", p.at)
-            for p in connector.posts()
+            (workspaces[conversation], conversation, at) for conversation, at in arrived.teams
         ],
     }
     rows: list[list[object]] = []
@@ -483,8 +504,8 @@ async def scaling_and_memory(
 
 async def paced_pass(coach: Coach, checkins: CheckIns, clock: ManualClock, due: DueSet) -> float:
     """Section 3 for one due set; returns the pass's time against its pacing limit."""
-    report, wall, api, connector = await through_fakes(coach, checkins, clock, due)
-    rows, floor = arrival_rows(api, connector, workspace_of(coach.store, due), wall)
+    report, wall, arrived = await through_fakes(coach, checkins, clock, due)
+    rows, floor = arrival_rows(arrived, workspace_of(coach.store, due), wall)
     table(
         f"3. One pass through the fake APIs over HTTP at the real pace: {report.sent:,}"
         f" check-ins in {wall:.1f} s ({report.sent / wall:,.0f} check-ins/s), against a"

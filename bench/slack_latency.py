@@ -2,7 +2,7 @@
 
 Serves the real `coffee-coach serve` app (bot.server.build_app) on 127.0.0.1 with its Web
 client pointed at the fake Slack Web API (tests/fakes/slack_api.py, in a process of its own:
-`bench/slack_fake.py`), its turns in a store process as `serve` runs a SQLite file, and
+`bench/fakes_apart.py`), its turns in a store process as `serve` runs a SQLite file, and
 sends it requests signed as Slack signs them. Three figures:
 
 - One DM answer end to end: from the POST of a message.im event to the next prompt's
@@ -61,8 +61,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import blocks_for
+from bench.fakes_apart import FakeApart
 from bench.procfs import process_cpu, store_process_pid
-from bench.slack_fake import FakeApart
 from bot.config import Config
 from bot.engine import Coach
 from bot.messages import Choice, Reply
