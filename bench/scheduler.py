@@ -49,6 +49,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bench.fakes_apart import FakeApart
+from bench.procfs import process_cpu, store_process_pid
 from bot.checkins import agenda
 from bot.checkins.extension import install
 from bot.checkins.scheduler import PassReport, Scheduler
@@ -314,10 +315,14 @@ async def with_doors(coach: Coach, api: FakeApart, at: datetime) -> web.AppRunne
 
 @dataclass(frozen=True, slots=True)
 class Arrivals:
-    """What the fakes received in a pass: each call's conversation and arrival time."""
+    """What the fakes received in a pass: each call's conversation and arrival time; and
+    the CPU seconds the pass took in serve's own process (the loop that paces and sends)
+    and in its store process."""
 
     slack: list[tuple[str, float]]
     teams: list[tuple[str, float]]
+    serve_cpu: float
+    store_cpu: float
 
 
 async def through_fakes(
@@ -336,6 +341,9 @@ async def through_fakes(
             senders: dict[str, Sender] = runner.app[SENDERS]
             gc.collect()
             gc.freeze()
+            store_pid = store_process_pid(runner.app[WORKER])
+            assert store_pid is not None
+            cpu = process_cpu(), process_cpu(store_pid)
             start = time.perf_counter()
             # As `serve` runs it: its store work in the store process, off the loop.
             scheduler = Scheduler(
@@ -347,13 +355,14 @@ async def through_fakes(
             )
             report = await scheduler.run_pass()
             wall = time.perf_counter() - start
+            serve_cpu, store_cpu = process_cpu() - cpu[0], process_cpu(store_pid) - cpu[1]
         finally:
             gc.unfreeze()
             await runner.cleanup()
         # What was sent arrived before its answer came back: all of it is recorded now.
         teams = await api.connector_posts()
         slack = await api.arrivals("chat.postMessage", report.sent - len(teams))
-        return report, wall, Arrivals(slack, teams)
+        return report, wall, Arrivals(slack, teams, serve_cpu, store_cpu)
 
 
 def workspace_of(store: Store, due: DueSet) -> dict[str, str]:
@@ -510,7 +519,9 @@ async def paced_pass(coach: Coach, checkins: CheckIns, clock: ManualClock, due: 
         f"3. One pass through the fake APIs over HTTP at the real pace: {report.sent:,}"
         f" check-ins in {wall:.1f} s ({report.sent / wall:,.0f} check-ins/s), against a"
         f" pacing limit of {floor:.1f} s: {wall / floor:.2f}x;"
-        f" failed {report.failed}, retrying {report.retrying}",
+        f" failed {report.failed}, retrying {report.retrying}; CPU per check-in"
+        f" {arrived.serve_cpu / report.sent * 1000:.2f} ms in serve's process,"
+        f" {arrived.store_cpu / report.sent * 1000:.2f} ms in its store process",
         [
             "platform",
             "check-ins",
