@@ -116,7 +116,10 @@ def build_app(
     app.cleanup_ctx.append(_checkpoints)
     app.cleanup_ctx.append(_close_worker)
     # Check-in commands and hooks in every door, whether or not this process schedules.
-    install_checkins(coach)
+    checkins = install_checkins(coach)
+    if isinstance(worker, StoreProcess):
+        # The turns' changes happen in the store process: the scheduler here wakes for them.
+        worker.subscribe(checkins.changed)
     senders: dict[str, Sender] = app[SENDERS]
     if config.slack_enabled:
         from adapters.slack import door as slack

@@ -20,6 +20,10 @@ then finishes, and the caller gets `StoreBusy`; `run_then`'s `late` gets what it
 If the child dies, what was in flight fails with `StoreBusy` and the next call starts a
 new child; a turn that committed before the death is recognised on the platform's retry.
 
+When a call in the child changes what is due (a lead's `checkin now`, a new schedule, a
+finished interview), the child says so after the call's answer, once it has committed;
+`subscribe` hands that on in `serve` (to its check-ins, which wake the scheduler).
+
 Arguments, results and renders must pickle: a door's render is a module-level function,
 or a `functools.partial` of one, over plain data.
 """
@@ -56,6 +60,8 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 PORT, STORE, PASSES = "port", "store", "passes"
+# The id of a frame the child sends of its own accord: its check-ins changed (`subscribe`).
+_CHANGED = -1
 _HEADER = struct.Struct("!I")
 # How long the child may take to open the store and say it is ready.
 START_S = 60.0
@@ -180,6 +186,11 @@ class StoreProcess:
         self._reading: asyncio.Task[None] | None = None
         self._starting: asyncio.Lock | None = None
         self._closed = False
+        self._listeners: list[Callable[[], object]] = []
+
+    def subscribe(self, listener: Callable[[], object]) -> None:
+        """Call `listener` (on the loop) whenever the child's check-ins change."""
+        self._listeners.append(listener)
 
     # --- the child ------------------------------------------------------------------------
 
@@ -226,6 +237,10 @@ class StoreProcess:
         try:
             while True:
                 call_id, ok, value = await self._read(reader)
+                if call_id == _CHANGED:
+                    for listener in list(self._listeners):
+                        listener()
+                    continue
                 self._settle(call_id, ok, value)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
@@ -325,7 +340,7 @@ def _read_frame(stream: IO[bytes]) -> Any:
     return pickle.loads(stream.read(size))
 
 
-def _open(spec: StoreSpec) -> dict[str, object]:
+def _open(spec: StoreSpec, changed: Callable[[], None]) -> dict[str, object]:
     from bot.checkins.extension import install as install_checkins
     from bot.checkins.passes import PassWork
     from bot.engine import Coach
@@ -334,6 +349,7 @@ def _open(spec: StoreSpec) -> dict[str, object]:
 
     coach = Coach(open_store(spec.db, clock=spec.clock, busy_timeout_ms=spec.busy_timeout_ms))
     checkins = install_checkins(coach)
+    checkins.subscribe(changed)
     coach.store.checkpoint_in_background()
     return {PORT: CoachPort(coach), STORE: coach.store, PASSES: PassWork(checkins)}
 
@@ -347,8 +363,9 @@ def serve_calls(sock: socket.socket) -> None:
 def _serve_calls(sock: socket.socket) -> None:
     stream = sock.makefile("rb")
     spec = _read_frame(stream)
+    changes: list[None] = []
     try:
-        targets = _open(spec)
+        targets = _open(spec, lambda: changes.append(None))
     except Exception as exc:
         sock.sendall(_frame(f"{type(exc).__name__}: {exc}"))
         return
@@ -365,11 +382,14 @@ def _serve_calls(sock: socket.socket) -> None:
             value = getattr(targets[target], method)(*args, **kwargs)
         except BaseException as exc:
             send(_frame((call_id, False, _picklable(exc))))
-            continue
-        try:
-            send(_frame((call_id, True, value)))
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            send(_frame((call_id, False, RuntimeError(f"an answer did not pickle: {exc}"))))
+        else:
+            try:
+                send(_frame((call_id, True, value)))
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                send(_frame((call_id, False, RuntimeError(f"an answer did not pickle: {exc}"))))
+        if changes:
+            changes.clear()
+            send(_frame((_CHANGED, True, None)))
 
 
 def main(argv: list[str]) -> None:

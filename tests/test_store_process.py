@@ -39,7 +39,7 @@ from bot.engine import INTERVIEW, Coach
 from bot.messages import Incoming, MemberKey
 from bot.server import WORKER, build_app, store_process_for
 from bot.store import SQLiteStore
-from bot.store_process import PASSES, StoreProcess, StoreSpec, _frame, remote
+from bot.store_process import PASSES, PORT, StoreProcess, StoreSpec, _frame, remote
 from tests.checkin_support import FakeSender, interviewed_team, key
 from tests.fakes.bot_connector import Call, FakeBotConnector, Person, TeamsService
 from tests.fakes.slack_api import BOT_TOKEN, TEAM, FakeSlackAPI, SlackDriver, dm_channel
@@ -214,6 +214,28 @@ async def test_a_check_in_pass_claims_prepares_and_records_in_the_store_process(
     [retried] = store.due_deliveries(due + timedelta(minutes=1), 10)
     assert retried.attempts == 1 and retried.error == "ConnectionError: connection refused"
     store.close()
+
+
+async def test_a_lead_s_checkin_now_in_the_store_process_wakes_serve_s_scheduler(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    store = SQLiteStore(tmp_path / "coach.db", clock=clock)
+    interviewed_team(Coach(store))
+    worker = StoreProcess(StoreSpec(store.path, clock=clock), local=ServeThread())
+    woken = asyncio.Event()
+    worker.subscribe(woken.set)
+    port = remote(PORT)
+    try:
+        for _ in range(2):  # a notice of the first would come before the second's answer
+            turn = await worker.run(port.handle, Incoming(key=key("bob"), text="help"))
+        assert turn.replies and not woken.is_set(), "a turn that changes nothing is quiet"
+        turn = await worker.run(port.handle, Incoming(key=key("ann"), text="checkin now"))
+        assert "Starting a check-in for 2 member(s)" in turn.replies[0].text
+        await asyncio.wait_for(woken.wait(), 5)
+    finally:
+        await asyncio.to_thread(worker.close)
+        store.close()
 
 
 async def test_a_call_that_waited_too_long_never_starts_and_a_late_commit_still_replies(
