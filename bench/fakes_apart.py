@@ -15,14 +15,14 @@ small control API beside it:
   one's channel and arrival time (`time.perf_counter()`, the system's monotonic clock, so
   it compares with the benchmark's own);
 - `GET /latest`: each channel's latest message (channel, ts, text, blocks);
-- with `--connector`, a `tests/fakes/bot_connector.FakeBotConnector` beside it, and
-  `GET /posts`: each activity it received, as its conversation id and arrival time.
+- `GET /posts`: each activity the fake Bot Connector beside it
+  (`tests/fakes/bot_connector.FakeBotConnector`) received, as its conversation id and
+  arrival time.
 
 The scheduler's pass would otherwise pay for both fakes' 10,000 calls on the loop that
 sends them: work that belongs to Slack and Microsoft, not to the pass.
 
-    python -m bench.fakes_apart [--connector]
-    (prints the URLs as one JSON line, serves until killed)
+    python -m bench.fakes_apart     (prints the URLs as one JSON line, serves until killed)
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import json
 import signal
 import sys
 from dataclasses import asdict
-from types import TracebackType
 from typing import Any
 
 import aiohttp
@@ -50,7 +49,7 @@ def _latest(api: FakeSlackAPI) -> dict[str, Message]:
     return latest
 
 
-def control_app(api: FakeSlackAPI, connector: FakeBotConnector | None) -> web.Application:
+def control_app(api: FakeSlackAPI, connector: FakeBotConnector) -> web.Application:
     async def forget(request: web.Request) -> web.Response:
         kept = _latest(api)
         api.forget()
@@ -66,21 +65,19 @@ def control_app(api: FakeSlackAPI, connector: FakeBotConnector | None) -> web.Ap
         return web.json_response({ch: asdict(m) for ch, m in _latest(api).items()})
 
     async def posts(request: web.Request) -> web.Response:
-        assert connector is not None
         return web.json_response([[p.conversation_id, p.at] for p in connector.posts()])
 
     app = web.Application()
-    if connector is not None:
-        app.router.add_get("/posts", posts)
+    app.router.add_get("/posts", posts)
     app.router.add_post("/forget", forget)
     app.router.add_get("/wait", wait)
     app.router.add_get("/latest", latest)
     return app
 
 
-async def _serve(with_connector: bool) -> None:
+async def _serve() -> None:
     async with FakeSlackAPI() as api, FakeBotConnector() as connector:
-        runner = web.AppRunner(control_app(api, connector if with_connector else None))
+        runner = web.AppRunner(control_app(api, connector))
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -100,23 +97,21 @@ async def _serve(with_connector: bool) -> None:
 class FakeApart:
     """The benchmark's handle on the child: start, ask, stop.
 
-    `url` is the fake Slack Web API's; with `connector`, `service_url` the fake Bot
-    Connector's (where Teams addresses point).
+    `url` is the fake Slack Web API's; `service_url` the fake Bot Connector's (where Teams
+    addresses point).
     """
 
-    def __init__(self, *, connector: bool = False) -> None:
+    def __init__(self) -> None:
         self.url = ""
         self.service_url = ""
         self.pid = 0
-        self._connector = connector
         self._control = ""
         self._child: asyncio.subprocess.Process | None = None
         self._http: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> FakeApart:
-        flags = ["--connector"] if self._connector else []
         self._child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.fakes_apart", *flags, stdout=asyncio.subprocess.PIPE
+            sys.executable, "-m", "bench.fakes_apart", stdout=asyncio.subprocess.PIPE
         )
         assert self._child.stdout is not None
         line = await asyncio.wait_for(self._child.stdout.readline(), 30)
@@ -124,17 +119,11 @@ class FakeApart:
             raise RuntimeError("the fakes' process did not start")
         urls = json.loads(line)
         self.url, self._control, self.pid = urls["api"], urls["control"], self._child.pid
-        if self._connector:
-            self.service_url = urls["connector"]
+        self.service_url = urls["connector"]
         self._http = aiohttp.ClientSession()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         if self._http is not None:
             await self._http.close()
         if self._child is not None and self._child.returncode is None:
@@ -167,4 +156,4 @@ class FakeApart:
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve("--connector" in sys.argv[1:]))
+    asyncio.run(_serve())

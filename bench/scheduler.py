@@ -314,10 +314,10 @@ async def with_doors(coach: Coach, api: FakeApart, at: datetime) -> web.AppRunne
 
 
 @dataclass(frozen=True, slots=True)
-class Arrivals:
-    """What the fakes received in a pass: each call's conversation and arrival time; and
-    the CPU seconds the pass took in serve's own process (the loop that paces and sends)
-    and in its store process."""
+class Observed:
+    """One pass as measured: each call the fakes received (its conversation and arrival
+    time), and the CPU seconds the pass took in serve's own process (the loop that paces
+    and sends) and in its store process."""
 
     slack: list[tuple[str, float]]
     teams: list[tuple[str, float]]
@@ -327,9 +327,9 @@ class Arrivals:
 
 async def through_fakes(
     coach: Coach, checkins: CheckIns, clock: ManualClock, due: DueSet
-) -> tuple[PassReport, float, Arrivals]:
+) -> tuple[PassReport, float, Observed]:
     """One pass at the real pace, through the adapters' Senders, to the fakes over HTTP."""
-    async with FakeApart(connector=True) as api:
+    async with FakeApart() as api:
         with coach.store.transaction():
             connection(coach.store).execute(
                 "UPDATE members SET address = replace(address, ?, ?) WHERE team_id BETWEEN ? AND ?",
@@ -362,7 +362,7 @@ async def through_fakes(
         # What was sent arrived before its answer came back: all of it is recorded now.
         teams = await api.connector_posts()
         slack = await api.arrivals("chat.postMessage", report.sent - len(teams))
-        return report, wall, Arrivals(slack, teams, serve_cpu, store_cpu)
+        return report, wall, Observed(slack, teams, serve_cpu, store_cpu)
 
 
 def workspace_of(store: Store, due: DueSet) -> dict[str, str]:
@@ -379,15 +379,15 @@ def workspace_of(store: Store, due: DueSet) -> dict[str, str]:
 
 
 def arrival_rows(
-    arrived: Arrivals, workspaces: dict[str, str], wall: float
+    seen: Observed, workspaces: dict[str, str], wall: float
 ) -> tuple[list[list[object]], float]:
     """Per platform, from the fakes' arrival times: API calls, their peak rate per
     workspace and per conversation in any one second, against the limits; and the pacing
     limit, the seconds the busiest workspace's calls need at its platform's rate."""
     arrivals: dict[str, list[tuple[str, str, float]]] = {
-        "slack": [(workspaces[channel], channel, at) for channel, at in arrived.slack],
+        "slack": [(workspaces[channel], channel, at) for channel, at in seen.slack],
         "msteams": [
-            (workspaces[conversation], conversation, at) for conversation, at in arrived.teams
+            (workspaces[conversation], conversation, at) for conversation, at in seen.teams
         ],
     }
     rows: list[list[object]] = []
@@ -513,15 +513,15 @@ async def scaling_and_memory(
 
 async def paced_pass(coach: Coach, checkins: CheckIns, clock: ManualClock, due: DueSet) -> float:
     """Section 3 for one due set; returns the pass's time against its pacing limit."""
-    report, wall, arrived = await through_fakes(coach, checkins, clock, due)
-    rows, floor = arrival_rows(arrived, workspace_of(coach.store, due), wall)
+    report, wall, seen = await through_fakes(coach, checkins, clock, due)
+    rows, floor = arrival_rows(seen, workspace_of(coach.store, due), wall)
     table(
         f"3. One pass through the fake APIs over HTTP at the real pace: {report.sent:,}"
         f" check-ins in {wall:.1f} s ({report.sent / wall:,.0f} check-ins/s), against a"
         f" pacing limit of {floor:.1f} s: {wall / floor:.2f}x;"
         f" failed {report.failed}, retrying {report.retrying}; CPU per check-in"
-        f" {arrived.serve_cpu / report.sent * 1000:.2f} ms in serve's process,"
-        f" {arrived.store_cpu / report.sent * 1000:.2f} ms in its store process",
+        f" {seen.serve_cpu / report.sent * 1000:.2f} ms in serve's process,"
+        f" {seen.store_cpu / report.sent * 1000:.2f} ms in its store process",
         [
             "platform",
             "check-ins",

@@ -101,12 +101,16 @@ def build_app(
     app[EDGE] = edge
     if worker is None:
         worker = StoreWorker(threads=getattr(coach.store, "concurrency", 1))
+    # Check-in commands and hooks in every door, whether or not this process schedules.
+    checkins = install_checkins(coach)
     port = WorkerPort(CoachPort(coach), worker)
     passes = None
     if store_process is not None:
         worker = StoreProcess(store_process, local=worker)
         port = WorkerPort(remote(PORT), worker, store=remote(STORE), clock=coach.store.clock)
         passes = remote(PASSES)
+        # The turns' changes happen in the store process: the scheduler here wakes for them.
+        worker.subscribe(checkins.changed)
     app[COACH] = coach
     app[CONFIG] = config
     app[SENDERS] = {}
@@ -115,11 +119,6 @@ def build_app(
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(_checkpoints)
     app.cleanup_ctx.append(_close_worker)
-    # Check-in commands and hooks in every door, whether or not this process schedules.
-    checkins = install_checkins(coach)
-    if isinstance(worker, StoreProcess):
-        # The turns' changes happen in the store process: the scheduler here wakes for them.
-        worker.subscribe(checkins.changed)
     senders: dict[str, Sender] = app[SENDERS]
     if config.slack_enabled:
         from adapters.slack import door as slack

@@ -85,10 +85,8 @@ class Scheduler:
         store_worker: Worker | None = None,
         work: PassWork | None = None,
     ) -> None:
-        self.checkins = checkins
         self.clock = checkins.coach.clock
         self.senders = senders
-        self.platforms = tuple(senders)
         self.pacer = pacer
         self.worker = worker or process_name()
         self.batch = batch
@@ -101,8 +99,6 @@ class Scheduler:
 
     async def run_pass(self) -> PassReport:
         report = PassReport()
-        # Read once a pass: `mount` hands over senders that doors still add to at start-up.
-        self.platforms = tuple(self.senders)
         report.interrupted = await self._store.run(self._work.recover)
         if report.interrupted:
             log.error(
@@ -154,7 +150,7 @@ class Scheduler:
                 claimed = await self._store.run(
                     self._work.claim,
                     self.batch - unsent,
-                    platforms=self.platforms,
+                    platforms=tuple(self.senders),
                     worker=self.worker,
                 )
                 report.skipped += claimed.skipped
