@@ -44,7 +44,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +56,7 @@ from bot.engine import Coach
 from bot.messages import Incoming, MemberKey
 from bot.store import SQLiteStore, Store
 from bot.store.answers import ADD_ANSWER
+from bot.store.checkpoints import checkpoint_in_background
 from bot.store.common import CLAIM_EVENT
 from bot.store.member_tables import MEMBER_AND_CONVERSATION_BY_WORKSPACE, SAVE_CONVERSATION
 from bot.store.sqlite import BUSY_TIMEOUT_MS
@@ -189,28 +189,6 @@ class EngineTurns:
         self.store.close()
 
 
-def background_checkpoints(conn: sqlite3.Connection, path: Path) -> Callable[[], None]:
-    """What `SQLiteStore.checkpoint_in_background` does, for the floor's own connection."""
-    conn.execute("PRAGMA wal_autocheckpoint = 0")
-    stop = threading.Event()
-
-    def run() -> None:
-        own = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        own.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        while not stop.wait(1.0):
-            own.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        own.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-
-    def halt() -> None:
-        stop.set()
-        thread.join()
-
-    return halt
-
-
 # The interview's typed questions, then the first stage-check question they lead to. A
 # member answers at most these nine in a run (see `turns_at`), so every turn of the floor
 # and of the engine stores a typed answer and moves on.
@@ -253,7 +231,9 @@ class FloorTurns:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA secure_delete = ON")
-        self.halt = background_checkpoints(conn, path)
+        # The store's own background checkpoints (`bot.store.checkpoints`), on this
+        # connection.
+        self.halt = checkpoint_in_background(str(path), conn, busy_timeout_ms=BUSY_TIMEOUT_MS)
 
     def run(self, first: int, count: int) -> Spent:
         conn, conversations = self.conn, self.conversations

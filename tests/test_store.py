@@ -10,6 +10,7 @@ import pytest
 
 from bot.messages import MemberKey
 from bot.store import SCHEMA_VERSION, SQLiteStore, Store, StoreError
+from bot.store.checkpoints import caught_up
 from bot.store.member_tables import (
     MEMBER_AND_CONVERSATION_BY_TEAM,
     MEMBER_AND_CONVERSATION_BY_WORKSPACE,
@@ -163,6 +164,43 @@ def test_background_checkpoints_catch_up_the_wal_and_stop_cleanly(tmp_path: Path
     assert frames > 0 and checkpointed == frames
     assert connection(store).execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     store.close()
+
+
+def test_a_checkpoint_is_caught_up_only_when_nothing_came_since_the_one_before() -> None:
+    assert not caught_up((0, 900, 600), frames_before=300)  # copied only a part
+    assert not caught_up((0, 900, 900), frames_before=300)  # more came meanwhile, maybe
+    assert caught_up((0, 900, 900), frames_before=900)
+    assert caught_up((0, 0, 0), frames_before=0)  # an empty log
+
+
+def test_background_checkpoints_restart_the_wal_between_bursts_of_commits(
+    tmp_path: Path,
+) -> None:
+    """Bursts of back-to-back commits with short pauses, as a busy server makes them: once
+    the checkpoints have begun, the log is started again in some pause and keeps its size,
+    instead of growing for as long as the writes go on (checkpoints once a period, each
+    ending behind the writer, left it two and a half times the size by the end of this
+    test)."""
+    every_s = 0.5
+    store = SQLiteStore(tmp_path / "bursts.db")
+    halt = store.checkpoint_in_background(every_s=every_s)
+    member = store.ensure_member(ANN)
+    with store.transaction():
+        conv = store.start_conversation(member.id, flow="coffee", state="customers")
+    wal = tmp_path / "bursts.db-wal"
+    started = time.monotonic()
+    settled = 0
+    while (elapsed := time.monotonic() - started) < 4 * every_s:
+        for n in range(200):
+            with store.transaction():
+                store.add_answer(conv.id, "customers", text=f"answer {n}")
+        if not settled and elapsed > 1.5 * every_s:
+            settled = wal.stat().st_size
+        time.sleep(0.01)
+    logged = wal.stat().st_size
+    halt()
+    store.close()
+    assert settled and logged < 1.5 * settled
 
 
 def test_a_teams_commitments_are_found_through_an_index_not_a_scan(store: Store) -> None:

@@ -24,6 +24,7 @@ import sqlite_utils
 from bot.clock import Clock, SystemClock, iso
 from bot.store.answers import AnswerTables
 from bot.store.checkin_tables import CheckinTables
+from bot.store.checkpoints import checkpoint_in_background
 from bot.store.common import CommonTables
 from bot.store.deliveries import DeliveryTables
 from bot.store.member_tables import MemberTables
@@ -245,42 +246,21 @@ class SQLiteStore(
                 self._probe = None
 
     def checkpoint_in_background(self, *, every_s: float = 1.0) -> Callable[[], None]:
-        """Move WAL checkpoints off the turn path; returns the function that stops it.
-
-        SQLite otherwise checkpoints inside whichever commit crosses 1,000 WAL pages, and
-        that turn pays for copying them (milliseconds, the tail of the latency). A thread
-        with its own connection runs PASSIVE checkpoints instead: they never block a
-        writer, and sqlite3 releases the GIL while they run.
-        """
+        """Move WAL checkpoints off the turn path (`bot.store.checkpoints`); returns the
+        function that stops them."""
         if self.path == ":memory:":
             return lambda: None
-        self._conn.execute("PRAGMA wal_autocheckpoint = 0")
-        stop = threading.Event()
 
-        def run() -> None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            try:
-                while not stop.wait(every_s):
-                    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    self.last_checkpoint = (int(row[0]), int(row[1]), int(row[2]))
-            except sqlite3.Error:
-                log.exception("background checkpoints stopped; SQLite will checkpoint inline")
-                self._conn.execute("PRAGMA wal_autocheckpoint = 1000")
-            finally:
-                conn.close()
+        def seen(outcome: tuple[int, int, int]) -> None:
+            self.last_checkpoint = outcome
 
-        thread = threading.Thread(target=run, name="coffee-coach checkpoints", daemon=True)
-        thread.start()
-
-        def halt() -> None:
-            stop.set()
-            thread.join()
-            # A store closed first has no connection left to restore.
-            with suppress(sqlite3.ProgrammingError):
-                self._conn.execute("PRAGMA wal_autocheckpoint = 1000")
-
-        return halt
+        return checkpoint_in_background(
+            self.path,
+            self._conn,
+            busy_timeout_ms=BUSY_TIMEOUT_MS,
+            every_s=every_s,
+            seen=seen,
+        )
 
     def _empty_wal(self) -> None:
         """Copy the write-ahead log into the file and truncate it (after a forget, so that
