@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 # A member named in the coach's own words (`Reply.text`): a mention in the platform's
 # idiom (Slack `<@U1>`), the name elsewhere. Built only by `mention`; member text never
@@ -35,8 +35,9 @@ def named(text: str) -> str:
 # group chat id, or a terminal team name. `None` means "the member's current team".
 
 
-@dataclass(frozen=True, slots=True)
-class MemberKey:
+# The keys are named tuples: immutable and hashable like the records below, and made for
+# every message and turn at a fraction of a frozen dataclass's cost.
+class MemberKey(NamedTuple):
     """Whose conversation: one member of one team on one platform."""
 
     platform: str
@@ -48,8 +49,7 @@ class MemberKey:
         return MemberKey(self.platform, self.workspace, self.user, team)
 
 
-@dataclass(frozen=True, slots=True)
-class TeamKey:
+class TeamKey(NamedTuple):
     platform: str
     workspace: str
     team: str
@@ -209,9 +209,8 @@ class Options:
     submit: str
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """One message from the coach.
+class Reply(NamedTuple):
+    """One message from the coach (a named tuple, as the keys are: every turn makes one).
 
     `text` uses a small neutral markup, `*bold*` and `` `code` ``, which each adapter
     renders in its platform's idiom; member-typed text inside it is not escaped here.

@@ -76,7 +76,9 @@ class FollowUpRule:
         cleaned = text.strip().strip(".!").casefold()
         if cleaned in self.vague:
             return True
-        return len(cleaned.split()) < self.min_words
+        # Fewer than `min_words` words: a long answer is split no further than that.
+        words = self.min_words
+        return words > 0 and len(cleaned.split(None, words - 1)) < words
 
 
 @dataclass(slots=True)

@@ -6,7 +6,6 @@ import html
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from botbuilder.schema import (
@@ -354,7 +353,7 @@ def to_activity(reply: Reply) -> Activity | None:
                 text_format="markdown",
                 entities=entities,
             )
-        reply = replace(reply, text=named(reply.text))
+        reply = reply._replace(text=named(reply.text))
     if reply.card is not None:
         return card_activity(card_for(reply.card, reply.text), summary=reply.text)
     if reply.choices or reply.options is not None:

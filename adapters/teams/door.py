@@ -418,9 +418,9 @@ class TeamsDoor:
             user = str(member.get("id") or "")
             if not user or user in (installer, activity.recipient.id):
                 continue
-            key = replace(base.key, user=user)
+            key = base.key._replace(user=user)
             # Only those the coach already talks to: the rest join when they first write.
-            address = await self.coach.known_address(replace(key, team=None))
+            address = await self.coach.known_address(key._replace(team=None))
             if address is None:
                 continue
             noted = await self.coach.note_member(

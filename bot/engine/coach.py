@@ -42,6 +42,20 @@ _COMMAND_WORDS = frozenset(
 _TEAM_WORDS = frozenset(
     {"start", "coffee", "/coffee", "begin", "report", "export", "schedule", "checkin"}
 )
+# The first words `_dispatch` reads a message's command by (with those starting "edit");
+# any other message is an answer, or an extension's command, read from its text.
+_LEADS = _COMMAND_WORDS | _TEAM_WORDS | {"team", "skip", "back"}
+
+
+def _command_text(text: str, *, forced: bool) -> str:
+    """The message as a command, folded and tidied, if its first word can start one (or
+    it is `forced`: a slash command, an @mention); else "": an answer, however long, is
+    not folded and split word by word for nothing."""
+    first = text.split(None, 1)[:1]
+    lead = first[0].casefold() if first else ""
+    if forced or lead.rstrip(".!") in _LEADS or lead.startswith("edit"):
+        return " ".join(text.casefold().split()).rstrip(".!")
+    return ""
 
 
 def message_event(msg: Incoming) -> str:
@@ -109,7 +123,7 @@ class Coach(Membership, Navigation, Answers, Placing):
                 # deliver one DM twice, each time as a new event.
                 return Turn(duplicate=True)
             member, conv, place, joined = self._member_at(msg)
-            step = Step(msg=msg, member=member, conv=conv, place=place)
+            step = Step(msg, member, conv, [], place)
             if joined is not None:
                 self._joined_line(step, joined)
             if msg.edits:
@@ -133,25 +147,16 @@ class Coach(Membership, Navigation, Answers, Placing):
     # --- commands -----------------------------------------------------------------------
 
     def _dispatch(self, step: Step, text: str) -> None:
-        command = " ".join(text.casefold().split()).rstrip(".!")
+        command = _command_text(text, forced=step.msg.command)
         word, _, rest = command.partition(" ")
-        place = step.place
-        if word == "team":
-            # Team keys keep their case (Slack's channel ids).
-            self._team_command(step, " ".join(text.split()[1:]).rstrip(".!"))
-            return
-        if place is not None and place.kind == GROUP and word in _TEAM_WORDS:
-            self._group_explained(step, place)
+        if command and self._place_command(step, text, word):
             return
         for extension in self.extensions:
             if extension.command(self, step, text):
                 return
-        if (word in _COMMAND_WORDS or word.startswith("edit")) and self._command(
-            step, command, word, rest
-        ):
+        if command and self._command(step, command, word, rest):
             return
         conv = step.conv
-        active = conv is not None and conv.status == "active"
         if step.msg.command and not (command in ("skip", "back", "edit") or _EDIT.match(command)):
             self._unknown_command(step, word, rest)
         elif conv is None or conv.status not in ACTIVE:
@@ -162,15 +167,9 @@ class Coach(Membership, Navigation, Answers, Placing):
                 " or `help` for the commands.",
                 choices=(Choice("Resume", "resume", "primary"),),
             )
-        elif command == "skip":
-            self._skip(step)
-        elif command == "back":
-            self._back(step)
-        elif command == "edit":
-            self._list_questions(step)
-        elif command.startswith("edit") and (m := _EDIT.match(command)):
-            self._edit(step, int(m.group(1)))
-        elif active and not text:
+        elif command and self._navigate(step, command):
+            pass
+        elif not text:
             pressed = step.msg.value is not None
             if pressed and self._flow(conv).states[conv.state].answer == "commitments":
                 # The button beside the boxes, with none ticked: the prompt comes again.
@@ -188,9 +187,37 @@ class Coach(Membership, Navigation, Answers, Placing):
         else:
             self._answer(step, text)
 
+    def _place_command(self, step: Step, text: str, word: str) -> bool:
+        """`team`, and what a group DM or group chat cannot do before it is a team."""
+        if word == "team":
+            # Team keys keep their case (Slack's channel ids).
+            self._team_command(step, " ".join(text.split()[1:]).rstrip(".!"))
+            return True
+        place = step.place
+        if place is not None and place.kind == GROUP and word in _TEAM_WORDS:
+            self._group_explained(step, place)
+            return True
+        return False
+
+    def _navigate(self, step: Step, command: str) -> bool:
+        """`skip`, `back`, `edit` and `edit <n>` in an interview in progress."""
+        if command == "skip":
+            self._skip(step)
+        elif command == "back":
+            self._back(step)
+        elif command == "edit":
+            self._list_questions(step)
+        elif m := _EDIT.match(command):
+            self._edit(step, int(m.group(1)))
+        else:
+            return False
+        return True
+
     def _command(self, step: Step, command: str, word: str, rest: str) -> bool:
         """Answer `command` if it is one of the commands that come before the interview's
         own words (`skip`, `back`, `edit`); False if it is not."""
+        if word not in _COMMAND_WORDS and not word.startswith("edit"):
+            return False
         if command in _START:
             if (elsewhere := self._elsewhere(step)) is not None:
                 self._offer_switch(step, elsewhere, starting=True)

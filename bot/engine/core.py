@@ -81,6 +81,9 @@ class CoachCore:
         self._arounds: dict[tuple[str, str, bool], list[AroundHook]] = {}
         # Each choice question's answer buttons (`Moves._buttons`), made once.
         self._choice_buttons: dict[tuple[str, str], tuple[Choice, ...]] = {}
+        # The prompts that are the same every time they are asked, with their buttons, by
+        # (flow, state) (`Moves._prompt`), made once.
+        self._prompts: dict[tuple[str, str], tuple[str, tuple[Choice, ...]]] = {}
 
     def _own_hooks(self) -> tuple[dict[tuple[str, str], OwnHook], dict[str, OwnHook]]:
         """The engine's own hooks for entering a (flow, state), and for finishing a flow."""

@@ -54,8 +54,7 @@ class Membership(Lifecycle):
         there.
         """
         store, key = self.store, msg.key
-        anywhere = key if key.team is None else MemberKey(key.platform, key.workspace, key.user)
-        found = store.member_and_conversation(anywhere)
+        found = store.member_and_conversation(key, anywhere=True)
         place = None
         if key.team is not None:
             # Most messages come from the member's own team's place: no second read then.
@@ -81,7 +80,7 @@ class Membership(Lifecycle):
             found = (member, None)
         member, conv = found
         joined = None
-        if place is not None and place.kind == TEAM and member.team.personal:
+        if place is not None and place.kind == TEAM and member.team.kind == PERSONAL:
             had_answers = conv is not None
             before = member.team.id
             member = store.move_member(member, place.id)

@@ -28,6 +28,10 @@ class Moves(CoachCore):
     def _prompt(self, step: Step, *, text: str | None = None) -> None:
         conv = step.conv
         assert conv is not None
+        if not text and (made := self._prompts.get((conv.flow, conv.state))) is not None:
+            body, buttons = made
+            step.say(body, choices=buttons, prompt_token=self.token(conv))
+            return
         flow = self._flow(conv)
         spec = flow.states[conv.state]
         template = text or spec.prompt
@@ -52,6 +56,9 @@ class Moves(CoachCore):
         else:
             nav = NAV if spec.skippable else _NAV_UNSKIPPABLE
             choices = (*choices, *nav) if choices else nav
+        if not text and "{" not in template and spec.answer in ("text", "choice"):
+            # Nobody named, nothing from the conversation: the same every time it is asked.
+            self._prompts[conv.flow, conv.state] = (body, choices)
         step.say(body, choices=choices, prompt_token=self.token(conv), options=options)
 
     def _buttons(self, flow: Flow, spec: StateSpec) -> tuple[Choice, ...]:

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from bot.messages import (
-    Incoming,
-    Reply,
-)
+from bot.messages import Card, Choice, FileOut, Incoming, Options, Reply
 from bot.store import TEAM, Conversation, Member, Team
 
 INTERVIEW = "coffee"
@@ -33,8 +29,19 @@ class Step:
         place = self.place
         return place if place is not None and place.kind == TEAM else self.member.team
 
-    def say(self, text: str, **kw: Any) -> None:
-        self.replies.append(Reply(text=text, **kw))
+    def say(
+        self,
+        text: str,
+        *,
+        choices: tuple[Choice, ...] = (),
+        card: Card | None = None,
+        file: FileOut | None = None,
+        prompt_token: str | None = None,
+        answered: str | None = None,
+        options: Options | None = None,
+    ) -> None:
+        """One more reply (`Reply`'s fields, passed on in order: every turn says one)."""
+        self.replies.append(Reply(text, choices, card, file, prompt_token, answered, options))
 
 
 class ConflictError(RuntimeError):

@@ -44,19 +44,21 @@ def json_text(value: dict[str, Any]) -> str:
 def conversation_from(row: tuple[Any, ...], at: int = 0) -> Conversation:
     """The conversation in `row`'s columns from `at` on (CONV_COLUMNS, in the record's
     order); positional, since it runs once per turn."""
+    (id_, member_id, flow, state, status, version, trail, return_to, followed_up, context,
+     started_at, updated_at) = row[at : at + 12]  # fmt: skip
     return Conversation(
-        row[at],
-        row[at + 1],
-        row[at + 2],
-        row[at + 3],
-        row[at + 4],
-        row[at + 5],
-        json.loads(row[at + 6]),
-        row[at + 7],
-        bool(row[at + 8]),
-        json_object(row[at + 9]),
-        row[at + 10],
-        row[at + 11],
+        id_,
+        member_id,
+        flow,
+        state,
+        status,
+        version,
+        json.loads(trail),
+        return_to,
+        bool(followed_up),
+        json_object(context) if context != _EMPTY else {},
+        started_at,
+        updated_at,
     )
 
 

@@ -96,8 +96,11 @@ class CoreStore(Protocol):
         """The member at an explicit team, or at the team where they were last seen."""
         ...
 
-    def member_and_conversation(self, key: MemberKey) -> tuple[Member, Conversation | None] | None:
-        """The member (as `member`) and their latest conversation, in one query."""
+    def member_and_conversation(
+        self, key: MemberKey, *, anywhere: bool = False
+    ) -> tuple[Member, Conversation | None] | None:
+        """The member (as `member`) and their latest conversation, in one query; with
+        `anywhere`, at the team where they were last seen whatever `key.team` says."""
         ...
 
     def ensure_member(self, key: MemberKey, *, name: str | None = None) -> Member: ...

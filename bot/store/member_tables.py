@@ -32,8 +32,17 @@ def _member_select(where: str) -> str:
 
 
 def _member_from(row: tuple[Any, ...]) -> Member:
-    team = Team(row[5], row[6], row[7], row[8], row[9], row[10], row[11], row[12], row[14])
-    return Member(row[0], team, row[1], row[2], row[3], row[4], row[13])
+    (member_id, user, name, address, last_seen, team_id, platform, workspace, team, team_name,
+     team_address, timezone, lead, member_zone, kind) = row[:15]  # fmt: skip
+    return Member(
+        member_id,
+        Team(team_id, platform, workspace, team, team_name, team_address, timezone, lead, kind),
+        user,
+        name,
+        address,
+        last_seen,
+        member_zone,
+    )
 
 
 # The member and their latest conversation (NULLs when they have none), in one query.
@@ -124,31 +133,36 @@ class MemberTables(Tables):
 
     def member(self, key: MemberKey) -> Member | None:
         """The member at an explicit team, or at the team where they were last seen."""
-        found = self._member_row(key, with_conversation=False)
+        found = self._member_row(key, with_conversation=False, anywhere=False)
         return _member_from(found) if found else None
 
-    def member_and_conversation(self, key: MemberKey) -> tuple[Member, Conversation | None] | None:
-        """The member (as `member`) and their latest conversation, in one query."""
-        found = self._member_row(key, with_conversation=True)
+    def member_and_conversation(
+        self, key: MemberKey, *, anywhere: bool = False
+    ) -> tuple[Member, Conversation | None] | None:
+        """The member (as `member`) and their latest conversation, in one query; with
+        `anywhere`, at the team where they were last seen whatever `key.team` says."""
+        found = self._member_row(key, with_conversation=True, anywhere=anywhere)
         if found is None:
             return None
         conv = conversation_from(found, 15) if found[15] is not None else None
         return _member_from(found), conv
 
-    def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
-        if key.team is not None:
+    def _member_row(
+        self, key: MemberKey, *, with_conversation: bool, anywhere: bool
+    ) -> tuple[Any, ...] | None:
+        if anywhere or key.team is None:
+            by_workspace = (
+                MEMBER_AND_CONVERSATION_BY_WORKSPACE if with_conversation else MEMBER_BY_WORKSPACE
+            )
+            row: tuple[Any, ...] | None = self._conn.execute(
+                by_workspace, (key.platform, key.workspace, key.user)
+            ).fetchone()
+        else:
             by_team = MEMBER_AND_CONVERSATION_BY_TEAM if with_conversation else MEMBER_BY_TEAM
             row = self._conn.execute(
                 by_team, (key.platform, key.workspace, key.team, key.user)
             ).fetchone()
-        else:
-            by_workspace = (
-                MEMBER_AND_CONVERSATION_BY_WORKSPACE if with_conversation else MEMBER_BY_WORKSPACE
-            )
-            row = self._conn.execute(
-                by_workspace, (key.platform, key.workspace, key.user)
-            ).fetchone()
-        return tuple(row) if row else None
+        return row
 
     def ensure_member(self, key: MemberKey, *, name: str | None = None) -> Member:
         if key.team is None:

@@ -256,13 +256,15 @@ class PostgresStore(
 
     # --- members ------------------------------------------------------------------------
 
-    def _member_row(self, key: MemberKey, *, with_conversation: bool) -> tuple[Any, ...] | None:
+    def _member_row(
+        self, key: MemberKey, *, with_conversation: bool, anywhere: bool
+    ) -> tuple[Any, ...] | None:
         """Inside a transaction, lock the member first: their turns then run one at a time,
         and the read below sees what the turn before committed."""
         if self._session.depth:
             where = 't.platform = ? AND t.workspace = ? AND m."user" = ?'
             params: tuple[str, ...] = (key.platform, key.workspace, key.user)
-            if key.team is not None:
+            if key.team is not None and not anywhere:
                 where += " AND t.team = ?"
                 params += (key.team,)
             self._conn.execute(
@@ -270,4 +272,4 @@ class PostgresStore(
                 f" WHERE {where} ORDER BY m.id FOR UPDATE OF m",
                 params,
             )
-        return super()._member_row(key, with_conversation=with_conversation)
+        return super()._member_row(key, with_conversation=with_conversation, anywhere=anywhere)

@@ -56,6 +56,9 @@ class _Transaction:
     def __enter__(self) -> None:
         store = self._store
         store._lock.acquire()
+        if store._depth:
+            store._depth += 1
+            return
         try:
             store._begin()
         except BaseException:
@@ -69,6 +72,10 @@ class _Transaction:
         tb: TracebackType | None,
     ) -> None:
         store = self._store
+        if store._depth > 1:
+            store._depth -= 1
+            store._lock.release()
+            return
         try:
             store._end(exc)
         finally:
@@ -207,9 +214,7 @@ class SQLiteStore(
         return self._transaction
 
     def _begin(self) -> None:
-        if self._depth:
-            self._depth += 1
-            return
+        """The outermost transaction's start (`_Transaction` counts the inner ones)."""
         if self._damage is not None:
             raise StoreError(f"{self._damage}; Coffee Coach will not write to it.")
         try:
@@ -219,14 +224,12 @@ class SQLiteStore(
                 raise StoreBusy(f"{self.path} is locked by another connection ({exc})") from exc
             raise
         self._depth = 1
-        self._stamp = None
+        self._stamp = self._stamp_text = None
 
     def _end(self, exc: BaseException | None) -> None:
-        if self._depth > 1:
-            self._depth -= 1
-            return
+        """The outermost transaction's end: commit, or roll back after `exc`."""
         self._depth = 0
-        self._stamp = None
+        self._stamp = self._stamp_text = None
         if exc is not None:
             self._wal_to_empty = False
             self._note_damage(exc)
@@ -281,22 +284,21 @@ class SQLiteStore(
 
     def moment(self) -> datetime:
         """The current time; one value for the whole of a transaction."""
-        if self._depth and self._stamp is not None:
-            return self._stamp
-        moment = self.clock.now()
-        if self._depth:
-            self._stamp = moment
-            self._stamp_text = None
+        moment = self._stamp
+        if moment is None:
+            moment = self.clock.now()
+            if self._depth:
+                self._stamp = moment
         return moment
 
     def now(self) -> str:
         """`moment()` as stored text; formatted once per transaction, not per statement."""
-        moment = self.moment()
-        if not self._depth:
-            return iso(moment)
-        if self._stamp_text is None:
-            self._stamp_text = iso(moment)
-        return self._stamp_text
+        text = self._stamp_text
+        if text is None:
+            text = iso(self.moment())
+            if self._depth:
+                self._stamp_text = text
+        return text
 
     def health(self) -> str | None:
         """None while the store is usable; otherwise why not, in one line (for /healthz).
