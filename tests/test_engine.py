@@ -50,6 +50,29 @@ def test_help_explains_why_the_question_is_asked_and_lists_commands(ann: Member)
         assert f"`{command}`" in text
 
 
+def test_an_answer_beginning_with_a_command_word_is_an_answer_and_a_bare_one_is_a_command(
+    ann: Member, store: Store
+) -> None:
+    ann.say("start")
+    ann.say("b2b")
+    answer = "Back office buyers at hotels, and the help desks of the cafes they run"
+    assert "Question 2 of 9" in ann.text(answer)
+    assert stored_answer(store, ann, "customers") == answer
+    assert "Question 3 of 9" in ann.text("Skip!")
+    assert current_state(store, ann) == "experience"
+    assert store.answers(_conversation_id(store, ann))["value"].skipped
+    assert "Question 2 of 9" in ann.text("  BACK. ")
+    assert "Why I ask" in ann.text("Help!")
+
+
+def _conversation_id(store: Store, member: Member) -> int:
+    found = store.member(member.key)
+    assert found is not None
+    conv = store.conversation(found.id)
+    assert conv is not None
+    return conv.id
+
+
 def test_skip_records_a_gap_and_moves_on(ann: Member, store: Store) -> None:
     ann.say("start")
     ann.say("b2b")
