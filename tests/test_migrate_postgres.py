@@ -177,6 +177,23 @@ def test_migrate_to_postgres_copies_every_table_and_the_coach_reads_the_same(
         engine.dispose()
 
 
+def test_migrate_to_postgres_leaves_the_planner_statistics_of_every_copied_table(
+    populated: Path, postgres_db_url: str
+) -> None:
+    """Without them, until autovacuum comes by, PostgreSQL takes a workspace's teams for
+    one row and reads every team's members to find the member of a turn."""
+    code, _, err = migrate(populated, postgres_db_url)
+    assert code == 0, err
+    with psycopg.connect(postgres_db_url) as conn:
+        analyzed = {
+            row[0]
+            for row in conn.execute(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+            )
+        }
+    assert set(TABLES) <= analyzed
+
+
 def test_migrate_to_postgres_refuses_a_target_that_holds_data(
     populated: Path, postgres_db_url: str
 ) -> None:
