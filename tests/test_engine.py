@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from bot.engine import MAX_ANSWER_CHARS, Coach
 from bot.messages import Incoming, StageCard, SummaryCard
-from bot.store import Store
+from bot.store import Conversation, Store
 from tests.conftest import Member
 from tests.interview import ANSWERS, run_interview
 
 
-def current_state(store: Store, member: Member) -> str:
+def current_conversation(store: Store, member: Member) -> Conversation:
     found = store.member(member.key)
     assert found is not None
     conv = store.conversation(found.id)
     assert conv is not None
-    return conv.state
+    return conv
+
+
+def current_state(store: Store, member: Member) -> str:
+    return current_conversation(store, member).state
 
 
 def stored_answer(store: Store, member: Member, question: str) -> str:
-    found = store.member(member.key)
-    assert found is not None
-    conv = store.conversation(found.id)
-    assert conv is not None
-    return store.answers(conv.id)[question].text
+    return store.answers(current_conversation(store, member).id)[question].text
 
 
 def test_start_introduces_the_coach_and_asks_b2b_or_b2c(ann: Member) -> None:
@@ -60,17 +60,9 @@ def test_an_answer_beginning_with_a_command_word_is_an_answer_and_a_bare_one_is_
     assert stored_answer(store, ann, "customers") == answer
     assert "Question 3 of 9" in ann.text("Skip!")
     assert current_state(store, ann) == "experience"
-    assert store.answers(_conversation_id(store, ann))["value"].skipped
+    assert store.answers(current_conversation(store, ann).id)["value"].skipped
     assert "Question 2 of 9" in ann.text("  BACK. ")
     assert "Why I ask" in ann.text("Help!")
-
-
-def _conversation_id(store: Store, member: Member) -> int:
-    found = store.member(member.key)
-    assert found is not None
-    conv = store.conversation(found.id)
-    assert conv is not None
-    return conv.id
 
 
 def test_skip_records_a_gap_and_moves_on(ann: Member, store: Store) -> None:
