@@ -63,6 +63,8 @@ def test_an_answer_beginning_with_a_command_word_is_an_answer_and_a_bare_one_is_
     assert store.answers(current_conversation(store, ann).id)["value"].skipped
     assert "Question 2 of 9" in ann.text("  BACK. ")
     assert "Why I ask" in ann.text("Help!")
+    assert "Why I ask" in ann.text("help?")
+    assert "Why I ask" in ann.text("?")
 
 
 def test_skip_records_a_gap_and_moves_on(ann: Member, store: Store) -> None:

@@ -52,10 +52,17 @@ def _command_text(text: str, *, forced: bool) -> str:
     it is `forced`: a slash command, an @mention); else "": an answer, however long, is
     not folded and split word by word for nothing."""
     first = text.split(None, 1)[:1]
-    lead = first[0].casefold() if first else ""
-    if forced or lead.rstrip(".!") in _LEADS or lead.startswith("edit"):
-        return " ".join(text.casefold().split()).rstrip(".!")
+    lead = _tidy(first[0].casefold()) if first else ""
+    if forced or lead in _LEADS or lead.startswith("edit"):
+        command = " ".join(text.casefold().split())
+        # "help?" and "status?" are the commands; "forget yes?" is no confirmation.
+        return _tidy(command) if " " not in command else command.rstrip(".!")
     return ""
+
+
+def _tidy(word: str) -> str:
+    """A one-word command without its trailing punctuation ("?" alone is a command)."""
+    return word.rstrip(".!?") or word.rstrip(".!")
 
 
 def message_event(msg: Incoming) -> str:
