@@ -474,6 +474,14 @@ def test_form_fields_reads_a_form_exactly_as_urllib_does(
     assert form_fields(text) == dict(parse_qsl(text, keep_blank_values=True))
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["a=100%", "a=%zz&b=1", "a=%4", "a=x%0Ay\nb=2", "a=1\r\n", "a=caf\u00e9", "a=%41%42"],
+)
+def test_form_fields_leaves_what_it_cannot_decode_to_urllib(text: str) -> None:
+    assert form_fields(text) == dict(parse_qsl(text, keep_blank_values=True))
+
+
 def test_form_fields_reads_a_press_payload_with_its_json() -> None:
     payload = {"type": "block_actions", "text": 'Say "hi" = 100% & more +1 ☕'}
     body = urlencode({"payload": json.dumps(payload, ensure_ascii=False)})

@@ -249,9 +249,20 @@ def signature_ok(secret: str, body: bytes, *, timestamp: str, signature: str, no
     return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
 
 
-# What `form_fields` leaves to urllib: a `%` that is not an escape, a line break (which the
-# quoted-printable decoder would read as a soft break), anything that is not ASCII.
-_UNUSUAL_FORM = re.compile(r"%(?![0-9A-Fa-f]{2})|[\r\n]|[^\x00-\x7f]")
+# What `form_fields` leaves to urllib: anything that is not ASCII, a line break (which the
+# quoted-printable decoder would read as a soft break), a `%` that is not an escape. Three
+# checks, not one alternation: a pattern that tries each alternative at every character
+# took some 50 µs of a press's few-kilobyte form, the three together a fifth of that.
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _unusual_form(text: str) -> bool:
+    return (
+        not text.isascii()
+        or "\n" in text
+        or "\r" in text
+        or _STRAY_PERCENT.search(text) is not None
+    )
 
 
 def form_fields(text: str) -> dict[str, str]:
@@ -262,7 +273,7 @@ def form_fields(text: str) -> dict[str, str]:
     binascii's quoted-printable decoder (in C): `=` is escaped as `=3D` first, then each
     `%` becomes `=`. Unusual input goes to urllib itself, so the result is always urllib's.
     """
-    if _UNUSUAL_FORM.search(text):
+    if _unusual_form(text):
         return dict(parse_qsl(text, keep_blank_values=True))
     fields: dict[str, str] = {}
     for pair in text.encode("ascii").split(b"&"):
