@@ -22,7 +22,7 @@ from adapters.slack.door import SLACK_DOOR, SlackDoor
 from adapters.slack.names import SENT_TO_DM, SUBCOMMANDS
 from bot.config import Config
 from bot.engine import COMMANDS, Coach
-from bot.messages import Choice, Incoming, MemberKey, Outgoing, Reply, TeamKey
+from bot.messages import Choice, Incoming, MemberKey, Outgoing, Parcel, Reply, TeamKey
 from bot.pacing import ConversationPacer
 from bot.server import SENDERS, build_app
 from tests.fakes.slack_api import (
@@ -1057,3 +1057,27 @@ async def test_check_ins_begun_in_the_dm_go_on_for_the_team_the_member_joins(h: 
     assert team is not None
     assert h.coach.store.schedule_columns(team.id) is not None
     assert h.coach.store.checkin_members(team.id) == [personal.id]
+
+
+async def test_a_post_the_outbox_kept_from_the_previous_version_is_delivered_as_written(
+    h: Harness,
+) -> None:
+    # Posts written before their bodies were encoded as the turn rendered them: a message's
+    # text and blocks, a settle's ts, text and blocks.
+    channel = dm_channel("U1")
+    asking = [{"type": "section", "text": {"type": "mrkdwn", "text": "Which one?"}}]
+    earlier = {"op": "post", "messages": [{"text": "Which one?", "blocks": asking}]}
+    await h.door.relay.deliver(Parcel(1, "slack", TEAM, channel, earlier, 1))
+    [asked] = h.api.sent("chat.postMessage", channel=channel)
+    answered = [{"type": "section", "text": {"type": "mrkdwn", "text": "Which one? *B2B*"}}]
+    settle = {
+        "op": "settle",
+        "ts": asked.result["ts"],
+        "text": "Which one?",
+        "blocks": answered,
+        "messages": [{"text": "And next?", "blocks": asking}],
+    }
+    await h.door.relay.deliver(Parcel(2, "slack", TEAM, channel, settle, 1))
+    [redrawn, following] = h.dm("U1")
+    assert (redrawn.ts, redrawn.blocks) == (asked.result["ts"], answered)
+    assert following.text == "And next?"

@@ -31,7 +31,8 @@ def manifest() -> dict[str, Any]:
 
 
 def called_methods() -> set[str]:
-    """The Web API methods adapters/slack/ calls through a Web client or `web_call`."""
+    """The Web API methods adapters/slack/ calls through a Web client, `web_call` or
+    `web_post`."""
     package = Path(adapters.slack.__file__).parent
     trees = [ast.parse(module.read_text()) for module in package.glob("*.py")]
     names = {
@@ -43,14 +44,15 @@ def called_methods() -> set[str]:
         and node.func.attr in vars(AsyncWebClient)
         and not node.func.attr.startswith("_")
     }
-    # web_call(client, "chat.postMessage", ...): a turn's posts, straight through the session.
+    # web_call(client, "chat.postMessage", ...) and web_post(client, "chat.update", body): a
+    # turn's posts, straight through the session.
     methods: set[str] = {
         node.args[1].value
         for tree in trees
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
-        and node.func.id == "web_call"
+        and node.func.id in ("web_call", "web_post")
         and len(node.args) > 1
         and isinstance(node.args[1], ast.Constant)
         and isinstance(node.args[1].value, str)

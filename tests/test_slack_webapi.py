@@ -17,7 +17,8 @@ from aiohttp import web
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.webapi import web_call
+from adapters.slack.posts import Encoded
+from adapters.slack.webapi import web_call, web_post
 
 TOKEN = "xoxb-test"
 
@@ -28,9 +29,11 @@ class SlackLike:
     def __init__(self) -> None:
         self.answers: dict[str, tuple[int, str]] = {}
         self.received: list[tuple[str, dict[str, Any]]] = []
+        self.content_types: list[str] = []
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        self.content_types.append(request.content_type)
         self.received.append((method, await request.json()))
         status, body = self.answers[method]
         return web.Response(status=status, text=body, content_type="application/json")
@@ -81,3 +84,14 @@ async def test_an_answer_that_is_not_ok_raises_slack_s_error_and_is_not_sent_aga
         await web_call(client, "chat.update", channel="D1", ts="1.2", text="Hi")
     assert raised.value.response["error"] == "message_not_found"
     assert [method for method, _ in server.received] == ["chat.update"]
+
+
+async def test_a_body_encoded_as_the_turn_was_rendered_is_sent_as_it_is(
+    slack_like: tuple[SlackLike, AsyncWebClient],
+) -> None:
+    server, client = slack_like
+    server.answers["chat.update"] = (200, compact({"ok": True, "channel": "D1", "ts": "1.2"}))
+    body = {"channel": "D1", "ts": "1.2", "text": "Caf\u00e9 \u2615", "blocks": []}
+    await web_post(client, "chat.update", Encoded(compact(body)))
+    assert server.received == [("chat.update", body)]
+    assert server.content_types == ["application/json"]

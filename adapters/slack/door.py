@@ -77,7 +77,7 @@ from adapters.slack.payloads import (
     with_profile,
 )
 from adapters.slack.queue import logged
-from adapters.slack.webapi import SlackWebApi, web_call
+from adapters.slack.webapi import SlackWebApi, web_post
 from bot.config import Config
 from bot.messages import MemberKey, Parcel, Sender, Undeliverable
 from bot.pacing import ConversationPacer
@@ -404,14 +404,7 @@ class SlackDoor(SlackWebApi):
                 await self._ephemeral(client, channel, payload["user"], messages)
             elif op == posts.SETTLE:
                 # The redraw and the next prompt go together: neither waits for the other.
-                redraw = web_call(
-                    client,
-                    "chat.update",
-                    channel=channel,
-                    ts=payload["ts"],
-                    text=payload["text"],
-                    blocks=payload["blocks"],
-                )
+                redraw = web_post(client, "chat.update", posts.update_of(payload, channel))
                 await asyncio.gather(redraw, self._post_messages(client, channel, messages))
             elif op == posts.REPORT:
                 await self._report(client, channel, payload, messages)
@@ -428,7 +421,7 @@ class SlackDoor(SlackWebApi):
         client: AsyncWebClient,
         channel: str,
         payload: dict[str, Any],
-        messages: list[SlackMessage | Upload],
+        messages: list[SlackMessage | Upload | posts.Encoded],
     ) -> None:
         try:
             if payload["public"]:

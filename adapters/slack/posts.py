@@ -5,15 +5,22 @@ deliver it after a restart:
 
 - `post`: the messages, to the post's channel (a DM or the team's channel);
 - `ephemeral`: the messages, only for `user`, in the post's channel;
-- `settle`: the pressed prompt `ts` redrawn with `blocks`, and the messages posted;
+- `settle`: the pressed prompt redrawn (`update`, the `chat.update`'s body), and the
+  messages posted;
 - `report`: the team picture, public when `public` (the team's own channel), otherwise
   for `user` alone; `dm` is where it goes if the coach may not post in the channel.
 
-A message is `{"text", "blocks"}`, or `{"upload": {"name", "content", "comment"}}`.
+A message is `{"text", "blocks"}`, `{"upload": {"name", "content", "comment"}}`, or, in a
+`post` or a `settle`, `{"body"}`: its `chat.postMessage`'s JSON body, channel included,
+encoded as the turn is rendered (in the store's process), so that delivering it on the
+event loop is sending bytes, not pickling and encoding its blocks again. A post written
+by an earlier version (a settle's `ts`, `text` and `blocks`; messages' text and blocks)
+is delivered all the same.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,24 +30,38 @@ from bot.messages import FileOut, Post, Reply, TeamReportCard, Turn
 
 JsonObject = dict[str, Any]
 POST, EPHEMERAL, SETTLE, REPORT = "post", "ephemeral", "settle", "report"
+_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def message_json(replies: Sequence[Reply]) -> list[JsonObject]:
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A Web API call's JSON body, encoded when the turn was rendered."""
+
+    body: str
+
+
+def message_json(replies: Sequence[Reply], channel: str | None = None) -> list[JsonObject]:
+    """A turn's messages as the outbox keeps them: for `channel`, as encoded bodies."""
     out: list[JsonObject] = []
     for item in messages_for(replies):
         if isinstance(item, Upload):
             file = {"name": item.file.name, "content": item.file.content, "mime": item.file.mime}
             out.append({"upload": file | {"comment": item.comment}})
+        elif channel is not None:
+            body = {"channel": channel, "text": item.text, "blocks": item.blocks}
+            out.append({"body": _encode(body)})
         else:
             out.append({"text": item.text, "blocks": list(item.blocks)})
     return out
 
 
-def messages_of(payload: JsonObject) -> list[SlackMessage | Upload]:
+def messages_of(payload: JsonObject) -> list[SlackMessage | Upload | Encoded]:
     """The messages of a post, as the door sends them."""
-    out: list[SlackMessage | Upload] = []
+    out: list[SlackMessage | Upload | Encoded] = []
     for item in payload.get("messages", ()):
-        if "upload" in item:
+        if "body" in item:
+            out.append(Encoded(item["body"]))
+        elif "upload" in item:
             up = item["upload"]
             file = FileOut(up["name"], up["content"], up.get("mime", "text/markdown"))
             out.append(Upload(file, up.get("comment", "")))
@@ -49,8 +70,16 @@ def messages_of(payload: JsonObject) -> list[SlackMessage | Upload]:
     return out
 
 
+def update_of(payload: JsonObject, channel: str) -> Encoded:
+    """A settle's `chat.update` of the pressed prompt."""
+    if "update" in payload:
+        return Encoded(payload["update"])
+    body = {"channel": channel, "ts": payload["ts"], "text": payload["text"]}
+    return Encoded(_encode(body | {"blocks": payload["blocks"]}))
+
+
 def post(channel: str, replies: Sequence[Reply]) -> list[Post]:
-    messages = message_json(replies)
+    messages = message_json(replies, channel)
     return [Post(channel, {"op": POST, "messages": messages})] if messages else []
 
 
@@ -64,13 +93,8 @@ def ephemeral(channel: str, user: str, replies: Sequence[Reply]) -> list[Post]:
 def settle(
     channel: str, ts: str, text: str, blocks: Sequence[JsonObject], replies: Sequence[Reply]
 ) -> list[Post]:
-    payload = {
-        "op": SETTLE,
-        "ts": ts,
-        "text": text,
-        "blocks": list(blocks),
-        "messages": message_json(replies),
-    }
+    update = {"channel": channel, "ts": ts, "text": text, "blocks": list(blocks)}
+    payload = {"op": SETTLE, "update": _encode(update), "messages": message_json(replies, channel)}
     return [Post(channel, payload)]
 
 

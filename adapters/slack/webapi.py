@@ -27,6 +27,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from adapters.slack.blocks import SlackMessage, Upload, messages_for
 from adapters.slack.names import DEFAULT_API_URL, PLATFORM, UNDELIVERABLE
 from adapters.slack.payloads import Profile, unnamed
+from adapters.slack.posts import Encoded
 from adapters.slack.queue import logged
 from bot.caches import LruCache
 from bot.config import Config
@@ -50,15 +51,30 @@ async def web_call(client: AsyncWebClient, method: str, **args: Any) -> None:
     connection or an answer that is not JSON is handed to the SDK client, whose retry
     handlers take it from there.
     """
+    await _call(client, method, args, None)
+
+
+async def web_post(client: AsyncWebClient, method: str, body: Encoded) -> None:
+    """`web_call` with its JSON body encoded already (a turn's post, as it was rendered)."""
+    await _call(client, method, None, body.body)
+
+
+async def _call(
+    client: AsyncWebClient, method: str, args: dict[str, Any] | None, body: str | None
+) -> None:
     session = client.session
     if session is None or session.closed or not client.token:
-        await client.api_call(method, json=args)
+        await client.api_call(method, json=_arguments(args, body))
         return
     url = client.base_url + method
     headers, timeout = _call_settings(client.token, client.timeout)
+    if body is None:
+        sending = session.post(url, json=args, headers=headers, timeout=timeout)
+    else:
+        sending = session.post(url, data=body.encode(), headers=headers, timeout=timeout)
     wait = 0.0
     try:
-        async with session.post(url, json=args, headers=headers, timeout=timeout) as response:
+        async with sending as response:
             if response.status == 429:
                 stated = response.headers.get("Retry-After", "1")
                 wait = float(stated) if stated.isascii() and stated.isdigit() else 1.0
@@ -73,7 +89,7 @@ async def web_call(client: AsyncWebClient, method: str, **args: Any) -> None:
                     client=client,
                     http_verb="POST",
                     api_url=url,
-                    req_args={"json": args},
+                    req_args={"json": _arguments(args, body)},
                     data=data,
                     headers=dict(response.headers),
                     status_code=response.status,
@@ -83,9 +99,18 @@ async def web_call(client: AsyncWebClient, method: str, **args: Any) -> None:
     except (aiohttp.ClientConnectionError, TimeoutError, ValueError):
         pass
     await asyncio.sleep(wait)
-    await client.api_call(method, json=args)
+    await client.api_call(method, json=_arguments(args, body))
 
 
+def _arguments(args: dict[str, Any] | None, body: str | None) -> dict[str, Any]:
+    """The call's arguments, for the SDK client (which encodes them itself)."""
+    if args is not None:
+        return args
+    decoded: dict[str, Any] = json.loads(body or "{}")
+    return decoded
+
+
+JSON_UTF8 = "application/json; charset=utf-8"
 # How an ok answer begins (Slack's, compact; a fake's, with a space). The rest of it, the
 # posted message with its blocks, is not needed: not decoding it saves a tenth of a call.
 _OK = (b'{"ok":true', b'{"ok": true')
@@ -94,7 +119,8 @@ _OK = (b'{"ok":true', b'{"ok": true')
 @functools.lru_cache(maxsize=64)
 def _call_settings(token: str, timeout_s: int) -> tuple[dict[str, str], aiohttp.ClientTimeout]:
     """A token's headers and the client's timeout, made once rather than for every call."""
-    return {"Authorization": f"Bearer {token}"}, aiohttp.ClientTimeout(total=timeout_s)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": JSON_UTF8}
+    return headers, aiohttp.ClientTimeout(total=timeout_s)
 
 
 class SlackWebApi:
@@ -138,7 +164,10 @@ class SlackWebApi:
         await self._post_messages(client, channel, messages_for(replies))
 
     async def _post_messages(
-        self, client: AsyncWebClient, channel: str, messages: Sequence[SlackMessage | Upload]
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        messages: Sequence[SlackMessage | Upload | Encoded],
     ) -> None:
         for item in messages:
             if isinstance(item, Upload):
@@ -151,6 +180,9 @@ class SlackWebApi:
                 )
                 continue
             await self.pacer.wait(channel)
+            if isinstance(item, Encoded):
+                await web_post(client, "chat.postMessage", item)
+                continue
             await web_call(
                 client, "chat.postMessage", channel=channel, text=item.text, blocks=item.blocks
             )
@@ -160,7 +192,7 @@ class SlackWebApi:
         client: AsyncWebClient,
         channel: str,
         user: str,
-        messages: Sequence[SlackMessage | Upload],
+        messages: Sequence[SlackMessage | Upload | Encoded],
     ) -> None:
         for item in messages:
             if isinstance(item, SlackMessage):
