@@ -74,8 +74,11 @@ def update_of(payload: JsonObject, channel: str) -> Encoded:
     """A settle's `chat.update` of the pressed prompt."""
     if "update" in payload:
         return Encoded(payload["update"])
-    body = {"channel": channel, "ts": payload["ts"], "text": payload["text"]}
-    return Encoded(_encode(body | {"blocks": payload["blocks"]}))
+    return Encoded(_update(channel, payload["ts"], payload["text"], payload["blocks"]))
+
+
+def _update(channel: str, ts: str, text: str, blocks: Sequence[JsonObject]) -> str:
+    return _encode({"channel": channel, "ts": ts, "text": text, "blocks": list(blocks)})
 
 
 def post(channel: str, replies: Sequence[Reply]) -> list[Post]:
@@ -93,8 +96,8 @@ def ephemeral(channel: str, user: str, replies: Sequence[Reply]) -> list[Post]:
 def settle(
     channel: str, ts: str, text: str, blocks: Sequence[JsonObject], replies: Sequence[Reply]
 ) -> list[Post]:
-    update = {"channel": channel, "ts": ts, "text": text, "blocks": list(blocks)}
-    payload = {"op": SETTLE, "update": _encode(update), "messages": message_json(replies, channel)}
+    update = _update(channel, ts, text, blocks)
+    payload = {"op": SETTLE, "update": update, "messages": message_json(replies, channel)}
     return [Post(channel, payload)]
 
 

@@ -110,7 +110,7 @@ def _arguments(args: dict[str, Any] | None, body: str | None) -> dict[str, Any]:
     return decoded
 
 
-JSON_UTF8 = "application/json; charset=utf-8"
+_JSON_UTF8 = "application/json; charset=utf-8"
 # How an ok answer begins (Slack's, compact; a fake's, with a space). The rest of it, the
 # posted message with its blocks, is not needed: not decoding it saves a tenth of a call.
 _OK = (b'{"ok":true', b'{"ok": true')
@@ -119,7 +119,7 @@ _OK = (b'{"ok":true', b'{"ok": true')
 @functools.lru_cache(maxsize=64)
 def _call_settings(token: str, timeout_s: int) -> tuple[dict[str, str], aiohttp.ClientTimeout]:
     """A token's headers and the client's timeout, made once rather than for every call."""
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": JSON_UTF8}
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": _JSON_UTF8}
     return headers, aiohttp.ClientTimeout(total=timeout_s)
 
 
